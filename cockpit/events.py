@@ -1,0 +1,342 @@
+"""The event vocabulary: the one language the engine, the journal and every view share.
+
+Events are tagged msgspec Structs; the tag is the public ``kind`` field of the JSONL export
+(documented in docs/events.md). Every event carries the session id, a per-session sequence
+number, the wall time and the PR it concerns (None for session-wide events). The engine builds
+events with ``seq=-1``; the emitter stamps session, seq and time just before journaling.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+Role = Literal["composer", "writer", "reviewer"]
+ROLES: tuple[Role, ...] = ("composer", "writer", "reviewer")
+
+DispatchStatus = Literal["ok", "failed", "timeout", "interrupted", "cancelled"]
+VerdictKind = Literal["approve", "changes", "block", "unparsed"]
+Action = Literal["merge", "fix", "abandon"]
+Outcome = Literal["merged", "abandoned", "failed", "skipped", "interrupted"]
+SessionStatus = Literal["completed", "failed", "interrupted"]
+
+# What a gate asks the human about.
+#   brief     approve the composer's brief before the writer starts
+#   decision  approve the composer's merge / fix / abandon
+#   merge     a solo PR (no review): merge the writer's commit?
+#   failure   a dispatch failed, timed out, was interrupted, or the writer left no commit
+#   moved     the branch moved after review: review the new tip again?
+#   conflict  the merge was refused (conflict, dirty checkout): retry or give up
+GateKind = Literal["brief", "decision", "merge", "failure", "moved", "conflict"]
+
+# The human's (or --auto-approve's) answer to a gate.
+Answer = Literal["approve", "override", "edit", "skip", "retry", "abandon"]
+
+
+class Usage(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Tokens one dispatch spent. ``input_tokens`` is the whole prompt, cached part included."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_input_tokens + other.cached_input_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(
+            max(0, self.input_tokens - other.input_tokens),
+            max(0, self.output_tokens - other.output_tokens),
+            max(0, self.cached_input_tokens - other.cached_input_tokens),
+            max(0, self.cache_write_tokens - other.cache_write_tokens),
+            max(0, self.reasoning_tokens - other.reasoning_tokens),
+        )
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class Finding(msgspec.Struct, frozen=True, omit_defaults=True):
+    severity: str = "info"  # "blocker" | "major" | "minor" | "info"
+    text: str = ""
+    file: str | None = None
+    line: int | None = None
+
+
+class FileStat(msgspec.Struct, frozen=True, array_like=True):
+    status: str  # A M D R C T ...
+    path: str
+    insertions: int
+    deletions: int
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", omit_defaults=False):
+    session: str = ""
+    seq: int = -1
+    t: float = 0.0
+    pr: int | None = None
+
+
+# --- session ---------------------------------------------------------------------------------
+
+
+class SessionStarted(Event, tag="session_started", kw_only=True):
+    repo: str
+    base_branch: str
+    base_sha: str
+    worktree_root: str
+    mode: str = "run"  # "run" | "demo"
+    auto_approve: bool = False
+    max_rounds: int = 3
+    concurrent_writers: int = 1
+    composer_budget_tokens: int = 5000
+    backends: dict[str, str] = {}  # role or reviewer name -> "backend:model"
+    reviewers: list[str] = []  # reviewer names, in order
+    argv: list[str] = []
+
+
+class SessionPaused(Event, tag="session_paused", kw_only=True):
+    by: str = "human"
+
+
+class SessionResumed(Event, tag="session_resumed", kw_only=True):
+    by: str = "human"
+
+
+class Warn(Event, tag="warning", kw_only=True):
+    message: str
+    code: str = ""
+
+
+class SessionFinished(Event, tag="session_finished", kw_only=True):
+    status: SessionStatus
+    reason: str = ""
+
+
+# --- PRs -------------------------------------------------------------------------------------
+
+
+class PrOpened(Event, tag="pr_opened", kw_only=True):
+    title: str
+    task: str
+    branch: str
+    solo: bool = False
+    added_by: str = "plan"  # "plan" | "human"
+
+
+class WorktreeCreated(Event, tag="worktree_created", kw_only=True):
+    path: str
+    branch: str
+    base_sha: str
+
+
+class RoundStarted(Event, tag="round_started", kw_only=True):
+    round: int
+    brief: str
+    reason: str = "first"  # "first" | "fix" | "retry" | "review" (re-review a moved branch)
+
+
+class PrClosed(Event, tag="pr_closed", kw_only=True):
+    outcome: Outcome
+    reason: str = ""
+    worktree_removed: bool = False
+
+
+# --- dispatches ------------------------------------------------------------------------------
+
+
+class DispatchStarted(Event, tag="dispatch_started", kw_only=True):
+    dispatch: str
+    role: Role
+    backend: str
+    model: str
+    round: int = 0
+    purpose: str = ""  # "brief" | "write" | "review" | "decide"
+    name: str = ""  # reviewer name, or the role for singletons
+    framing: str = ""
+
+
+class DispatchOutput(Event, tag="dispatch_output", kw_only=True):
+    """A piece of a dispatch's stream. Text may be coalesced (~50 ms per dispatch and channel)."""
+
+    dispatch: str
+    channel: str  # "text" | "reasoning" | "command" | "command_output" | "file_change" | "plan" | "stderr" | "status"
+    text: str
+    meta: dict[str, Any] = {}
+
+
+class DispatchFinished(Event, tag="dispatch_finished", kw_only=True):
+    dispatch: str
+    role: Role
+    status: DispatchStatus
+    usage: Usage = Usage()
+    error: str = ""
+    final_text: str = ""
+    thread_id: str = ""
+    elapsed_s: float = 0.0
+
+
+# --- git -------------------------------------------------------------------------------------
+
+
+class CommitSeen(Event, tag="commit_seen", kw_only=True):
+    sha: str
+    parents: list[str]
+    message: str
+    branch: str
+    author: str = ""
+    files: list[FileStat] = []
+    insertions: int = 0
+    deletions: int = 0
+    rewritten: bool = False  # the tip moved to a non-descendant (amend, rebase, reset)
+
+
+class Merged(Event, tag="merged", kw_only=True):
+    sha: str  # the reviewed commit that was merged
+    merge_sha: str  # the new tip of the base branch
+    base_branch: str
+    fast_forward: bool
+    message: str = ""
+
+
+# --- review and decision ---------------------------------------------------------------------
+
+
+class VerdictParsed(Event, tag="verdict_parsed", kw_only=True):
+    dispatch: str
+    round: int
+    reviewer: str
+    commit: str
+    verdict: VerdictKind
+    summary: str = ""
+    findings: list[Finding] = []
+    raw: str = ""  # kept whole when nothing parsed (UNPARSED)
+
+
+class DecisionProposed(Event, tag="decision_proposed", kw_only=True):
+    dispatch: str
+    round: int
+    commit: str
+    action: Action
+    rationale: str = ""
+    commit_message: str = ""
+    brief: str = ""
+    parsed_from: str = "tool"  # "tool" | "text" | "script"
+
+
+class GateOpened(Event, tag="gate_opened", kw_only=True):
+    gate: str
+    gate_kind: GateKind
+    round: int
+    proposal: str  # what approve does: an Action, "write" (brief gates), "review" or "fail"
+    text: str = ""  # the brief, the commit message or the failure, editable where it applies
+    commit: str = ""
+    summary: str = ""  # one line for banners
+    split: bool = False  # reviewers disagree
+    options: list[Answer] = []
+
+
+class HumanDecision(Event, tag="human_decision", kw_only=True):
+    gate: str
+    answer: Answer
+    action: str = ""  # for override: the chosen action
+    text: str | None = None  # for edit / override: the replacement brief or message
+    commit: str = ""  # the commit the answer is about (copied from the gate)
+    by: str = "human"  # "human" | "auto" | "timeout"
+
+
+class InterruptRequested(Event, tag="interrupt_requested", kw_only=True):
+    dispatch: str
+    by: str = "human"
+
+
+class Error(Event, tag="error", kw_only=True):
+    where: str
+    message: str
+
+
+AnyEvent = (
+    SessionStarted
+    | SessionPaused
+    | SessionResumed
+    | Warn
+    | SessionFinished
+    | PrOpened
+    | WorktreeCreated
+    | RoundStarted
+    | PrClosed
+    | DispatchStarted
+    | DispatchOutput
+    | DispatchFinished
+    | CommitSeen
+    | Merged
+    | VerdictParsed
+    | DecisionProposed
+    | GateOpened
+    | HumanDecision
+    | InterruptRequested
+    | Error
+)
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    SessionStarted,
+    SessionPaused,
+    SessionResumed,
+    Warn,
+    SessionFinished,
+    PrOpened,
+    WorktreeCreated,
+    RoundStarted,
+    PrClosed,
+    DispatchStarted,
+    DispatchOutput,
+    DispatchFinished,
+    CommitSeen,
+    Merged,
+    VerdictParsed,
+    DecisionProposed,
+    GateOpened,
+    HumanDecision,
+    InterruptRequested,
+    Error,
+)
+
+KINDS: dict[str, type[Event]] = {t.__struct_config__.tag: t for t in EVENT_TYPES}  # type: ignore[misc]
+
+_encoder = msgspec.json.Encoder()
+_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+
+
+class EventDecodeError(ValueError):
+    """A journal row or JSONL line that is not a valid event."""
+
+
+def encode(event: Event) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode(data: bytes | str) -> AnyEvent:
+    try:
+        return _decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise EventDecodeError(str(exc)) from exc
+
+
+def kind_of(event: Event) -> str:
+    return str(event.__struct_config__.tag)
+
+
+def to_builtins(event: Event) -> dict[str, Any]:
+    data = msgspec.to_builtins(event)
+    assert isinstance(data, dict)
+    return data

@@ -1,0 +1,152 @@
+"""Scenarios: what each PR's writer changes, what each reviewer says, what the composer decides.
+
+One data format serves the in-process scripted backends and the protocol simulators, so the
+demo tells the same story whichever path runs it. A scenario is TOML; see
+``cockpit/data/scenarios/demo.toml`` for a commented example.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from cockpit.events import Usage
+
+WriterOutcome = Literal["commit", "no_commit", "dirty", "fail", "hang"]
+
+
+class Pacing(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Delays in seconds at speed 1; the run's ``speed`` divides them (0 = no pauses)."""
+
+    chunk_s: float = 0.03  # between streamed text chunks
+    step_s: float = 0.5  # between writer steps (commands, edits)
+    think_s: float = 0.8  # before a model starts answering
+    chunk_chars: int = 12  # characters per streamed chunk
+
+
+class Step(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
+    """One writer step. Exactly one of say / think / run / edit / plan is set."""
+
+    say: str | None = None  # an agent message
+    think: str | None = None  # reasoning (shown dimmed)
+    run: str | None = None  # a shell command (its output is scripted, not executed)
+    output: str = ""
+    exit_code: int = 0
+    edit: str | None = None  # a path; its new content comes from the round's files
+    plan: list[str] | None = None  # a todo list
+
+
+class WriterScript(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    outcome: WriterOutcome = "commit"
+    steps: list[Step] = []
+    files: dict[str, str] = {}  # path -> full new content
+    delete: list[str] = []
+    message: str = "Done."  # the writer's final message
+    commit_message: str = ""
+    error: str = ""  # for outcome = "fail"
+    usage: Usage = Usage()
+
+
+class ReviewScript(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    reviewer: str = "*"  # a reviewer name, or "*" for any reviewer without its own entry
+    text: str = '{"verdict": "approve", "summary": "Looks good.", "findings": []}'
+    fault: str = ""  # "" | "timeout" | "error" | "missing_model"
+    usage: Usage = Usage()
+
+
+class DecisionScript(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    action: Literal["merge", "fix", "abandon"] = "merge"
+    rationale: str = ""
+    commit_message: str = ""
+    brief: str = ""
+    as_text: bool = False  # answer in prose instead of calling the decide tool
+    fault: str = ""
+    usage: Usage = Usage()
+
+
+class RoundScript(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    writer: WriterScript = WriterScript()
+    review: list[ReviewScript] = []
+    decision: DecisionScript = DecisionScript()
+
+
+class PrScript(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    title: str
+    task: str
+    review: bool = True  # False: a solo PR, no reviewers and no composer decision
+    brief: str = ""  # the composer's brief for round 1 (default: made from the task)
+    brief_usage: Usage = Usage()
+    round: list[RoundScript] = []
+
+    def round_script(self, n: int) -> RoundScript:
+        """The script for round ``n`` (1-based); rounds past the last reuse the last one."""
+        if not self.round:
+            return RoundScript()
+        return self.round[min(n, len(self.round)) - 1]
+
+
+class Scenario(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    name: str = "scenario"
+    description: str = ""
+    project: str = ""  # a folder under cockpit/data/projects/ holding the initial files
+    pacing: Pacing = Pacing()
+    pr: list[PrScript] = []
+
+    def find_pr(self, title: str) -> PrScript | None:
+        for pr in self.pr:
+            if pr.title == title:
+                return pr
+        return None
+
+    def review_script(self, pr: PrScript, round_no: int, reviewer: str) -> ReviewScript:
+        scripts = pr.round_script(round_no).review
+        for s in scripts:
+            if s.reviewer == reviewer:
+                return s
+        for s in scripts:
+            if s.reviewer == "*":
+                return s
+        return ReviewScript()
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    try:
+        return msgspec.toml.decode(text, type=Scenario)
+    except msgspec.ValidationError as exc:
+        raise ScenarioError(f"{source}: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from exc
+
+
+def load_scenario(path: Path) -> Scenario:
+    return parse_scenario(path.read_text(encoding="utf-8"), str(path))
+
+
+def builtin_scenario(name: str = "demo") -> Scenario:
+    ref = resources.files("cockpit") / "data" / "scenarios" / f"{name}.toml"
+    return parse_scenario(ref.read_text(encoding="utf-8"), f"builtin scenario {name!r}")
+
+
+def project_files(name: str) -> dict[str, str]:
+    """The initial files of a packaged demo project, by relative path."""
+    root = resources.files("cockpit") / "data" / "projects" / name
+    out: dict[str, str] = {}
+
+    def walk(node: object, prefix: str) -> None:
+        for child in node.iterdir():  # type: ignore[attr-defined]
+            rel = f"{prefix}{child.name}"
+            if child.is_dir():
+                if child.name != "__pycache__":
+                    walk(child, rel + "/")
+            else:
+                out[rel] = child.read_text(encoding="utf-8")
+
+    walk(root, "")
+    return out
