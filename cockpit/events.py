@@ -90,7 +90,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", omit_de
 # --- session ---------------------------------------------------------------------------------
 
 
-class SessionStarted(Event, tag="session_started", kw_only=True):
+class SessionStarted(Event, tag="session_started", kw_only=True, frozen=True):
     repo: str
     base_branch: str
     base_sha: str
@@ -105,20 +105,20 @@ class SessionStarted(Event, tag="session_started", kw_only=True):
     argv: list[str] = []
 
 
-class SessionPaused(Event, tag="session_paused", kw_only=True):
+class SessionPaused(Event, tag="session_paused", kw_only=True, frozen=True):
     by: str = "human"
 
 
-class SessionResumed(Event, tag="session_resumed", kw_only=True):
+class SessionResumed(Event, tag="session_resumed", kw_only=True, frozen=True):
     by: str = "human"
 
 
-class Warn(Event, tag="warning", kw_only=True):
+class Warn(Event, tag="warning", kw_only=True, frozen=True):
     message: str
     code: str = ""
 
 
-class SessionFinished(Event, tag="session_finished", kw_only=True):
+class SessionFinished(Event, tag="session_finished", kw_only=True, frozen=True):
     status: SessionStatus
     reason: str = ""
 
@@ -126,7 +126,7 @@ class SessionFinished(Event, tag="session_finished", kw_only=True):
 # --- PRs -------------------------------------------------------------------------------------
 
 
-class PrOpened(Event, tag="pr_opened", kw_only=True):
+class PrOpened(Event, tag="pr_opened", kw_only=True, frozen=True):
     title: str
     task: str
     branch: str
@@ -134,19 +134,19 @@ class PrOpened(Event, tag="pr_opened", kw_only=True):
     added_by: str = "plan"  # "plan" | "human"
 
 
-class WorktreeCreated(Event, tag="worktree_created", kw_only=True):
+class WorktreeCreated(Event, tag="worktree_created", kw_only=True, frozen=True):
     path: str
     branch: str
     base_sha: str
 
 
-class RoundStarted(Event, tag="round_started", kw_only=True):
+class RoundStarted(Event, tag="round_started", kw_only=True, frozen=True):
     round: int
     brief: str
     reason: str = "first"  # "first" | "fix" | "retry" | "review" (re-review a moved branch)
 
 
-class PrClosed(Event, tag="pr_closed", kw_only=True):
+class PrClosed(Event, tag="pr_closed", kw_only=True, frozen=True):
     outcome: Outcome
     reason: str = ""
     worktree_removed: bool = False
@@ -155,7 +155,7 @@ class PrClosed(Event, tag="pr_closed", kw_only=True):
 # --- dispatches ------------------------------------------------------------------------------
 
 
-class DispatchStarted(Event, tag="dispatch_started", kw_only=True):
+class DispatchStarted(Event, tag="dispatch_started", kw_only=True, frozen=True):
     dispatch: str
     role: Role
     backend: str
@@ -166,16 +166,17 @@ class DispatchStarted(Event, tag="dispatch_started", kw_only=True):
     framing: str = ""
 
 
-class DispatchOutput(Event, tag="dispatch_output", kw_only=True):
+class DispatchOutput(Event, tag="dispatch_output", kw_only=True, frozen=True):
     """A piece of a dispatch's stream. Text may be coalesced (~50 ms per dispatch and channel)."""
 
     dispatch: str
-    channel: str  # "text" | "reasoning" | "command" | "command_output" | "file_change" | "plan" | "stderr" | "status"
+    # "text" | "reasoning" | "command" | "command_output" | "file_change" | "plan" | "stderr" | "status"
+    channel: str
     text: str
     meta: dict[str, Any] = {}
 
 
-class DispatchFinished(Event, tag="dispatch_finished", kw_only=True):
+class DispatchFinished(Event, tag="dispatch_finished", kw_only=True, frozen=True):
     dispatch: str
     role: Role
     status: DispatchStatus
@@ -189,7 +190,7 @@ class DispatchFinished(Event, tag="dispatch_finished", kw_only=True):
 # --- git -------------------------------------------------------------------------------------
 
 
-class CommitSeen(Event, tag="commit_seen", kw_only=True):
+class CommitSeen(Event, tag="commit_seen", kw_only=True, frozen=True):
     sha: str
     parents: list[str]
     message: str
@@ -201,7 +202,7 @@ class CommitSeen(Event, tag="commit_seen", kw_only=True):
     rewritten: bool = False  # the tip moved to a non-descendant (amend, rebase, reset)
 
 
-class Merged(Event, tag="merged", kw_only=True):
+class Merged(Event, tag="merged", kw_only=True, frozen=True):
     sha: str  # the reviewed commit that was merged
     merge_sha: str  # the new tip of the base branch
     base_branch: str
@@ -212,7 +213,7 @@ class Merged(Event, tag="merged", kw_only=True):
 # --- review and decision ---------------------------------------------------------------------
 
 
-class VerdictParsed(Event, tag="verdict_parsed", kw_only=True):
+class VerdictParsed(Event, tag="verdict_parsed", kw_only=True, frozen=True):
     dispatch: str
     round: int
     reviewer: str
@@ -223,7 +224,7 @@ class VerdictParsed(Event, tag="verdict_parsed", kw_only=True):
     raw: str = ""  # kept whole when nothing parsed (UNPARSED)
 
 
-class DecisionProposed(Event, tag="decision_proposed", kw_only=True):
+class DecisionProposed(Event, tag="decision_proposed", kw_only=True, frozen=True):
     dispatch: str
     round: int
     commit: str
@@ -234,7 +235,7 @@ class DecisionProposed(Event, tag="decision_proposed", kw_only=True):
     parsed_from: str = "tool"  # "tool" | "text" | "script"
 
 
-class GateOpened(Event, tag="gate_opened", kw_only=True):
+class GateOpened(Event, tag="gate_opened", kw_only=True, frozen=True):
     gate: str
     gate_kind: GateKind
     round: int
@@ -246,7 +247,7 @@ class GateOpened(Event, tag="gate_opened", kw_only=True):
     options: list[Answer] = []
 
 
-class HumanDecision(Event, tag="human_decision", kw_only=True):
+class HumanDecision(Event, tag="human_decision", kw_only=True, frozen=True):
     gate: str
     answer: Answer
     action: str = ""  # for override: the chosen action
@@ -255,12 +256,12 @@ class HumanDecision(Event, tag="human_decision", kw_only=True):
     by: str = "human"  # "human" | "auto" | "timeout"
 
 
-class InterruptRequested(Event, tag="interrupt_requested", kw_only=True):
+class InterruptRequested(Event, tag="interrupt_requested", kw_only=True, frozen=True):
     dispatch: str
     by: str = "human"
 
 
-class Error(Event, tag="error", kw_only=True):
+class Error(Event, tag="error", kw_only=True, frozen=True):
     where: str
     message: str
 

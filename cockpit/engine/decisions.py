@@ -1,0 +1,135 @@
+"""The composer's decision: read from the ``decide`` tool's input, or failing that from prose.
+
+A model asked to call a tool sometimes answers in text. The text is searched for a JSON
+object with an ``action``, then for ``DECISION: MERGE``-style lines with ``Commit message:`` /
+``Brief:`` sections. When neither works the caller opens a gate and says so; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from cockpit.backends.base import Tool
+from cockpit.engine.jsontext import balanced_objects, fenced_blocks
+from cockpit.events import Action
+
+DECIDE_TOOL = Tool(
+    name="decide",
+    description=(
+        "Record your decision on this PR. merge: the reviewed commit goes into the base branch "
+        "with commit_message. fix: the writer gets another round with brief. abandon: the PR is "
+        "dropped (say why in rationale)."
+    ),
+    input_schema={
+        "type": "object",
+        "properties": {
+            "action": {"type": "string", "enum": ["merge", "fix", "abandon"]},
+            "rationale": {"type": "string", "description": "Why, in one or two sentences."},
+            "commit_message": {"type": "string", "description": "For merge: the commit message."},
+            "brief": {"type": "string", "description": "For fix: what the writer must change."},
+        },
+        "required": ["action", "rationale"],
+    },
+)
+
+_ACTIONS: dict[str, Action] = {
+    "merge": "merge", "merged": "merge", "approve": "merge", "accept": "merge", "ship": "merge",
+    "fix": "fix", "revise": "fix", "changes": "fix", "rework": "fix", "iterate": "fix",
+    "abandon": "abandon", "abandoned": "abandon", "drop": "abandon", "reject": "abandon", "close": "abandon",
+}
+_DECISION_LINE = re.compile(r"^[\s>*#_-]*(?:decision|action|verdict)\s*[:=\-–—]\s*[*_`\"']*\s*([A-Za-z]+)",
+                            re.IGNORECASE | re.MULTILINE)
+_SECTION = re.compile(
+    r"^[\s>*#_-]*(?P<name>commit[ _]message|brief|fix[ _]brief|rationale|reason)\s*[:=]?\s*[*_`]*\s*$"
+    r"|^[\s>*#_-]*(?P<name2>commit[ _]message|brief|fix[ _]brief|rationale|reason)\s*[:=]\s*(?P<inline>.+)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+class DecisionParseError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ParsedDecision:
+    action: Action
+    rationale: str = ""
+    commit_message: str = ""
+    brief: str = ""
+    parsed_from: str = "tool"
+
+
+def normalize_action(word: Any) -> Action | None:
+    if not isinstance(word, str):
+        return None
+    return _ACTIONS.get(word.strip().lower().strip("*_`\"'.!"))
+
+
+def from_tool_input(data: dict[str, Any]) -> ParsedDecision:
+    action = normalize_action(data.get("action"))
+    if action is None:
+        raise DecisionParseError(f"the decide tool was called with action {data.get('action')!r}")
+    return ParsedDecision(
+        action,
+        _str(data.get("rationale")),
+        _str(data.get("commit_message")),
+        _str(data.get("brief")),
+        "tool",
+    )
+
+
+def from_text(text: str) -> ParsedDecision:
+    """Raise DecisionParseError (with a reason a human can read) when no decision is stated."""
+    if not text.strip():
+        raise DecisionParseError("the composer answered with no text and no decide call")
+    candidates = fenced_blocks(text) + balanced_objects(text)
+    for cand in candidates:
+        try:
+            obj = json.loads(cand)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and normalize_action(obj.get("action")):
+            d = from_tool_input(obj)
+            return ParsedDecision(d.action, d.rationale, d.commit_message, d.brief, "text")
+    found = [normalize_action(m.group(1)) for m in _DECISION_LINE.finditer(text)]
+    actions = [a for a in found if a is not None]
+    if not actions:
+        raise DecisionParseError("no decision (merge / fix / abandon) found in the composer's answer")
+    if len(set(actions)) > 1:
+        raise DecisionParseError(f"the composer's answer names several decisions: {', '.join(actions)}")
+    sections = _sections(text)
+    return ParsedDecision(
+        actions[0],
+        sections.get("rationale", sections.get("reason", "")),
+        sections.get("commit_message", ""),
+        sections.get("brief", sections.get("fix_brief", "")),
+        "text",
+    )
+
+
+def _sections(text: str) -> dict[str, str]:
+    """``Name:`` headings (or ``Name: inline text``) and the text under them."""
+    out: dict[str, str] = {}
+    matches = list(_SECTION.finditer(text))
+    for i, m in enumerate(matches):
+        name = (m.group("name") or m.group("name2") or "").lower().replace(" ", "_")
+        if m.group("inline"):
+            body = m.group("inline")
+            end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+            rest = text[m.end():end]
+            stop = re.search(r"^\s*$", rest, re.MULTILINE)
+            body += rest[: stop.start()] if stop else rest
+        else:
+            end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+            body = text[m.end():end]
+        body = body.strip().strip("`").strip()
+        if body and name not in out:
+            out[name] = body
+    return out
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))

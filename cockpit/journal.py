@@ -1,0 +1,329 @@
+"""The journal: an append-only SQLite (WAL) store of sessions and their events.
+
+Appends go through a ``JournalWriter``: a thread with its own connection that commits whatever
+has queued up since its last commit (group commit), so a burst costs one fsync and a quiet
+event is durable within milliseconds. Only after a batch is committed are its events handed to
+``on_committed``: views never see an event the journal does not hold (DESIGN invariant 1).
+
+Several cockpit processes may share one journal file: WAL lets readers run beside a writer, and
+writers serialize on ``BEGIN IMMEDIATE`` with a busy timeout. Each session is written by the one
+process that owns it, so sequence numbers never collide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from cockpit.events import AnyEvent, Event, SessionFinished, decode, encode, kind_of
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 15_000
+ENV_JOURNAL = "COCKPIT_JOURNAL"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id          TEXT PRIMARY KEY,
+    repo        TEXT NOT NULL,
+    base_branch TEXT NOT NULL DEFAULT '',
+    mode        TEXT NOT NULL DEFAULT 'run',
+    started_at  REAL NOT NULL,
+    finished_at REAL,
+    status      TEXT NOT NULL DEFAULT 'running',
+    owner_pid   INTEGER,
+    owner_host  TEXT,
+    updated_at  REAL,
+    last_seq    INTEGER NOT NULL DEFAULT -1
+);
+CREATE TABLE IF NOT EXISTS events (
+    session TEXT NOT NULL REFERENCES sessions(id),
+    seq     INTEGER NOT NULL,
+    kind    TEXT NOT NULL,
+    t       REAL NOT NULL,
+    pr      INTEGER,
+    data    BLOB NOT NULL,
+    PRIMARY KEY (session, seq)
+);
+CREATE INDEX IF NOT EXISTS events_by_kind ON events(session, kind, seq);
+"""
+
+
+class JournalError(Exception):
+    """The journal cannot be opened or written; the message names the file."""
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: str
+    repo: str
+    base_branch: str
+    mode: str
+    started_at: float
+    finished_at: float | None
+    status: str  # running | completed | failed | interrupted | unfinished (owner gone, no end)
+    last_seq: int
+
+
+def default_journal_path() -> Path:
+    env = os.environ.get(ENV_JOURNAL)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("cockpit", appauthor=False)) / "journal.sqlite3"
+
+
+def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                               check_same_thread=False, isolation_level=None)
+    else:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
+                               isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")  # WAL + FULL: a commit is on disk when it returns
+    return conn
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Journal:
+    """One journal file. Safe to use from one thread; writers get their own connection."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = (path or default_journal_path()).expanduser().absolute()
+        self._create_file()
+        try:
+            self._conn = _connect(self.path)
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+
+    def _create_file(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+            os.close(fd)
+        except OSError as exc:
+            raise JournalError(f"cannot create journal {self.path}: {exc.strerror or exc}") from exc
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"journal {self.path} has schema {version}; this cockpit knows {SCHEMA_VERSION} "
+                "(upgrade cockpit, or use --journal for a new file)"
+            )
+        if version < SCHEMA_VERSION:
+            # Idempotent DDL: two processes creating a new journal at once both succeed.
+            self._conn.executescript(_SCHEMA)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- sessions ----------------------------------------------------------------------------
+
+    def begin_session(self, session_id: str, repo: str, base_branch: str, mode: str,
+                      started_at: float | None = None) -> None:
+        now = time.time()
+        self._conn.execute(
+            "INSERT INTO sessions (id, repo, base_branch, mode, started_at, owner_pid, owner_host,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (session_id, repo, base_branch, mode, started_at or now, os.getpid(),
+             socket.gethostname(), now),
+        )
+
+    def _row(self, r: Sequence[object]) -> SessionRow:
+        (sid, repo, base, mode, started, finished, status, pid, host, _upd, last_seq) = r
+        if status == "running" and not (
+            host == socket.gethostname() and isinstance(pid, int) and _pid_alive(pid)
+        ):
+            status = "unfinished"
+        return SessionRow(str(sid), str(repo), str(base), str(mode), float(started),  # type: ignore[arg-type]
+                          None if finished is None else float(finished),  # type: ignore[arg-type]
+                          str(status), int(last_seq))  # type: ignore[call-overload]
+
+    def list_sessions(self, limit: int | None = None) -> list[SessionRow]:
+        sql = "SELECT * FROM sessions ORDER BY started_at DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [self._row(r) for r in self._conn.execute(sql)]
+
+    def get_session(self, ref: str) -> SessionRow:
+        """A session by id, unique id prefix, or "last"."""
+        if ref in ("last", "latest"):
+            rows = self.list_sessions(limit=1)
+            if not rows:
+                raise JournalError(f"journal {self.path} holds no sessions")
+            return rows[0]
+        rows = [self._row(r) for r in self._conn.execute(
+            "SELECT * FROM sessions WHERE id = ? OR id LIKE ? ORDER BY started_at DESC",
+            (ref, ref.replace("%", "") + "%"))]
+        exact = [r for r in rows if r.id == ref]
+        if exact:
+            return exact[0]
+        if not rows:
+            raise JournalError(f"no session {ref!r} in journal {self.path}")
+        if len(rows) > 1:
+            raise JournalError(f"{ref!r} matches {len(rows)} sessions: {', '.join(r.id for r in rows[:5])}")
+        return rows[0]
+
+    # --- events ------------------------------------------------------------------------------
+
+    def read_events(self, session: str, from_seq: int = 0, *, skip_kinds: Iterable[str] = (),
+                    batch: int = 500) -> Iterator[AnyEvent]:
+        """Stream a session's events in order, from ``from_seq`` on, without loading them all."""
+        skip = tuple(skip_kinds)
+        where = "session = ? AND seq >= ?"
+        if skip:
+            where += f" AND kind NOT IN ({', '.join('?' * len(skip))})"
+        cur = self._conn.execute(f"SELECT data FROM events WHERE {where} ORDER BY seq",
+                                 (session, from_seq, *skip))
+        while True:
+            rows = cur.fetchmany(batch)
+            if not rows:
+                return
+            for (data,) in rows:
+                yield decode(data)
+
+    def count_events(self, session: str) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM events WHERE session = ?",
+                                      (session,)).fetchone()[0])
+
+    def writer(self, session: str, on_committed: Callable[[list[Event]], None] | None = None,
+               on_error: Callable[[BaseException], None] | None = None) -> JournalWriter:
+        return JournalWriter(self.path, session, on_committed, on_error)
+
+
+class JournalWriter:
+    """Group-commit appender for one session, on a thread with its own connection."""
+
+    def __init__(self, path: Path, session: str,
+                 on_committed: Callable[[list[Event]], None] | None = None,
+                 on_error: Callable[[BaseException], None] | None = None) -> None:
+        self.path = path
+        self.session = session
+        self.on_committed = on_committed
+        self.on_error = on_error
+        self._pending: list[Event] = []
+        self._cond = threading.Condition()
+        self._appended = 0
+        self._committed = 0
+        self._closing = False
+        self._error: BaseException | None = None
+        self.batches = 0
+        self._conn = _connect(path)
+        self._thread = threading.Thread(target=self._run, name=f"journal-{session}", daemon=True)
+        self._thread.start()
+
+    def append(self, event: Event) -> None:
+        """Queue an event; it is committed (and handed to on_committed) within milliseconds."""
+        with self._cond:
+            if self._closing:
+                raise JournalError("journal writer is closed")
+            self._pending.append(event)
+            self._appended += 1
+            self._cond.notify_all()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Block until every event appended so far is committed."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            target = self._appended
+            while self._committed < target:
+                if self._error is not None and not self._thread.is_alive():
+                    raise JournalError(f"journal writer failed: {self._error}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise JournalError(f"journal flush timed out ({target - self._committed} events pending)")
+                self._cond.wait(min(left, 0.5))
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join()
+        self._conn.close()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    self._cond.wait()
+                if not self._pending and self._closing:
+                    return
+                batch, self._pending = self._pending, []
+            self._commit_with_retry(batch)
+            with self._cond:
+                self._committed += len(batch)
+                self._cond.notify_all()
+            if self.on_committed is not None:
+                try:
+                    self.on_committed(batch)
+                except Exception as exc:  # a view's bug must not stop the journal
+                    self._report(exc)
+
+    def _commit_with_retry(self, batch: list[Event]) -> None:
+        delay = 0.05
+        while True:
+            try:
+                self._commit(batch)
+                return
+            except sqlite3.Error as exc:
+                # Locked past the busy timeout, disk full, I/O error: keep the batch, say so, retry.
+                self._error = exc
+                self._report(JournalError(f"journal {self.path}: {exc}; retrying"))
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def _commit(self, batch: list[Event]) -> None:
+        rows = [(self.session, ev.seq, kind_of(ev), ev.t, ev.pr, encode(ev)) for ev in batch]
+        finished = [ev for ev in batch if isinstance(ev, SessionFinished)]
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT OR IGNORE INTO events (session, seq, kind, t, pr, data) VALUES (?, ?, ?, ?, ?, ?)",
+                rows)
+            params: list[object] = [time.time(), max(ev.seq for ev in batch)]
+            sql = "UPDATE sessions SET updated_at = ?, last_seq = max(last_seq, ?)"
+            if finished:
+                sql += ", finished_at = ?, status = ?"
+                params += [finished[-1].t, finished[-1].status]
+            conn.execute(sql + " WHERE id = ?", (*params, self.session))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self.batches += 1
+        self._error = None
+
+    def _report(self, exc: BaseException) -> None:
+        if self.on_error is not None:
+            with contextlib.suppress(Exception):
+                self.on_error(exc)
