@@ -332,6 +332,7 @@ class OllamaSim:
         self.calls: list[ChatCall] = []
         self.faults: list[Fault] = []
         self._pending = 0
+        self.peak_pending = 0  # the most chat requests it has served at once
         self._loaded: dict[str, float] = {}  # tagged name -> monotonic expiry
         self._modified = rfc3339_ns(time.time_ns() - 86_400 * 10**9 * 3)
 
@@ -534,6 +535,7 @@ class OllamaSim:
             return fail(fault.status, fault.message or "llama runner process has terminated: exit status 2")
 
         self._pending += 1
+        self.peak_pending = max(self.peak_pending, self._pending)
         released = False
 
         def release() -> None:
