@@ -572,6 +572,11 @@ class OllamaSim:
                 return await self._whole(call, typed.model, plan, fault)
             finally:
                 release()
+        connection = asyncio.current_task()
+        if connection is not None:
+            # A client that goes away ends the connection while the stream is unfinished. The
+            # server drops the chunk iterator without closing it, so watch the connection instead.
+            connection.add_done_callback(lambda _task: _abandoned(call, release))
         return StreamResponse(
             self._stream(call, typed.model, plan, reply.chunk_s, fault, release),
             headers={"content-type": "application/x-ndjson"},
@@ -666,10 +671,14 @@ class OllamaSim:
             yield _line(final)
             call.outcome = plan.done_reason
         finally:
-            # A client that goes away shows as a stream that never reached its end.
-            if call.outcome == "streaming":
-                call.outcome = "disconnected"
-            release()
+            _abandoned(call, release)
+
+
+def _abandoned(call: ChatCall, release: Callable[[], None]) -> None:
+    """The stream is over: one that never reached its end lost its client."""
+    if call.outcome in ("pending", "streaming"):
+        call.outcome = "disconnected"
+    release()
 
 
 @dataclass
