@@ -132,8 +132,9 @@ class ChatCall:
 
     body: dict[str, Any] | None
     status: int = 200
-    outcome: str = "pending"  # done | length | load | unload | http_error | error_line | stalled |
-    #                           dropped | disconnected
+    # pending / streaming while it runs; then its done_reason (stop, length, load, unload) or
+    # http_error, error_line, stalled, dropped, disconnected (the client left mid-stream)
+    outcome: str = "pending"
     error: str = ""
     chunks_sent: int = 0
     prompt_eval_count: int = 0
@@ -525,7 +526,10 @@ class OllamaSim:
         if not typed.messages:
             return self._load(call, typed, model, keep_s)
 
-        reply = self.responder(raw)
+        try:
+            reply = self.responder(raw)
+        except Exception as exc:  # a responder bug shows as the server error it would be
+            return fail(500, f"simulator responder failed: {exc!r}")
         fault = fault or reply.fault
         if fault is not None and fault.kind in ("busy", "http", "missing_model"):
             if fault.kind == "busy":

@@ -546,3 +546,14 @@ async def test_calls_run_concurrently_on_one_server(sim: OllamaSim) -> None:
     results = await asyncio.gather(*(client.chat("glm4:9b", user(f"n{i}")) for i in range(4)))
     assert [r.message.content for r in results] == [TEXT] * 4
     assert len(sim.calls) == 4 and all(c.outcome == "stop" for c in sim.calls)
+
+
+async def test_a_failing_responder_is_a_500_not_a_hang() -> None:
+    def broken(body: dict[str, Any]) -> Reply:
+        raise KeyError("messages")
+
+    async with OllamaSim(MODELS, broken) as s:
+        with pytest.raises(ollama.ResponseError) as err:
+            await ollama.AsyncClient(host=s.url).chat("glm4:9b", user())
+    assert err.value.status_code == 500 and "responder failed" in err.value.error
+    assert s.calls[-1].outcome == "http_error"
