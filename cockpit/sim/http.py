@@ -152,7 +152,7 @@ class HttpServer:
                 except Exception as exc:  # a handler bug must show as a 500, not a hang
                     response = Response.json({"error": f"simulator error: {exc!r}"}, status=500)
                 keep_alive = request.headers.get("connection", "").lower() != "close"
-                if not await _write_response(writer, response, keep_alive):
+                if not await _write_response(writer, response, keep_alive, request.method == "HEAD"):
                     return
                 if not keep_alive:
                     break
@@ -229,7 +229,8 @@ def _head(status: int, headers: dict[str, str]) -> bytes:
 
 
 async def _write_response(
-    writer: asyncio.StreamWriter, response: Response | StreamResponse, keep_alive: bool
+    writer: asyncio.StreamWriter, response: Response | StreamResponse, keep_alive: bool,
+    head_only: bool = False,
 ) -> bool:
     """Write one response; False when the connection was dropped on purpose."""
     headers = {k.lower(): v for k, v in response.headers.items()}
@@ -238,7 +239,8 @@ async def _write_response(
         headers["connection"] = "close"
     if isinstance(response, Response):
         headers["content-length"] = str(len(response.body))
-        writer.write(_head(response.status, headers) + response.body)
+        body = b"" if head_only else response.body
+        writer.write(_head(response.status, headers) + body)
         await writer.drain()
         return True
     headers["transfer-encoding"] = "chunked"
@@ -253,6 +255,13 @@ async def _write_response(
     except DropConnection:
         writer.transport.abort()
         return False
+    finally:
+        # A client that leaves mid-stream must end the generator now (its finally blocks
+        # record how the call ended), not whenever the garbage collector gets to it.
+        aclose = getattr(response.chunks, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
     writer.write(b"0\r\n\r\n")
     await writer.drain()
     return True
