@@ -64,7 +64,7 @@ MAX_CACHE_BREAKPOINTS = 4
 CACHE_TTLS: dict[str, float] = {"5m": 300.0, "1h": 3600.0}
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 MESSAGE_OVERHEAD_TOKENS = 3  # role and turn framing, counted once per message
-DEFAULT_MODELS = ("claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5")
+DEFAULT_MODELS = ("claude-sonnet-4-6", "claude-opus-4-7", "claude-haiku-4-5")
 TOOL_CHOICE_TYPES = ("auto", "any", "tool", "none")
 
 
@@ -195,8 +195,9 @@ def echo_responder(body: dict[str, Any]) -> Reply:
 class ApiError(Exception):
     """An error answer in the API's shape."""
 
-    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None,
-                 error_type: str = "") -> None:
+    def __init__(
+        self, status: int, message: str, *, headers: dict[str, str] | None = None, error_type: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -285,8 +286,10 @@ def validate_body(body: Any, *, count_only: bool = False) -> dict[str, Any]:
     segments = prompt_segments(body)
     marks = [s for s in segments if s.ttl is not None]
     if len(marks) > MAX_CACHE_BREAKPOINTS:
-        raise _bad(f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. "
-                   f"Found {len(marks)}.")
+        raise _bad(
+            f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. "
+            f"Found {len(marks)}."
+        )
     seen_5m = False
     for s in marks:
         seen_5m = seen_5m or s.ttl == CACHE_TTLS["5m"]
@@ -585,8 +588,12 @@ class AnthropicSimulator:
             names = sorted(self.models) if self.models is not None else list(DEFAULT_MODELS)
             data = [_model_info(n) for n in names]
             return Response.json(
-                {"data": data, "has_more": False, "first_id": names[0] if names else None,
-                 "last_id": names[-1] if names else None},
+                {
+                    "data": data,
+                    "has_more": False,
+                    "first_id": names[0] if names else None,
+                    "last_id": names[-1] if names else None,
+                },
                 headers={"request-id": rid},
             )
         if is_model:
@@ -640,8 +647,11 @@ class AnthropicSimulator:
             events = _sse_events(message_id, model, blocks, stop_reason, usage_json, reply)
             record = StreamRecord(rid)
             self.streams.append(record)
-            headers = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache",
-                       "request-id": rid}
+            headers = {
+                "content-type": "text/event-stream; charset=utf-8",
+                "cache-control": "no-cache",
+                "request-id": rid,
+            }
             return StreamResponse(_stream(events, fault, record), headers=headers)
         # non-streaming: the whole answer at once, after the time it would have taken
         deltas = sum(len(_pieces(b.payload, reply.chunk_chars)) for b in blocks)
@@ -652,14 +662,22 @@ class AnthropicSimulator:
             elif fault.kind == "drop":
                 raise DropConnection()
             elif fault.kind == "event_error":
-                raise ApiError(STATUS_OF_TYPE.get(fault.resolved_type, 500), fault.resolved_message,
-                               error_type=fault.resolved_type)
+                raise ApiError(
+                    STATUS_OF_TYPE.get(fault.resolved_type, 500),
+                    fault.resolved_message,
+                    error_type=fault.resolved_type,
+                )
         if pause:
             await asyncio.sleep(pause)
         message = {
-            "id": message_id, "type": "message", "role": "assistant", "model": model,
+            "id": message_id,
+            "type": "message",
+            "role": "assistant",
+            "model": model,
             "content": [_block_json(b, complete=True) for b in blocks],
-            "stop_reason": stop_reason, "stop_sequence": None, "usage": usage_json,
+            "stop_reason": stop_reason,
+            "stop_sequence": None,
+            "usage": usage_json,
         }
         return Response.json(message, headers={"request-id": rid})
 
@@ -676,8 +694,13 @@ class AnthropicSimulator:
             if isinstance(block, TextBlock):
                 item = _Out("text", block.text)
             else:
-                item = _Out("tool_use", json.dumps(block.input, ensure_ascii=False), block.name,
-                            block.id or self._id("toolu_"), dict(block.input))
+                item = _Out(
+                    "tool_use",
+                    json.dumps(block.input, ensure_ascii=False),
+                    block.name,
+                    block.id or self._id("toolu_"),
+                    dict(block.input),
+                )
             n = estimate_tokens(item.payload)
             if used + n > budget:
                 item.payload = _cut_to_tokens(item.payload, budget - used)
@@ -702,8 +725,9 @@ def _error_body(error_type: str, message: str, rid: str) -> dict[str, Any]:
 def _error_response(
     status: int, error_type: str, message: str, rid: str, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response.json(_error_body(error_type, message, rid), status=status,
-                         headers={"request-id": rid, **(headers or {})})
+    return Response.json(
+        _error_body(error_type, message, rid), status=status, headers={"request-id": rid, **(headers or {})}
+    )
 
 
 def _usage_json(usage: PromptUsage, output_tokens: int) -> dict[str, Any]:
@@ -740,29 +764,85 @@ def _sse_events(
     message_id: str, model: str, blocks: list[_Out], stop_reason: str, usage: dict[str, Any], reply: Reply
 ) -> list[SseEvent]:
     start_usage = dict(usage, output_tokens=1)
-    events: list[SseEvent] = [(reply.think_s, "message_start", {"type": "message_start", "message": {
-        "id": message_id, "type": "message", "role": "assistant", "model": model, "content": [],
-        "stop_reason": None, "stop_sequence": None, "usage": start_usage}})]
+    events: list[SseEvent] = [
+        (
+            reply.think_s,
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": message_id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": start_usage,
+                },
+            },
+        )
+    ]
     for i, block in enumerate(blocks):
-        events.append((0.0, "content_block_start", {
-            "type": "content_block_start", "index": i, "content_block": _block_json(block, complete=False)}))
+        events.append(
+            (
+                0.0,
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": i,
+                    "content_block": _block_json(block, complete=False),
+                },
+            )
+        )
         if i == 0:
             events.append((0.0, "ping", {"type": "ping"}))
         if block.kind == "text":
             for piece in _pieces(block.payload, reply.chunk_chars):
-                events.append((reply.chunk_s, "content_block_delta", {
-                    "type": "content_block_delta", "index": i,
-                    "delta": {"type": "text_delta", "text": piece}}))
+                events.append(
+                    (
+                        reply.chunk_s,
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": i,
+                            "delta": {"type": "text_delta", "text": piece},
+                        },
+                    )
+                )
         else:
             for piece in ["", *_pieces(block.payload, reply.chunk_chars)]:
-                events.append((reply.chunk_s if piece else 0.0, "content_block_delta", {
-                    "type": "content_block_delta", "index": i,
-                    "delta": {"type": "input_json_delta", "partial_json": piece}}))
+                events.append(
+                    (
+                        reply.chunk_s if piece else 0.0,
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": i,
+                            "delta": {"type": "input_json_delta", "partial_json": piece},
+                        },
+                    )
+                )
         events.append((0.0, "content_block_stop", {"type": "content_block_stop", "index": i}))
-    events.append((0.0, "message_delta", {
-        "type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-        "usage": {k: usage[k] for k in ("input_tokens", "cache_creation_input_tokens",
-                                        "cache_read_input_tokens", "output_tokens")}}))
+    events.append(
+        (
+            0.0,
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                "usage": {
+                    k: usage[k]
+                    for k in (
+                        "input_tokens",
+                        "cache_creation_input_tokens",
+                        "cache_read_input_tokens",
+                        "output_tokens",
+                    )
+                },
+            },
+        )
+    )
     events.append((0.0, "message_stop", {"type": "message_stop"}))
     return events
 
@@ -783,8 +863,13 @@ async def _stream(events: list[SseEvent], fault: Fault | None, record: StreamRec
                     raise DropConnection()
                 elif fault.kind == "event_error":
                     record.outcome = "error_event"
-                    yield _sse("error", {"type": "error", "error": {
-                        "type": fault.resolved_type, "message": fault.resolved_message}})
+                    yield _sse(
+                        "error",
+                        {
+                            "type": "error",
+                            "error": {"type": fault.resolved_type, "message": fault.resolved_message},
+                        },
+                    )
                     record.events_sent += 1
                     return
             if idx == len(events):
@@ -940,8 +1025,11 @@ class ScenarioResponder:
             return Reply.tool(str(forced["name"]), _sample_input(forced.get("input_schema")) or {}, **pace)
         if decide is None:
             return Reply.text(self._brief(pr, title or "The task", prompt, round_no), **pace)
-        d = pr.round_script(round_no).decision if pr is not None else DecisionScript(
-            rationale="The reviewers raise no blocking issues.")
+        d = (
+            pr.round_script(round_no).decision
+            if pr is not None
+            else DecisionScript(rationale="The reviewers raise no blocking issues.")
+        )
         key = (pr.title if pr else title or str(number), round_no, "decide")
         fault, once = scenario_fault(d.fault)
         if fault is not None and once:
@@ -953,9 +1041,11 @@ class ScenarioResponder:
             return Reply.text(decision_prose(d, decision_input), fault=fault, **pace)
         preface = ""
         if choice.get("type", "auto") == "auto":
-            preface = {"merge": "The reviewers agree; merging.",
-                       "fix": "The reviewers found problems worth fixing first.",
-                       "abandon": "This PR is not worth pursuing."}[d.action]
+            preface = {
+                "merge": "The reviewers agree; merging.",
+                "fix": "The reviewers found problems worth fixing first.",
+                "abandon": "This PR is not worth pursuing.",
+            }[d.action]
         return Reply.tool("decide", decision_input, preface=preface, fault=fault, **pace)
 
     def _brief(self, pr: PrScript | None, title: str, prompt: str, round_no: int) -> str:
@@ -970,11 +1060,14 @@ class ScenarioResponder:
     @staticmethod
     def _decision_input(d: DecisionScript, pr: PrScript | None, title: str) -> dict[str, Any]:
         name = pr.title if pr is not None else title
-        rationale = d.rationale or {
-            "merge": "The reviewers approve and found nothing blocking.",
-            "fix": "The reviewers found problems that should be fixed before merging.",
-            "abandon": "The change is not worth its cost.",
-        }[d.action]
+        rationale = (
+            d.rationale
+            or {
+                "merge": "The reviewers approve and found nothing blocking.",
+                "fix": "The reviewers found problems that should be fixed before merging.",
+                "abandon": "The change is not worth its cost.",
+            }[d.action]
+        )
         out: dict[str, Any] = {"action": d.action, "rationale": rationale}
         if d.action == "merge":
             out["commit_message"] = d.commit_message or name or "Apply the requested change"
@@ -993,8 +1086,10 @@ class ScenarioResponder:
 async def _serve_forever(sim: AnthropicSimulator) -> None:
     await sim.start()
     print(sim.url, flush=True)
-    print("Anthropic Messages API simulator: POST /v1/messages, /v1/messages/count_tokens. Ctrl-C stops.",
-          flush=True)
+    print(
+        "Anthropic Messages API simulator: POST /v1/messages, /v1/messages/count_tokens. Ctrl-C stops.",
+        flush=True,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -1015,13 +1110,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", type=Path, help="a scenario TOML file")
     parser.add_argument("--builtin", help="a packaged scenario by name (e.g. demo)")
     parser.add_argument("--speed", type=float, default=1.0, help="pacing divisor; 0 = no pauses")
-    parser.add_argument("--api-key", action="append", dest="api_keys",
-                        help="accept only this key (repeatable); default: any non-empty key")
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        help="accept only this key (repeatable); default: any non-empty key",
+    )
     args = parser.parse_args(argv)
     try:
         scenario = (
-            load_scenario(args.scenario) if args.scenario
-            else builtin_scenario(args.builtin) if args.builtin
+            load_scenario(args.scenario)
+            if args.scenario
+            else builtin_scenario(args.builtin)
+            if args.builtin
             else None
         )
         responder = ScenarioResponder(scenario, speed=args.speed)
