@@ -1,0 +1,237 @@
+"""Merging one reviewed commit into a base branch without losing anybody's work.
+
+The base ref is locked (libgit2 transaction: ``refs/heads/<into>.lock``) for the whole operation, so
+a concurrent ``git commit`` by the user either lands before we read the base tip (and is merged
+with) or fails on the lock; it is never overwritten. When the base branch is checked out, its
+working tree is updated with libgit2's SAFE checkout, which decides every file before writing any
+and refuses when a file it must change has uncommitted changes, or an untracked or ignored file is
+in the way; the user's unrelated staged and unstaged changes are left exactly as they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import CheckoutNotify, CheckoutStrategy, FileStatus, RepositoryState
+
+from cockpit.git.model import GitError, MergeRefused, MergeResult
+from cockpit.git.objects import branch_tip, resolve_commit, signature
+
+_TRACKED_CHANGE = (
+    FileStatus.INDEX_NEW
+    | FileStatus.INDEX_MODIFIED
+    | FileStatus.INDEX_DELETED
+    | FileStatus.INDEX_RENAMED
+    | FileStatus.INDEX_TYPECHANGE
+    | FileStatus.WT_MODIFIED
+    | FileStatus.WT_DELETED
+    | FileStatus.WT_TYPECHANGE
+    | FileStatus.WT_RENAMED
+    | FileStatus.CONFLICTED
+)
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A working tree (the main one or a linked worktree) and its admin dir."""
+
+    workdir: Path
+    admin: Path
+
+
+def _head_of(admin: Path) -> str | None:
+    """The ref a worktree's HEAD points to, read from its admin dir, or None when detached/unreadable."""
+    try:
+        text = (admin / "HEAD").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return text[len("ref: ") :] if text.startswith("ref: ") else None
+
+
+def _rebasing(admin: Path) -> str | None:
+    for state in ("rebase-merge", "rebase-apply"):
+        try:
+            return (admin / state / "head-name").read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+    return None
+
+
+def checkouts(repo: pygit2.Repository, common_dir: Path) -> list[Checkout]:
+    """Every live working tree of the repository: the main one first, then the linked ones."""
+    found: list[Checkout] = []
+    main = pygit2.Repository(str(common_dir))
+    if main.workdir:
+        found.append(Checkout(Path(main.workdir).resolve(), common_dir))
+    for name in repo.list_worktrees():
+        try:
+            wt = repo.lookup_worktree(name)
+        except (KeyError, pygit2.GitError):
+            continue
+        if wt.is_prunable:
+            continue
+        found.append(Checkout(Path(wt.path).resolve(), common_dir / "worktrees" / name))
+    return found
+
+
+def checkouts_of(repo: pygit2.Repository, common_dir: Path, branch: str) -> list[Checkout]:
+    """The working trees that have ``branch`` checked out; refuses when one is rebasing it."""
+    refname = f"refs/heads/{branch}"
+    result = []
+    for co in checkouts(repo, common_dir):
+        if _rebasing(co.admin) == refname:
+            raise GitError(
+                f"{branch} is being rebased in {co.workdir}; finish or abort the rebase, then merge"
+            )
+        if _head_of(co.admin) == refname:
+            result.append(co)
+    return result
+
+
+class _Collect(pygit2.CheckoutCallbacks):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conflicts: list[str] = []
+
+    def checkout_notify_flags(self) -> CheckoutNotify:
+        return CheckoutNotify.CONFLICT
+
+    def checkout_notify(
+        self,
+        why: CheckoutNotify,
+        path: str,
+        baseline: pygit2.DiffFile | None,
+        target: pygit2.DiffFile | None,
+        workdir: pygit2.DiffFile | None,
+    ) -> None:
+        self.conflicts.append(path)
+
+
+def _refusal(wrepo: pygit2.Repository, workdir: Path, paths: list[str], what: str) -> MergeRefused:
+    """Sort the paths in the way into uncommitted changes (dirty) and untracked or ignored files."""
+    status = wrepo.status(untracked_files="all", ignored=True)
+    dirty: list[str] = []
+    untracked: list[str] = []
+    for path in sorted(set(paths)):
+        flags = [f for p, f in status.items() if p == path or p.startswith(path.rstrip("/") + "/")]
+        if flags and not any(f & _TRACKED_CHANGE for f in flags):
+            untracked.append(path)
+        else:
+            dirty.append(path)
+    if dirty:
+        listed = ", ".join(dirty + untracked)
+        return MergeRefused(
+            "dirty",
+            dirty + untracked,
+            f"{what} would overwrite uncommitted changes in {workdir}: {listed}. "
+            "Nothing was changed; commit or stash them, then merge again.",
+        )
+    return MergeRefused(
+        "untracked",
+        untracked,
+        f"{what} would overwrite untracked or ignored files in {workdir}: {', '.join(untracked)}. "
+        "Nothing was changed; move them away, then merge again.",
+    )
+
+
+def update_checkout(co: Checkout, branch: str, target: pygit2.Commit, what: str) -> None:
+    """Move ``co``'s working tree and index from its HEAD to ``target`` without losing anything."""
+    wrepo = pygit2.Repository(str(co.workdir))
+    if _head_of(co.admin) != f"refs/heads/{branch}":  # pragma: no cover - checked under the ref lock
+        raise GitError(f"{co.workdir} switched branches during the merge; merge again")
+    conflicts = wrepo.index.conflicts
+    if conflicts is not None:
+        paths = sorted({e.path for entry in conflicts for e in entry if e is not None})
+        raise MergeRefused(
+            "dirty",
+            paths,
+            f"{co.workdir} has unresolved conflicts in {', '.join(paths)}; resolve them, then merge again.",
+        )
+    state = wrepo.state()
+    if state != RepositoryState.NONE:
+        raise MergeRefused(
+            "dirty",
+            [],
+            f"{co.workdir} has a {state.name.lower().replace('_', ' ')} in progress; "
+            "finish or abort it, then merge again. Nothing was changed.",
+        )
+    collect = _Collect()
+    try:
+        wrepo.checkout_tree(  # type: ignore[no-untyped-call]
+            wrepo[target.tree_id],
+            strategy=CheckoutStrategy.SAFE | CheckoutStrategy.DONT_OVERWRITE_IGNORED,
+            callbacks=collect,
+        )
+    except pygit2.GitError as exc:
+        if collect.conflicts:
+            raise _refusal(wrepo, co.workdir, collect.conflicts, what) from exc
+        raise GitError(f"could not update the working tree at {co.workdir}: {exc}") from exc
+
+
+def merge(
+    repo: pygit2.Repository, common_dir: Path, branch: str, expected: str, into: str, message: str
+) -> MergeResult:
+    """Merge exactly commit ``expected`` (the tip of ``branch``) into branch ``into``."""
+    if branch == into:
+        raise GitError(f"cannot merge {branch} into itself")
+    tip = branch_tip(repo, branch)
+    if tip is None:
+        raise GitError(f"branch {branch} does not exist")
+    reviewed = resolve_commit(repo, expected)
+    if tip != reviewed.id:
+        raise MergeRefused(
+            "moved",
+            [],
+            f"{branch} moved after the review: its tip is {str(tip)[:10]}, the reviewed commit is "
+            f"{str(reviewed.id)[:10]}. Nothing was merged; review the new tip first.",
+        )
+    refname = f"refs/heads/{into}"
+    if branch_tip(repo, into) is None:
+        raise GitError(f"base branch {into} does not exist")
+    with repo.transaction() as txn:
+        try:
+            txn.lock_ref(refname)
+        except pygit2.GitError as exc:
+            raise GitError(
+                f"{into} is locked by another git process ({exc}); try again. "
+                f"If no git process is running, delete {common_dir / refname}.lock"
+            ) from exc
+        base = branch_tip(repo, into)  # read under the lock: this is the value we replace
+        if base is None:  # pragma: no cover - deleted between the check and the lock
+            raise GitError(f"base branch {into} was deleted")
+        sig = signature(repo, "cockpit", "cockpit@localhost")
+        what = f"merging {branch} ({str(reviewed.id)[:10]}) into {into}"
+        if base == reviewed.id or repo.descendant_of(base, reviewed.id):
+            return MergeResult(str(reviewed.id), str(base), True)  # already merged: nothing to do
+        if repo.descendant_of(reviewed.id, base):
+            result_commit, fast_forward = reviewed, True
+        else:
+            index = repo.merge_commits(base, reviewed.id)
+            if index.conflicts is not None:
+                paths = sorted({e.path for entry in index.conflicts for e in entry if e is not None})
+                raise MergeRefused(
+                    "conflict",
+                    paths,
+                    f"{what} conflicts in {', '.join(paths)}. Nothing was changed; "
+                    f"have the writer merge {into} into the branch, then review again.",
+                )
+            tree = index.write_tree(repo)
+            sha = repo.create_commit(None, sig, sig, _clean(message), tree, [base, reviewed.id])
+            result_commit, fast_forward = resolve_commit(repo, str(sha)), False
+        targets = checkouts_of(repo, common_dir, into)
+        if len(targets) > 1:
+            places = ", ".join(str(co.workdir) for co in targets)
+            raise GitError(f"{into} is checked out in several worktrees ({places}); keep one, then merge")
+        for co in targets:
+            update_checkout(co, into, result_commit, what)
+        how = "fast-forward" if fast_forward else "merge commit"
+        # signature=None: the identity from config; pygit2 1.21 cannot pass a Signature here (TypeError)
+        txn.set_target(refname, result_commit.id, message=f"cockpit: merge {branch} ({how})")
+    return MergeResult(str(reviewed.id), str(result_commit.id), fast_forward)
+
+
+def _clean(message: str) -> str:
+    text = message.strip()
+    return (text or "Merge") + "\n"
