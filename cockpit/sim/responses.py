@@ -10,8 +10,9 @@ step. Nothing is kept between requests, which keeps it correct across ``codex ex
 A round's ``WriterScript`` becomes model output: ``think`` → reasoning items, ``say`` →
 messages, ``plan`` → an ``update_plan`` call, ``run`` → an ``exec_command`` call (the CLI really
 runs it), ``edit`` → a ``cat`` of the file and then an ``apply_patch`` call (``Update File``
-replacing every line when the read found the file, ``Add File`` otherwise: an update hunk needs
-the old lines, and the read is how a real model learns them), ``delete`` → ``Delete File``,
+replacing every line when the read found the file, ``Add File`` (which overwrites) when it
+found nothing or was cut short: an update hunk needs the old lines, and the read is how a real
+model learns them), ``delete`` → ``Delete File``,
 then for ``outcome = "commit"`` an ``exec_command`` running ``git add -A && git commit``, then
 the final message. ``fail`` ends with ``response.failed``; ``hang`` stalls the last response.
 
@@ -146,8 +147,9 @@ def item_text(item: Json) -> str:
     if kind in ("function_call_output", "custom_tool_call_output"):
         return _output_text(item.get("output"))
     if kind == "reasoning":
-        summary = item.get("summary") or []
-        return "".join(str(s.get("text", "")) for s in summary if isinstance(s, dict))
+        summary = item.get("summary")
+        parts = summary if isinstance(summary, list) else []
+        return "".join(str(s.get("text", "")) for s in parts if isinstance(s, dict))
     return json.dumps(item)
 
 
@@ -337,7 +339,6 @@ class TurnPlayer:
         self.index = 0  # model response being built
         self.pending: list[Json] = []
         self.counting = False  # a dry walk that only counts responses
-        self.count = 0
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}_{self.turn.key}_{self.index}_{len(self.pending)}"
@@ -372,7 +373,7 @@ class TurnPlayer:
 
     def walk(self) -> Reply:
         script = self.writer.script
-        known: dict[str, str | None] = {}  # path -> content this turn left it with (None: deleted)
+        known: dict[str, str] = {}  # path -> the content this turn already gave it
         plans = 0
         for step in script.steps:
             if step.think is not None:
@@ -417,7 +418,8 @@ class TurnPlayer:
         final.append(_message(self._id("msg"), script.message))
         return Reply(self.index, self.index + 1, final)
 
-    def _edit(self, path: str, content: str, known: dict[str, str | None]) -> None:
+    def _edit(self, path: str, content: str, known: dict[str, str]) -> None:
+        old: str | None
         if path in known:
             old = known[path]
         else:

@@ -19,7 +19,7 @@ import pygit2
 import pytest
 
 from cockpit.scenario import Scenario, parse_scenario
-from cockpit.sim.responses import ResponsesSim
+from cockpit.sim.responses import Fault, ResponsesSim
 
 # Until pytest's `pythonpath` holds the project root, make `tests.support` importable here.
 if str(Path(__file__).resolve().parents[2]) not in sys.path:
@@ -201,6 +201,33 @@ def test_fail_outcome_is_turn_failed_and_rc_1(
     assert len(failed) == 1 and "the model fell over" in failed[0]["error"]["message"]
     assert not run.of_type("turn.completed")
     assert branch_tip(checkout.repo, "pr-1").id == base
+
+
+@pytest.mark.parametrize(
+    ("fault", "message", "requests"),
+    [
+        (Fault("status", status=500), "high demand", 2),  # request_max_retries = 1: tried twice
+        (Fault("status", status=400, body={"error": {"message": "bad thing"}}), '"bad thing"', 1),
+        (Fault("truncate", after=2), "stream closed before response.completed", 1),
+        (Fault("drop", after=2), "stream disconnected before completion", 1),
+    ],
+    ids=["500", "400", "truncate", "drop"],
+)
+def test_wire_faults_end_in_turn_failed(
+    codex: Path,
+    sim: ResponsesSim,
+    checkout: GitCheckout,
+    env: dict[str, str],
+    fault: Fault,
+    message: str,
+    requests: int,
+) -> None:
+    sim.queue_fault(fault, fault)
+    run = run_codex(exec_args(checkout.worktree, prompt(1, "Add greeting"), binary=codex), env)
+    assert run.returncode == 1
+    failed = run.of_type("turn.failed")
+    assert len(failed) == 1 and message in failed[0]["error"]["message"]
+    assert len(sim.server.log) == requests
 
 
 def test_resume_continues_the_same_thread(codex: Path, checkout: GitCheckout, env: dict[str, str]) -> None:

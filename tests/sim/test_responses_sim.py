@@ -11,9 +11,19 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cockpit.scenario import parse_scenario
-from cockpit.sim.responses import Fault, ResponsesSim, add_file_patch, update_file_patch
+from cockpit.sim.responses import (
+    BadRequest,
+    Fault,
+    ResponsesSim,
+    add_file_patch,
+    parse_exec_output,
+    read_turn,
+    update_file_patch,
+)
 from cockpit.sim.tokens import estimate_tokens
 
 KEY = "sk-test"
@@ -257,6 +267,31 @@ async def test_edit_of_an_existing_file_is_an_update_replacing_every_line(client
     )
 
 
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (exec_result(0, "a\nb\n"), (0, "a\nb\n")),
+        (exec_result(1, ""), (1, "")),
+        ("Chunk ID: x\nProcess running with session ID 3\nOutput:\npartial", None),  # not finished
+        (exec_result(0, "start…1200 tokens truncated…end"), None),  # cut short: the old lines are unknown
+        ("something else entirely", None),
+    ],
+)
+def test_parse_exec_output(output: str, expected: tuple[int, str] | None) -> None:
+    assert parse_exec_output(output) == expected
+
+
+async def test_an_unreadable_file_is_written_whole_with_add_file(client: httpx.AsyncClient) -> None:
+    items = [user("PR 1: Add greeting\nRound 1")]
+    for _ in range(3):  # plan, ls, then the read of greet.py
+        out = done_items(await post(client, items))
+        items += [*out, tool_output(out[-1], exec_result(0, "ok\n"))]
+    assert json.loads(items[-2]["arguments"])["cmd"].startswith("cat -- greet.py")
+    items[-1] = tool_output(items[-2], exec_result(0, "x…99999 tokens truncated…y"))
+    patch = done_items(await post(client, items))[-1]
+    assert patch["input"].startswith("*** Begin Patch\n*** Add File: greet.py\n")
+
+
 async def test_resumed_thread_plays_the_new_round_after_the_old_turn(client: httpx.AsyncClient) -> None:
     history, _ = await play_turn(client, "PR 1: Add greeting\nRound 1")
     items, responses = await play_turn(client, "PR 1: Add greeting\nRound 2", history=history)
@@ -494,3 +529,41 @@ def test_standalone_rejects_a_bad_scenario(tmp_path: Any) -> None:
         timeout=30,
     )
     assert proc.returncode == 2 and "bad.toml" in proc.stderr and proc.stdout == ""
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+ITEM = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["message", "function_call", "function_call_output", "reasoning", "x"])
+        | JSON,
+        "role": st.sampled_from(["user", "assistant", "developer"]) | JSON,
+        "content": JSON | st.lists(st.fixed_dictionaries({"text": JSON}), max_size=3),
+        "call_id": st.sampled_from(["c1", "c2"]) | JSON,
+        "output": JSON,
+        "summary": JSON | st.just(5),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        JSON,
+        st.fixed_dictionaries(
+            {"input": st.lists(ITEM | JSON, max_size=5)}, optional={"tools": JSON, "instructions": JSON}
+        ),
+    )
+)
+def test_read_turn_accepts_or_rejects_clearly(body: Any) -> None:
+    """Any JSON body is either a turn or a BadRequest; nothing else escapes (a 500 would be a bug)."""
+    try:
+        turn = read_turn(body)
+    except BadRequest as exc:
+        assert str(exc)
+    else:
+        assert turn.input_tokens >= turn.cached_tokens >= 0
