@@ -81,6 +81,7 @@ class ToolUseBlock:
     name: str
     input: dict[str, Any]
     id: str = ""  # "" = the simulator makes a toolu_ id
+    raw_json: str = ""  # stream this instead of ``input`` as JSON (to test clients on malformed JSON)
 
 
 Block = TextBlock | ToolUseBlock
@@ -497,7 +498,11 @@ class StreamRecord:
 
 
 class AnthropicSimulator:
-    """``POST /v1/messages`` (stream or not), ``/v1/messages/count_tokens``, ``GET /v1/models``."""
+    """``POST /v1/messages`` (stream or not), ``/v1/messages/count_tokens``, ``GET /v1/models``.
+
+    Start it with ``async with`` on the caller's loop, or on a ``ServerThread`` with
+    ``thread.serve(sim.server)``; then change it from other threads only through ``thread.call``.
+    """
 
     def __init__(
         self,
@@ -696,7 +701,7 @@ class AnthropicSimulator:
             else:
                 item = _Out(
                     "tool_use",
-                    json.dumps(block.input, ensure_ascii=False),
+                    block.raw_json or json.dumps(block.input, ensure_ascii=False),
                     block.name,
                     block.id or self._id("toolu_"),
                     dict(block.input),
