@@ -959,12 +959,15 @@ def markdown_brief(title: str, task: str) -> str:
 
 
 def decision_prose(d: DecisionScript, decision_input: dict[str, Any]) -> str:
-    """A decision written as prose, as a model that ignored the decide tool would."""
-    parts = [f"Decision: {d.action}", f"Rationale: {decision_input['rationale']}"]
-    if decision_input.get("commit_message"):
-        parts.append(f"Commit message: {decision_input['commit_message']}")
-    if decision_input.get("brief"):
-        parts.append(f"Brief:\n\n{decision_input['brief']}")
+    """A decision written as prose, as a model that ignored the decide tool would.
+
+    A section of several lines goes under its own heading so it reads (and parses) whole.
+    """
+    parts = [f"Decision: {d.action}"]
+    for key, label in (("rationale", "Rationale"), ("commit_message", "Commit message"), ("brief", "Brief")):
+        value = str(decision_input.get(key) or "").strip()
+        if value:
+            parts.append(f"{label}:\n\n{value}" if "\n" in value else f"{label}: {value}")
     return "\n\n".join(parts) + "\n"
 
 

@@ -11,9 +11,11 @@ from typing import Any
 
 import anthropic
 import httpx2
+import msgspec
 import pytest
 
-from cockpit.scenario import parse_scenario
+from cockpit.engine.decisions import from_text
+from cockpit.scenario import DecisionScript, PrScript, RoundScript, Scenario, parse_scenario
 from cockpit.sim.anthropic import (
     CACHE_MIN_TOKENS,
     AnthropicSimulator,
@@ -549,6 +551,34 @@ async def test_scenario_responder_over_the_wire() -> None:
         assert "the task text. More detail." in text_of(unknown)
         generic = await call(composer_call(9, "Something new", 1, decide=True))
         assert input_of(generic)["action"] == "merge"
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        DecisionScript(action="abandon", rationale="Not worth it."),
+        DecisionScript(
+            action="fix", rationale="Two findings.\n\nBoth real.", brief="## Fix\n\n1. Add tests."
+        ),
+        DecisionScript(action="merge", rationale="Good.", commit_message="Add greet()\n\nWith tests."),
+    ],
+)
+def test_prose_decisions_parse_as_the_engine_reads_them(script: DecisionScript) -> None:
+    scenario = Scenario(
+        pr=[
+            PrScript(
+                title="T",
+                task="t",
+                round=[RoundScript(decision=msgspec.structs.replace(script, as_text=True))],
+            )
+        ]
+    )
+    reply = ScenarioResponder(scenario, speed=0)(composer_call(1, "T", 1, decide=True))
+    (block,) = reply.content
+    assert isinstance(block, TextBlock)
+    parsed = from_text(block.text)
+    assert (parsed.action, parsed.rationale, parsed.brief) == (script.action, script.rationale, script.brief)
+    assert parsed.commit_message == (script.commit_message or "")
 
 
 def test_scenario_pacing_scales_with_speed() -> None:
