@@ -139,6 +139,13 @@ def _refusal(wrepo: pygit2.Repository, workdir: Path, paths: list[str], what: st
 def update_checkout(co: Checkout, branch: str, target: pygit2.Commit, what: str) -> None:
     """Move ``co``'s working tree and index from its HEAD to ``target`` without losing anything."""
     wrepo = pygit2.Repository(str(co.workdir))
+    if (co.admin / "index.lock").exists():
+        # libgit2 writes the files first and the index last: a held index lock would leave the
+        # merged files looking like the user's own edits. Refuse up front instead.
+        raise GitError(
+            f"another git process is using {co.workdir} ({co.admin / 'index.lock'} exists); try again. "
+            "If no git process is running, delete that file."
+        )
     if _head_of(co.admin) != f"refs/heads/{branch}":  # pragma: no cover - checked under the ref lock
         raise GitError(f"{co.workdir} switched branches during the merge; merge again")
     conflicts = wrepo.index.conflicts

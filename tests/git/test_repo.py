@@ -308,10 +308,15 @@ def test_commit_all_stages_everything_with_the_configured_identity(
 
 def test_commit_all_falls_back_to_the_given_identity(tmp_path: Path, wt_root: Path, kit: GitKit) -> None:
     repo = Repo.open(kit.init_repo(tmp_path / "anon", identity=False))
-    _, path = make_pr(repo, wt_root)
+    branch, path = make_pr(repo, wt_root)
     kit.write(path / "x.txt", "x\n")
     sha = repo.commit_all(path, "by cockpit")
     assert repo.commit_info(sha).author == "cockpit <cockpit@localhost>"
+    user = ("-c", "user.name=U", "-c", "user.email=u@x")
+    kit.git(*user, "commit", "-q", "--allow-empty", "-m", "u", cwd=repo.workdir)
+    merged = repo.merge(branch, sha, "main", "merge without an identity")
+    assert not merged.fast_forward
+    assert repo.commit_info(merged.merge_sha).author == "cockpit <cockpit@localhost>"
 
 
 async def test_repo_is_usable_from_worker_threads(
@@ -507,3 +512,19 @@ def test_merge_refuses_during_a_merge_in_progress(
     with pytest.raises(MergeRefused) as refused:
         repo.merge(branch, sha, "main", "msg")
     assert refused.value.reason == "dirty" and "src/app.py" in refused.value.files
+
+
+def test_merge_refuses_while_git_holds_the_users_index(
+    repo: Repo, repo_dir: Path, wt_root: Path, kit: GitKit
+) -> None:
+    branch, _, sha = pr_commit(repo, wt_root, kit, "feature.txt", "f\n")
+    base = repo.tip("main")
+    lock = repo.common_dir / "index.lock"
+    lock.write_text("")
+    try:
+        with pytest.raises(GitError, match="another git process is using"):
+            repo.merge(branch, sha, "main", "msg")
+    finally:
+        lock.unlink()
+    assert repo.tip("main") == base and not (repo_dir / "feature.txt").exists()
+    assert status(kit, repo_dir) == ""
