@@ -249,8 +249,11 @@ def validate_body(body: Any, *, count_only: bool = False) -> dict[str, Any]:
             raise _bad(f"messages.{i}.role: must be 'user' or 'assistant'")
         content = msg.get("content")
         if isinstance(content, str):
-            if not content and i < len(messages) - 1:
-                raise _bad(f"messages.{i}: text content blocks must be non-empty")
+            if not content and not (i == len(messages) - 1 and msg["role"] == "assistant"):
+                raise _bad(
+                    f"messages.{i}: all messages must have non-empty content except for the "
+                    "optional final assistant message"
+                )
         elif isinstance(content, list):
             for j, block in enumerate(content):
                 _check_block(f"messages.{i}.content.{j}", block)

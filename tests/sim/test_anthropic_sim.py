@@ -362,6 +362,10 @@ async def test_validation_errors_name_the_field(sim: AnthropicSimulator) -> None
                 max_tokens=10,
                 messages=[{"role": "user", "content": [{"type": "text", "text": ""}]}],
             )
+        with pytest.raises(anthropic.BadRequestError, match="non-empty content"):
+            await c.messages.create(model="m", max_tokens=10, messages=user(""))
+        prefilled = [*user("Say hi"), {"role": "assistant", "content": ""}]
+        assert (await c.messages.create(model="m", max_tokens=10, messages=prefilled)).content
     async with httpx2.AsyncClient() as http:
         resp = await http.post(f"{sim.url}/v1/messages", content=b"{not json", headers={"x-api-key": KEY})
         assert resp.status_code == 400 and "anthropic-version" in resp.json()["error"]["message"]
