@@ -18,9 +18,10 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -82,11 +83,17 @@ def default_journal_path() -> Path:
 
 def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                               check_same_thread=False, isolation_level=None)
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro",
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=False,
+            isolation_level=None,
+        )
     else:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
-                               isolation_level=None)
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
+        )
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
@@ -147,25 +154,32 @@ class Journal:
 
     # --- sessions ----------------------------------------------------------------------------
 
-    def begin_session(self, session_id: str, repo: str, base_branch: str, mode: str,
-                      started_at: float | None = None) -> None:
+    def begin_session(
+        self, session_id: str, repo: str, base_branch: str, mode: str, started_at: float | None = None
+    ) -> None:
         now = time.time()
         self._conn.execute(
             "INSERT INTO sessions (id, repo, base_branch, mode, started_at, owner_pid, owner_host,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (session_id, repo, base_branch, mode, started_at or now, os.getpid(),
-             socket.gethostname(), now),
+            (session_id, repo, base_branch, mode, started_at or now, os.getpid(), socket.gethostname(), now),
         )
 
-    def _row(self, r: Sequence[object]) -> SessionRow:
+    def _row(self, r: sqlite3.Row | tuple[Any, ...]) -> SessionRow:
         (sid, repo, base, mode, started, finished, status, pid, host, _upd, last_seq) = r
         if status == "running" and not (
             host == socket.gethostname() and isinstance(pid, int) and _pid_alive(pid)
         ):
             status = "unfinished"
-        return SessionRow(str(sid), str(repo), str(base), str(mode), float(started),  # type: ignore[arg-type]
-                          None if finished is None else float(finished),  # type: ignore[arg-type]
-                          str(status), int(last_seq))  # type: ignore[call-overload]
+        return SessionRow(
+            str(sid),
+            str(repo),
+            str(base),
+            str(mode),
+            float(started),
+            None if finished is None else float(finished),
+            str(status),
+            int(last_seq),
+        )
 
     def list_sessions(self, limit: int | None = None) -> list[SessionRow]:
         sql = "SELECT * FROM sessions ORDER BY started_at DESC"
@@ -180,9 +194,13 @@ class Journal:
             if not rows:
                 raise JournalError(f"journal {self.path} holds no sessions")
             return rows[0]
-        rows = [self._row(r) for r in self._conn.execute(
-            "SELECT * FROM sessions WHERE id = ? OR id LIKE ? ORDER BY started_at DESC",
-            (ref, ref.replace("%", "") + "%"))]
+        rows = [
+            self._row(r)
+            for r in self._conn.execute(
+                "SELECT * FROM sessions WHERE id = ? OR id LIKE ? ORDER BY started_at DESC",
+                (ref, ref.replace("%", "") + "%"),
+            )
+        ]
         exact = [r for r in rows if r.id == ref]
         if exact:
             return exact[0]
@@ -194,15 +212,17 @@ class Journal:
 
     # --- events ------------------------------------------------------------------------------
 
-    def read_events(self, session: str, from_seq: int = 0, *, skip_kinds: Iterable[str] = (),
-                    batch: int = 500) -> Iterator[AnyEvent]:
+    def read_events(
+        self, session: str, from_seq: int = 0, *, skip_kinds: Iterable[str] = (), batch: int = 500
+    ) -> Iterator[AnyEvent]:
         """Stream a session's events in order, from ``from_seq`` on, without loading them all."""
         skip = tuple(skip_kinds)
         where = "session = ? AND seq >= ?"
         if skip:
             where += f" AND kind NOT IN ({', '.join('?' * len(skip))})"
-        cur = self._conn.execute(f"SELECT data FROM events WHERE {where} ORDER BY seq",
-                                 (session, from_seq, *skip))
+        cur = self._conn.execute(
+            f"SELECT data FROM events WHERE {where} ORDER BY seq", (session, from_seq, *skip)
+        )
         while True:
             rows = cur.fetchmany(batch)
             if not rows:
@@ -211,20 +231,29 @@ class Journal:
                 yield decode(data)
 
     def count_events(self, session: str) -> int:
-        return int(self._conn.execute("SELECT count(*) FROM events WHERE session = ?",
-                                      (session,)).fetchone()[0])
+        return int(
+            self._conn.execute("SELECT count(*) FROM events WHERE session = ?", (session,)).fetchone()[0]
+        )
 
-    def writer(self, session: str, on_committed: Callable[[list[Event]], None] | None = None,
-               on_error: Callable[[BaseException], None] | None = None) -> JournalWriter:
+    def writer(
+        self,
+        session: str,
+        on_committed: Callable[[list[Event]], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> JournalWriter:
         return JournalWriter(self.path, session, on_committed, on_error)
 
 
 class JournalWriter:
     """Group-commit appender for one session, on a thread with its own connection."""
 
-    def __init__(self, path: Path, session: str,
-                 on_committed: Callable[[list[Event]], None] | None = None,
-                 on_error: Callable[[BaseException], None] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        session: str,
+        on_committed: Callable[[list[Event]], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.path = path
         self.session = session
         self.on_committed = on_committed
@@ -308,7 +337,8 @@ class JournalWriter:
         try:
             conn.executemany(
                 "INSERT OR IGNORE INTO events (session, seq, kind, t, pr, data) VALUES (?, ?, ?, ?, ?, ?)",
-                rows)
+                rows,
+            )
             params: list[object] = [time.time(), max(ev.seq for ev in batch)]
             sql = "UPDATE sessions SET updated_at = ?, last_seq = max(last_seq, ?)"
             if finished:

@@ -35,19 +35,50 @@ class Step(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_default
     run: str | None = None  # a shell command (its output is scripted, not executed)
     output: str = ""
     exit_code: int = 0
-    edit: str | None = None  # a path; its new content comes from the round's files
+    edit: str | None = None  # a path; its new content comes from the round's files and patches
     plan: list[str] | None = None  # a todo list
 
 
+class Patch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Replace the first ``find`` in ``path`` by ``replace``: an edit that composes with other PRs."""
+
+    path: str
+    find: str
+    replace: str
+
+
+class PatchError(ValueError):
+    pass
+
+
+def apply_patches(path: str, content: str, patches: list[Patch]) -> str:
+    """``content`` with every patch for ``path`` applied in order; PatchError when one does not apply."""
+    for p in patches:
+        if p.path != path:
+            continue
+        if p.find not in content:
+            raise PatchError(f"{path}: the text to replace is not there: {p.find[:60]!r}")
+        content = content.replace(p.find, p.replace, 1)
+    return content
+
+
 class WriterScript(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    outcome: WriterOutcome = "commit"
+    outcome: WriterOutcome = "commit"  # no_commit: changes nothing; dirty: changes, no commit
     steps: list[Step] = []
     files: dict[str, str] = {}  # path -> full new content
+    patches: list[Patch] = []  # applied after files, in order
     delete: list[str] = []
     message: str = "Done."  # the writer's final message
     commit_message: str = ""
     error: str = ""  # for outcome = "fail"
     usage: Usage = Usage()
+
+
+def edited_paths(script: WriterScript) -> list[str]:
+    """Every path the script writes (files, then patched ones), in a stable order."""
+    out = list(script.files)
+    out += [p.path for p in script.patches if p.path not in out]
+    return out
 
 
 class ReviewScript(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -54,8 +54,12 @@ INTERRUPTED = "interrupted"
 SKIPPED = "skipped"
 FINAL_STATUSES = frozenset({MERGED, ABANDONED, FAILED, SKIPPED, INTERRUPTED})
 
-_DISPATCH_STATUS = {"composer:brief": COMPOSING, "composer:decide": DECIDING, "writer": WRITING,
-                    "reviewer": REVIEWING}
+_DISPATCH_STATUS = {
+    "composer:brief": COMPOSING,
+    "composer:decide": DECIDING,
+    "writer": WRITING,
+    "reviewer": REVIEWING,
+}
 
 
 def _usage_by_role() -> dict[str, Usage]:
@@ -315,8 +319,18 @@ def _pr_closed(s: SessionState, ev: PrClosed) -> None:
 
 
 def _dispatch_started(s: SessionState, ev: DispatchStarted) -> None:
-    d = DispatchState(ev.dispatch, ev.role, ev.backend, ev.model, ev.pr, ev.round, ev.purpose,
-                      ev.name, ev.framing, started_at=ev.t)
+    d = DispatchState(
+        ev.dispatch,
+        ev.role,
+        ev.backend,
+        ev.model,
+        ev.pr,
+        ev.round,
+        ev.purpose,
+        ev.name,
+        ev.framing,
+        started_at=ev.t,
+    )
     s.dispatches[ev.dispatch] = d
     if ev.pr is None:
         return

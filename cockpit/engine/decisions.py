@@ -36,12 +36,26 @@ DECIDE_TOOL = Tool(
 )
 
 _ACTIONS: dict[str, Action] = {
-    "merge": "merge", "merged": "merge", "approve": "merge", "accept": "merge", "ship": "merge",
-    "fix": "fix", "revise": "fix", "changes": "fix", "rework": "fix", "iterate": "fix",
-    "abandon": "abandon", "abandoned": "abandon", "drop": "abandon", "reject": "abandon", "close": "abandon",
+    "merge": "merge",
+    "merged": "merge",
+    "approve": "merge",
+    "accept": "merge",
+    "ship": "merge",
+    "fix": "fix",
+    "revise": "fix",
+    "changes": "fix",
+    "rework": "fix",
+    "iterate": "fix",
+    "abandon": "abandon",
+    "abandoned": "abandon",
+    "drop": "abandon",
+    "reject": "abandon",
+    "close": "abandon",
 }
-_DECISION_LINE = re.compile(r"^[\s>*#_-]*(?:decision|action|verdict)\s*[:=\-–—]\s*[*_`\"']*\s*([A-Za-z]+)",
-                            re.IGNORECASE | re.MULTILINE)
+_DECISION_LINE = re.compile(
+    r"^[\s>*#_-]*(?:decision|action|verdict)\s*[:=\-–—]\s*[*_`\"']*\s*([A-Za-z]+)",
+    re.IGNORECASE | re.MULTILINE,
+)
 _SECTION = re.compile(
     r"^[\s>*#_-]*(?P<name>commit[ _]message|brief|fix[ _]brief|rationale|reason)\s*[:=]?\s*[*_`]*\s*$"
     r"|^[\s>*#_-]*(?P<name2>commit[ _]message|brief|fix[ _]brief|rationale|reason)\s*[:=]\s*(?P<inline>.+)$",
@@ -119,12 +133,12 @@ def _sections(text: str) -> dict[str, str]:
         if m.group("inline"):
             body = m.group("inline")
             end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-            rest = text[m.end():end]
+            rest = text[m.end() : end]
             stop = re.search(r"^\s*$", rest, re.MULTILINE)
             body += rest[: stop.start()] if stop else rest
         else:
             end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-            body = text[m.end():end]
+            body = text[m.end() : end]
         body = body.strip().strip("`").strip()
         if body and name not in out:
             out[name] = body

@@ -37,7 +37,7 @@ def balanced_objects(text: str, limit: int = 8) -> list[str]:
         elif ch == "}" and depth > 0:
             depth -= 1
             if depth == 0:
-                found.append(text[start:i + 1])
+                found.append(text[start : i + 1])
                 if len(found) >= limit:
                     break
     return found

@@ -38,18 +38,47 @@ VERDICT_SCHEMA: dict[str, Any] = {
 }
 
 _WORDS: dict[str, VerdictKind] = {
-    "approve": "approve", "approved": "approve", "approves": "approve", "lgtm": "approve",
-    "pass": "approve", "passed": "approve", "accept": "approve", "accepted": "approve", "ok": "approve",
-    "changes": "changes", "change": "changes", "changes_requested": "changes",
-    "request_changes": "changes", "requested_changes": "changes", "needs_changes": "changes",
-    "needs_work": "changes", "revise": "changes", "fix": "changes", "reject_with_changes": "changes",
-    "block": "block", "blocked": "block", "blocker": "block", "reject": "block", "rejected": "block",
-    "fail": "block", "failed": "block",
+    "approve": "approve",
+    "approved": "approve",
+    "approves": "approve",
+    "lgtm": "approve",
+    "pass": "approve",
+    "passed": "approve",
+    "accept": "approve",
+    "accepted": "approve",
+    "ok": "approve",
+    "changes": "changes",
+    "change": "changes",
+    "changes_requested": "changes",
+    "request_changes": "changes",
+    "requested_changes": "changes",
+    "needs_changes": "changes",
+    "needs_work": "changes",
+    "revise": "changes",
+    "fix": "changes",
+    "reject_with_changes": "changes",
+    "block": "block",
+    "blocked": "block",
+    "blocker": "block",
+    "reject": "block",
+    "rejected": "block",
+    "fail": "block",
+    "failed": "block",
 }
 _SEVERITIES = {
-    "blocker": "blocker", "critical": "blocker", "high": "major", "major": "major", "error": "major",
-    "medium": "minor", "minor": "minor", "warning": "minor", "low": "info", "info": "info",
-    "nit": "info", "note": "info", "suggestion": "info",
+    "blocker": "blocker",
+    "critical": "blocker",
+    "high": "major",
+    "major": "major",
+    "error": "major",
+    "medium": "minor",
+    "minor": "minor",
+    "warning": "minor",
+    "low": "info",
+    "info": "info",
+    "nit": "info",
+    "note": "info",
+    "suggestion": "info",
 }
 
 _VERDICT_LINE = re.compile(
@@ -208,6 +237,6 @@ def _prose_findings(text: str) -> list[Finding]:
         file = line = None
         if loc and loc.group("line"):
             file, line = loc.group("file"), int(loc.group("line"))
-            body = body[loc.end():].lstrip(" :-–—")
+            body = body[loc.end() :].lstrip(" :-–—")
         out.append(Finding(sev, body, file, line))
     return out[:50]

@@ -1,0 +1,339 @@
+"""Command line: run, demo, sessions, init (and later doctor, replay, export).
+
+Exit codes: 0 every PR reached merged / abandoned / skipped by decision; 1 a PR failed; 2 a
+usage, config or repository problem (one line naming it); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from cockpit.backends.base import Backends
+from cockpit.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, ConfigError, load_config
+from cockpit.git.model import GitError
+from cockpit.git.repo import Repo
+from cockpit.journal import Journal, JournalError, default_journal_path
+from cockpit.plan import PlanError, PlanItem, from_tasks, load_plan
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def die(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"cockpit: {message}", err=True)
+    sys.exit(code)
+
+
+def open_journal(path: Path | None) -> Journal:
+    try:
+        return Journal(path or default_journal_path())
+    except JournalError as exc:
+        die(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cockpit")
+def main() -> None:
+    """Supervise three-way dispatch coding sessions: a writer, reviewers, and a composer."""
+
+
+_journal_option = click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Journal file (default: COCKPIT_JOURNAL, else the user data dir).",
+)
+
+
+# --- run -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--repo",
+    "repo_dir",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The repository to work on.",
+)
+@click.option("--task", "tasks", multiple=True, help="A task for one PR (repeat for several).")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A TOML plan with [[pr]] tables (title, task, review).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Config file (default: {CONFIG_NAME} in the repository).",
+)
+@click.option("--headless", is_flag=True, help="No screen: print a line per step.")
+@click.option("--auto-approve", is_flag=True, help="Approve every gate (failures still fail).")
+@click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
+@_journal_option
+def run(
+    repo_dir: Path,
+    tasks: tuple[str, ...],
+    plan_file: Path | None,
+    config_file: Path | None,
+    headless: bool,
+    auto_approve: bool,
+    verbose: bool,
+    journal: Path | None,
+) -> None:
+    """Run a session over a repository."""
+    if bool(tasks) == bool(plan_file):
+        die("give either --task (one or more) or --plan")
+    try:
+        repo = Repo.open(repo_dir)
+        cfg = load_config(config_file, repo.workdir)
+        plan, goal = load_plan(plan_file) if plan_file else (from_tasks(list(tasks)), "")
+        from cockpit.backends.factory import build_backends
+
+        backends = build_backends(cfg)
+    except (GitError, ConfigError, PlanError, ValueError) as exc:
+        die(str(exc))
+    code = start_session(
+        repo=repo,
+        cfg=cfg,
+        backends=backends,
+        plan=plan,
+        goal=goal,
+        headless=headless,
+        auto_approve=auto_approve,
+        verbose=verbose,
+        journal_path=journal,
+        mode="run",
+    )
+    sys.exit(code)
+
+
+def start_session(
+    *,
+    repo: Repo,
+    cfg: Config,
+    backends: Backends,
+    plan: Sequence[PlanItem],
+    goal: str,
+    headless: bool,
+    auto_approve: bool,
+    verbose: bool,
+    journal_path: Path | None,
+    mode: str,
+    worktree_root: Path | None = None,
+    warnings: Sequence[str] = (),
+) -> int:
+    from cockpit.engine.session import Session, SessionError
+
+    journal = open_journal(journal_path)
+    try:
+        session = Session(
+            repo=repo,
+            config=cfg,
+            backends=backends,
+            journal=journal,
+            plan=plan,
+            auto_approve=auto_approve,
+            mode=mode,
+            argv=sys.argv[1:],
+            goal=goal,
+            worktree_root=worktree_root,
+            warnings=warnings,
+        )
+    except (SessionError, GitError) as exc:
+        die(str(exc))
+    if not headless:
+        headless = True  # the live UI arrives with the tui package; until then every run is headless
+    if not auto_approve and not sys.stdin.isatty():
+        die("without --auto-approve, gates need a terminal to answer them (or pass --auto-approve)")
+    try:
+        return asyncio.run(_run_headless(session, verbose))
+    finally:
+        journal.close()
+
+
+async def _run_headless(session: Any, verbose: bool) -> int:
+    from cockpit.headless import HeadlessPrinter, answer_gates_on_terminal
+
+    printer = HeadlessPrinter(verbose=verbose)
+    session.bus.subscribe(printer.on_event)
+    loop = asyncio.get_running_loop()
+    _install_stop_signals(loop, session.stop)
+    prompter = None
+    if not session.auto_approve:
+        prompter = asyncio.create_task(answer_gates_on_terminal(session, printer))
+    try:
+        result = await session.run()
+    finally:
+        if prompter is not None:
+            prompter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await prompter
+    printer.print_summary()
+    code: int = result.exit_code
+    return code
+
+
+def _install_stop_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:
+    """First Ctrl-C stops the session gracefully (writers are killed, the journal says why)."""
+    calls = {"n": 0}
+
+    def handler() -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            click.echo("\ncockpit: stopping (Ctrl-C again to force)…", err=True)
+            stop()
+        else:
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, handler)
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--headless", is_flag=True, help="No screen: print a line per step.")
+@click.option("--prs", type=click.IntRange(1, 50), default=4, show_default=True, help="How many PRs.")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Pacing factor; 0 runs without pauses.",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to make the scratch repository (default: a temp dir).",
+)
+@click.option("--keep", is_flag=True, help="Keep the scratch repository afterwards.")
+@click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
+@_journal_option
+def demo(
+    headless: bool,
+    prs: int,
+    speed: float,
+    workdir: Path | None,
+    keep: bool,
+    verbose: bool,
+    journal: Path | None,
+) -> None:
+    """A whole session, offline, in a scratch repository."""
+    from cockpit.backends.factory import build_backends
+    from cockpit.demo import DemoError, setup_demo
+
+    try:
+        setup = setup_demo(workdir=workdir, prs=prs, speed=speed)
+        backends = build_backends(setup.config, speed=speed)
+        repo = Repo.open(setup.repo)
+    except (DemoError, ConfigError, GitError, OSError) as exc:
+        die(str(exc))
+    code = EXIT_FAILED
+    try:
+        code = start_session(
+            repo=repo,
+            cfg=setup.config,
+            backends=backends,
+            plan=setup.plan,
+            goal="",
+            headless=headless,
+            auto_approve=True,
+            verbose=verbose,
+            journal_path=journal,
+            mode="demo",
+            worktree_root=setup.worktrees,
+        )
+    finally:
+        if keep or not setup.temporary:
+            click.echo(
+                f"\nscratch repository kept at {setup.repo}  (try: git -C {setup.repo} log --graph --oneline)"
+            )
+        else:
+            shutil.rmtree(setup.root, ignore_errors=True)
+    sys.exit(code)
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", type=int, default=None, help="Only the newest N sessions.")
+@_journal_option
+def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
+    """List the sessions in the journal, newest first."""
+    from cockpit.headless import fmt_duration, fmt_tokens
+    from cockpit.state import fold, session_summary
+
+    j = open_journal(journal)
+    out: list[dict[str, Any]] = []
+    for row in j.list_sessions(limit):
+        state = fold(j.read_events(row.id, skip_kinds=("dispatch_output",)))
+        summary = session_summary(state)
+        summary["id"], summary["repo"], summary["started_at"] = row.id, row.repo, row.started_at
+        summary["finished_at"], summary["status"] = row.finished_at, row.status
+        out.append(summary)
+    j.close()
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+        return
+    if not out:
+        click.echo(f"no sessions in {j.path}")
+        return
+    import datetime as dt
+
+    for s in out:
+        started = dt.datetime.fromtimestamp(s["started_at"]).strftime("%Y-%m-%d %H:%M")
+        outcomes: dict[str, int] = {}
+        for pr in s["prs"]:
+            outcomes[pr["outcome"]] = outcomes.get(pr["outcome"], 0) + 1
+        prs = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "no PRs"
+        tokens = sum(u["input_tokens"] + u["output_tokens"] for u in s["usage"].values())
+        click.echo(
+            f"{s['id']}  {started}  {s['status']:<11} {fmt_duration(s['wall_s']):>7}  "
+            f"{fmt_tokens(tokens):>6} tok  {prs}  {s['repo']}"
+        )
+
+
+# --- init ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--repo",
+    "repo_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing cockpit.toml.")
+def init(repo_dir: Path, force: bool) -> None:
+    """Write a commented cockpit.toml into the repository."""
+    target = repo_dir / CONFIG_NAME
+    if target.exists() and not force:
+        die(f"{target} exists (use --force to overwrite)")
+    target.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    click.echo(f"wrote {target}; check it with `cockpit doctor`")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

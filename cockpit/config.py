@@ -1,0 +1,312 @@
+"""cockpit.toml → typed config, with errors that name the key and its line.
+
+Every key is optional. Unknown keys are errors (a typo must not silently fall back to a
+default). ``cockpit init`` writes ``CONFIG_TEMPLATE``, a commented file with every default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+CONFIG_NAME = "cockpit.toml"
+DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+
+
+class ConfigError(ValueError):
+    """A config problem, phrased for one line of terminal output."""
+
+
+class SessionConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    base_branch: str = ""  # "" = the branch checked out in the repository
+    max_rounds: int = 3
+    concurrent_writers: int = 1
+    composer_budget_tokens: int = 5000
+    worktree_root: str = ""  # "" = under the platformdirs user data dir
+    max_diff_bytes: int = 200_000  # a larger diff reaches reviewers cut, with a marker
+    goal: str = ""  # one line about the session, kept in the composer's thread
+
+
+class ComposerConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    backend: Literal["anthropic", "scripted"] = "anthropic"
+    model: str = "claude-sonnet-4-6"
+    base_url: str = ""  # "" = the SDK default (ANTHROPIC_BASE_URL also works)
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    max_tokens: int = 4096
+    timeout_s: float = 300.0
+    max_retries: int = 2
+
+
+class WriterConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    backend: Literal["codex", "command", "scripted"] = "codex"
+    command: str | list[str] = "codex"
+    model: str = ""
+    sandbox: Literal["read-only", "workspace-write", "danger-full-access"] = "workspace-write"
+    args: list[str] = []
+    env: dict[str, str] = {}
+    timeout_s: float = 1800.0
+    resume: bool = True  # a fix round resumes the writer's thread (codex exec resume)
+    commit_uncommitted: bool = False  # commit what a writer left uncommitted, with its final message
+    brief_via: Literal["arg", "stdin", "file"] = "arg"  # command writers: how the brief is passed
+
+
+class ReviewerConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    name: str = "correctness"
+    backend: Literal["ollama", "scripted"] = "ollama"
+    model: str = "glm-4.6"
+    host: str = ""  # "" = OLLAMA_HOST, else http://127.0.0.1:11434
+    framing: str = ""  # a built-in framing (correctness, quality, security, tests, performance) or text
+    timeout_s: float = 900.0
+    options: dict[str, Any] = {}
+    think: bool | str = False
+    keep_alive: str | int | None = None
+
+    def effective_host(self) -> str:
+        return self.host or os.environ.get("OLLAMA_HOST", "") or DEFAULT_OLLAMA_HOST
+
+    def effective_framing(self) -> str:
+        return self.framing or self.name
+
+
+class Pricing(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """US dollars per million tokens."""
+
+    input: float = 0.0
+    output: float = 0.0
+    cached_input: float = 0.0
+    cache_write: float = 0.0
+
+
+class ScriptedConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """For the offline backends and simulators: which scenario, how fast."""
+
+    scenario: str = "builtin:demo"
+    speed: float = 1.0
+
+
+def _default_reviewers() -> list[ReviewerConfig]:
+    return [
+        ReviewerConfig(name="correctness", framing="correctness"),
+        ReviewerConfig(name="quality", framing="quality"),
+    ]
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    session: SessionConfig = SessionConfig()
+    composer: ComposerConfig = ComposerConfig()
+    writer: WriterConfig = WriterConfig()
+    reviewers: list[ReviewerConfig] = msgspec.field(default_factory=_default_reviewers)
+    pricing: dict[str, Pricing] = {}
+    scripted: ScriptedConfig = ScriptedConfig()
+    source: str = ""  # where it was read from ("" = defaults); not a TOML key
+
+
+def _check(cfg: Config, text: str) -> None:
+    def fail(path: str, msg: str) -> None:
+        raise ConfigError(f"{_where(cfg.source, text, path)}{path.removeprefix('$.')}: {msg}")
+
+    s = cfg.session
+    if s.max_rounds < 1:
+        fail("$.session.max_rounds", "must be at least 1")
+    if s.concurrent_writers < 1:
+        fail("$.session.concurrent_writers", "must be at least 1")
+    if s.composer_budget_tokens < 0:
+        fail("$.session.composer_budget_tokens", "must not be negative")
+    if s.max_diff_bytes < 1000:
+        fail("$.session.max_diff_bytes", "must be at least 1000")
+    for key, value in (
+        ("composer.timeout_s", cfg.composer.timeout_s),
+        ("writer.timeout_s", cfg.writer.timeout_s),
+    ):
+        if value <= 0:
+            fail(f"$.{key}", "must be positive")
+    if cfg.composer.max_tokens < 1:
+        fail("$.composer.max_tokens", "must be positive")
+    if not cfg.reviewers:
+        fail("$.reviewers", "at least one reviewer is needed (mark PRs `review = false` to skip review)")
+    seen: set[str] = set()
+    for i, r in enumerate(cfg.reviewers):
+        if not r.name.strip():
+            fail(f"$.reviewers[{i}].name", "must not be empty")
+        if r.name in seen:
+            fail(f"$.reviewers[{i}].name", f"{r.name!r} is used by two reviewers")
+        seen.add(r.name)
+        if r.timeout_s <= 0:
+            fail(f"$.reviewers[{i}].timeout_s", "must be positive")
+        if r.host and not re.match(r"^https?://", r.host):
+            fail(f"$.reviewers[{i}].host", f"{r.host!r} is not an http(s) URL")
+    if cfg.writer.backend == "command" and not cfg.writer.command:
+        fail("$.writer.command", "a command writer needs a command")
+    if cfg.scripted.speed < 0:
+        fail("$.scripted.speed", "must not be negative")
+
+
+def _where(source: str, text: str, path: str) -> str:
+    """``file:line: `` for a msgspec path like ``$.reviewers[1].model``, as near as TOML allows."""
+    if not source:
+        return ""
+    line = _locate(text, path)
+    return f"{source}:{line}: " if line else f"{source}: "
+
+
+def _locate(text: str, path: str) -> int | None:
+    parts = re.findall(r"\.(\w+)|\[(\d+)\]", path)
+    keys = [(name, int(idx) if idx else None) for name, idx in parts]
+    lines = text.splitlines()
+    start = 0
+    table: list[str] = []
+    for j, (name, idx) in enumerate(keys):
+        if idx is not None:
+            continue
+        nxt = keys[j + 1][1] if j + 1 < len(keys) else None
+        is_last = all(i is not None for _, i in keys[j + 1 :])
+        header = ".".join([*table, name])
+        if nxt is not None:
+            hits = [
+                k for k, ln in enumerate(lines) if re.match(rf"^\s*\[\[\s*{re.escape(header)}\s*\]\]", ln)
+            ]
+            if len(hits) > nxt:
+                start = hits[nxt]
+                table = [*table, name]
+                continue
+        if not is_last:
+            hits = [
+                k
+                for k, ln in enumerate(lines[start:], start)
+                if re.match(rf"^\s*\[\s*{re.escape(header)}\s*\]", ln)
+            ]
+            if hits:
+                start = hits[0]
+                table = [*table, name]
+                continue
+        for k in range(start, len(lines)):
+            if re.match(rf"^\s*{re.escape(name)}\s*=", lines[k]) or re.match(
+                rf"^\s*\[+\s*{re.escape(header)}\s*\]", lines[k]
+            ):
+                return k + 1
+        return start + 1 if start else None
+    return start + 1 if start else None
+
+
+def parse_config(text: str, source: str = "") -> Config:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source or 'config'}: not valid TOML: {exc}") from exc
+    raw.pop("source", None)
+    try:
+        cfg = msgspec.convert(raw, type=Config, strict=False)
+    except msgspec.ValidationError as exc:
+        msg = str(exc)
+        m = re.search(r" - at `(\$[^`]*)`$", msg)
+        if m:
+            path = m.group(1)
+            detail = msg[: m.start()]
+            if "unknown field" in detail.lower():
+                unknown = re.search(r"`([^`]+)`", detail)
+                key = (path + "." + unknown.group(1)) if unknown else path
+                raise ConfigError(
+                    f"{_where(source, text, key)}{key.removeprefix('$.')}: unknown key"
+                ) from exc
+            raise ConfigError(f"{_where(source, text, path)}{path.removeprefix('$.')}: {detail}") from exc
+        if "unknown field" in msg.lower():
+            unknown = re.search(r"`([^`]+)`", msg)
+            key = "$." + (unknown.group(1) if unknown else "?")
+            raise ConfigError(f"{_where(source, text, key)}{key.removeprefix('$.')}: unknown key") from exc
+        raise ConfigError(f"{source or 'config'}: {msg}") from exc
+    cfg = msgspec.structs.replace(cfg, source=source)
+    _check(cfg, text)
+    return cfg
+
+
+def load_config(path: Path | None, repo: Path | None = None) -> Config:
+    """``path`` if given, else ``<repo>/cockpit.toml`` if it exists, else the defaults."""
+    if path is None and repo is not None and (repo / CONFIG_NAME).is_file():
+        path = repo / CONFIG_NAME
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+    return parse_config(text, str(path))
+
+
+def scripted_config(
+    scenario: str = "builtin:demo",
+    speed: float = 1.0,
+    reviewers: tuple[str, ...] = ("correctness", "quality"),
+) -> Config:
+    """The offline demo's config: every role played by the in-process scripted backends."""
+    return Config(
+        composer=ComposerConfig(backend="scripted", model="scripted-composer"),
+        writer=WriterConfig(backend="scripted", model="scripted-writer"),
+        reviewers=[
+            ReviewerConfig(name=n, backend="scripted", model="scripted-reviewer", framing=n)
+            for n in reviewers
+        ],
+        scripted=ScriptedConfig(scenario=scenario, speed=speed),
+        source="<demo>",
+    )
+
+
+CONFIG_TEMPLATE = """\
+# cockpit.toml: how cockpit runs a three-way dispatch session in this repository.
+# Every key is optional; the values shown are the defaults. `cockpit doctor` checks this file.
+
+[session]
+# base_branch = "main"          # default: the branch checked out in the repository
+max_rounds = 3                  # writer rounds per PR before a fix becomes an abandon
+concurrent_writers = 1          # writers running at once, each in its own worktree
+composer_budget_tokens = 5000   # the composer's tokens per PR shown against this budget
+# worktree_root = "..."         # default: under the user data dir, one folder per repository
+max_diff_bytes = 200000         # larger diffs reach the reviewers cut, with a marker
+# goal = "one line about this session, kept in the composer's thread"
+
+[composer]
+backend = "anthropic"
+model = "claude-sonnet-4-6"
+# base_url = "https://..."      # optional; the SDK's ANTHROPIC_BASE_URL also works
+api_key_env = "ANTHROPIC_API_KEY"
+max_tokens = 4096
+timeout_s = 300
+
+[writer]
+backend = "codex"               # or "command": any CLI that takes the brief
+command = "codex"
+# model = "gpt-5-codex"
+sandbox = "workspace-write"     # read-only | workspace-write | danger-full-access
+args = []                       # extra arguments, placed before the prompt
+env = {}                        # extra environment for the writer process
+timeout_s = 1800
+resume = true                   # a fix round resumes the writer's thread
+commit_uncommitted = false      # commit what the writer left uncommitted, with its final message
+# brief_via = "arg"             # command writers: "arg" | "stdin" | "file" ({brief} / {brief_file} in args)
+
+[[reviewers]]
+name = "correctness"
+backend = "ollama"
+model = "glm-4.6"
+# host = "http://127.0.0.1:11434"   # default: OLLAMA_HOST, else this
+framing = "correctness"         # correctness | quality | security | tests | performance | your own text
+timeout_s = 900
+options = {}                    # passed to ollama: num_ctx, temperature, ...
+
+[[reviewers]]
+name = "quality"
+backend = "ollama"
+model = "glm-4.6"
+framing = "quality"
+timeout_s = 900
+
+# [pricing."claude-sonnet-4-6"]   # optional: $ per million tokens, per model name
+# input = 3.0
+# output = 15.0
+# cached_input = 0.3
+# cache_write = 3.75
+"""

@@ -1,0 +1,596 @@
+"""One PR's pipeline: compose → gate → write → commit → review → decide → gate → merge | fix.
+
+The pipeline is a small state machine (``PrRun.step`` names the next step) because human
+answers redirect it: a retry goes back one step, an edit replaces a text and goes on, an
+override picks another action. Every step's outcome is an event; the pipeline holds no state
+a view needs that is not also in the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cockpit.backends.base import ComposeJob, ComposeResult, ReviewJob, WriteJob, WriteResult
+from cockpit.engine import prompts
+from cockpit.engine.decisions import (
+    DECIDE_TOOL,
+    DecisionParseError,
+    ParsedDecision,
+    from_text,
+    from_tool_input,
+)
+from cockpit.engine.dispatch import Dispatched
+from cockpit.engine.gates import GateAnswer, GateRequest
+from cockpit.engine.verdicts import VERDICT_SCHEMA, parse_verdict
+from cockpit.events import (
+    DecisionProposed,
+    Error,
+    GateKind,
+    Merged,
+    Outcome,
+    PrClosed,
+    RoundStarted,
+    VerdictParsed,
+    Warn,
+    WorktreeCreated,
+)
+from cockpit.git.model import Diff, GitError, MergeRefused
+
+if TYPE_CHECKING:
+    from cockpit.engine.session import Session
+
+
+@dataclass
+class PrRun:
+    """The engine's own record of one PR while its pipeline runs."""
+
+    n: int
+    title: str
+    task: str
+    solo: bool
+    branch: str
+    wt_name: str
+    wt_path: Path
+    step: str = "compose"
+    round: int = 0
+    brief: str = ""
+    write_reason: str = "first"
+    base_sha: str = ""  # where the branch started
+    head: str = ""  # the commit under review / to be merged
+    worktree_ready: bool = False
+    thread_id: str = ""
+    writer_note: str = ""
+    commits: list[tuple[str, str]] = field(default_factory=list)  # (sha, message) seen this PR
+    verdicts: list[VerdictParsed] = field(default_factory=list)
+    failed_reviewers: list[str] = field(default_factory=list)
+    decision: ParsedDecision | None = None
+    merge_message: str = ""
+    outcome: Outcome | None = None
+    task_handle: asyncio.Task[None] | None = None
+    writing_started: bool = False
+    skip_requested: bool = False
+    slot_held: bool = False
+
+    @property
+    def closed(self) -> bool:
+        return self.outcome is not None
+
+
+class Pipeline:
+    def __init__(self, session: Session, pr: PrRun) -> None:
+        self.s = session
+        self.pr = pr
+        self._steps: dict[str, Callable[[], Awaitable[None]]] = {
+            "compose": self.compose,
+            "write": self.write,
+            "review": self.review,
+            "decide": self.decide,
+            "merge": self.merge,
+        }
+
+    async def run(self) -> None:
+        pr = self.pr
+        if pr.solo:
+            pr.brief = prompts.default_brief(pr.title, pr.task)
+            pr.round = 1
+            pr.step = "write"
+        while not pr.closed:
+            await self._steps[pr.step]()
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def emit_round(self, reason: str) -> None:
+        self.s.recorder.emit(
+            RoundStarted(pr=self.pr.n, round=self.pr.round, brief=self.pr.brief, reason=reason)
+        )
+
+    async def gate(
+        self,
+        kind: GateKind,
+        proposal: str,
+        *,
+        text: str = "",
+        summary: str = "",
+        commit: str = "",
+        split: bool = False,
+    ) -> GateAnswer:
+        req = GateRequest(
+            self.pr.n, self.pr.round, kind, proposal, text, commit or self.pr.head, summary, split
+        )
+        return await self.s.gates.ask(req)
+
+    async def close(self, outcome: Outcome, reason: str = "") -> None:
+        pr = self.pr
+        removed = False
+        if outcome in ("merged", "abandoned") and pr.worktree_ready:
+            try:
+                await asyncio.to_thread(self.s.repo.remove_worktree, pr.wt_path)
+                removed = True
+                self.s.watcher_worktrees_changed()
+            except GitError as exc:
+                self.s.recorder.emit(Error(pr=pr.n, where="git", message=f"could not remove worktree: {exc}"))
+        self.s.untrack(pr)
+        self.s.release_writer_slot(pr)
+        pr.outcome = outcome
+        self.s.recorder.emit(PrClosed(pr=pr.n, outcome=outcome, reason=reason, worktree_removed=removed))
+
+    async def common_answer(self, answer: GateAnswer) -> bool:
+        """Handle skip / abandon, the same at every gate; True when the PR is closed."""
+        if answer.answer == "skip":
+            await self.close("skipped", f"skipped by {answer.by}")
+            return True
+        if answer.answer == "abandon":
+            await self.close("abandoned", f"abandoned by {answer.by}")
+            return True
+        return False
+
+    async def fail(self, answer: GateAnswer, what: str) -> None:
+        await self.close("failed", what if answer.by == "human" else f"{what} ({answer.by})")
+
+    # --- compose ---------------------------------------------------------------------------
+
+    async def compose(self) -> None:
+        pr = self.pr
+        pr.round = 1
+        job = ComposeJob(
+            pr=pr.n,
+            round=1,
+            purpose="brief",
+            title=pr.title,
+            system=prompts.COMPOSER_SYSTEM,
+            context=self.s.thread(),
+            request=prompts.brief_request(pr.n, pr.title, pr.task),
+            max_tokens=self.s.composer_max_tokens,
+        )
+        d = await self.s.compose(pr, job, "brief")
+        if not d.ok or d.result is None or not d.result.text.strip():
+            why = d.error or "the composer wrote an empty brief"
+            ans = await self.gate(
+                "failure",
+                "fail",
+                summary=f"composing the brief failed: {why}",
+                text=prompts.default_brief(pr.title, pr.task),
+            )
+            if await self.common_answer(ans):
+                return
+            if ans.answer == "retry":
+                return
+            if ans.answer in ("edit", "override") and ans.text:
+                pr.brief = ans.text
+                self._start_writing("first")
+                return
+            await self.fail(ans, f"composing the brief failed: {why}")
+            return
+        brief = d.result.text.strip()
+        ans = await self.gate("brief", "write", text=brief, summary="brief ready for the writer")
+        if await self.common_answer(ans):
+            return
+        if ans.answer == "retry":
+            return
+        pr.brief = ans.text if ans.answer == "edit" and ans.text else brief
+        self._start_writing("first")
+
+    def _start_writing(self, reason: str) -> None:
+        self.pr.write_reason = reason
+        self.pr.step = "write"
+
+    # --- write -----------------------------------------------------------------------------
+
+    async def write(self) -> None:
+        pr = self.pr
+        if not pr.worktree_ready:
+            await self.s.take_writer_slot(pr)
+            await self._create_worktree()
+        self.emit_round(pr.write_reason)
+        before = await asyncio.to_thread(self.s.repo.tip, pr.branch)
+        resume = pr.thread_id if pr.write_reason in ("fix", "retry", "conflict") else ""
+        job = WriteJob(
+            pr=pr.n,
+            round=pr.round,
+            title=pr.title,
+            prompt=prompts.writer_prompt(pr.n, pr.title, pr.round, pr.brief, pr.write_reason),
+            worktree=pr.wt_path,
+            branch=pr.branch,
+            git_dirs=self.s.repo.git_dirs_for(pr.wt_path),
+            resume_thread=resume,
+        )
+        d = await self.s.write(pr, job)
+        await self.s.watcher.rescan()  # commit_seen events are out before we decide anything
+        after = await asyncio.to_thread(self.s.repo.tip, pr.branch)
+        if d.ok and d.result is not None:
+            pr.thread_id = d.result.thread_id or pr.thread_id
+            pr.writer_note = d.result.final_message
+        if d.ok and after == before:
+            after = await self._commit_leftovers(d.result, before)
+        if d.ok and after != before:
+            pr.head = after
+            if pr.solo:
+                await self.solo_gate()
+            else:
+                pr.step = "review"
+            return
+        if d.ok:
+            dirty = await asyncio.to_thread(self.s.repo.dirty_files, pr.wt_path)
+            what = "the writer exited without committing"
+            if dirty:
+                what += f" and left {len(dirty)} changed file{'s' if len(dirty) != 1 else ''} uncommitted"
+                text = "Uncommitted: " + ", ".join(dirty[:20])
+            else:
+                text = ""
+        else:
+            what = {"interrupted": "the writer was interrupted", "timeout": "the writer timed out"}.get(
+                d.status, "the writer failed"
+            )
+            text = d.error
+        await self.writer_failed(what, text)
+
+    async def _commit_leftovers(self, result: WriteResult | None, before: str) -> str:
+        pr = self.pr
+        if not self.s.commit_uncommitted:
+            return before
+        dirty = await asyncio.to_thread(self.s.repo.dirty_files, pr.wt_path)
+        if not dirty:
+            return before
+        message = (result.final_message.strip() if result else "") or pr.title
+        await asyncio.to_thread(self.s.repo.commit_all, pr.wt_path, message)
+        self.s.recorder.emit(
+            Warn(
+                pr=pr.n,
+                code="committed_for_writer",
+                message=f"committed {len(dirty)} file(s) the writer left uncommitted",
+            )
+        )
+        await self.s.watcher.rescan()
+        return await asyncio.to_thread(self.s.repo.tip, pr.branch)
+
+    async def _create_worktree(self) -> None:
+        pr = self.pr
+        base = await asyncio.to_thread(self.s.repo.tip, self.s.base_branch)
+        await asyncio.to_thread(self.s.repo.create_worktree, pr.wt_name, pr.wt_path, pr.branch, base)
+        pr.base_sha = base
+        pr.head = base
+        pr.worktree_ready = True
+        self.s.track(pr, base)
+        self.s.recorder.emit(WorktreeCreated(pr=pr.n, path=str(pr.wt_path), branch=pr.branch, base_sha=base))
+
+    async def writer_failed(self, what: str, text: str) -> None:
+        pr = self.pr
+        ans = await self.gate("failure", "fail", summary=what, text=text or pr.brief)
+        if await self.common_answer(ans):
+            return
+        if ans.answer == "retry":
+            self._start_writing("retry")
+            return
+        if ans.answer in ("edit", "override") and ans.text:
+            pr.brief = ans.text
+            self._start_writing("retry")
+            return
+        await self.fail(ans, what)
+
+    # --- solo ------------------------------------------------------------------------------
+
+    async def solo_gate(self) -> None:
+        pr = self.pr
+        message = self._last_subject() or pr.title
+        ans = await self.gate("merge", "merge", text=message, summary="solo PR: merge the writer's commit?")
+        await self.act(ans, "merge", message, "")
+
+    def _last_subject(self) -> str:
+        return self.pr.commits[-1][1].strip() if self.pr.commits else ""
+
+    # --- review ----------------------------------------------------------------------------
+
+    async def review(self) -> None:
+        pr = self.pr
+        head = pr.head
+        diff: Diff = await asyncio.to_thread(self.s.repo.diff, self.s.base_branch, head)
+        n_files = len(diff.files)
+        request = prompts.review_request(
+            pr=pr.n,
+            title=pr.title,
+            round_no=pr.round,
+            task=pr.task,
+            writer_note=pr.writer_note,
+            diff=diff.text,
+            files_changed=n_files,
+            insertions=diff.insertions,
+            deletions=diff.deletions,
+            max_diff_bytes=self.s.max_diff_bytes,
+        )
+        if len(diff.text.encode()) > self.s.max_diff_bytes:
+            self.s.recorder.emit(
+                Warn(
+                    pr=pr.n,
+                    code="diff_cut",
+                    message=(
+                        f"diff of {len(diff.text.encode())} bytes cut to {self.s.max_diff_bytes} "
+                        "for the reviewers"
+                    ),
+                )
+            )
+        results = await asyncio.gather(
+            *[
+                self.s.review(
+                    pr,
+                    rv,
+                    ReviewJob(
+                        pr=pr.n,
+                        round=pr.round,
+                        title=pr.title,
+                        commit=head,
+                        system=prompts.review_system(rv.name, rv.framing),
+                        prompt=request,
+                        schema=VERDICT_SCHEMA,
+                    ),
+                )
+                for rv in self.s.backends.reviewers
+            ]
+        )
+        pr.verdicts, pr.failed_reviewers = [], []
+        for rv, d in zip(self.s.backends.reviewers, results, strict=True):
+            if not d.ok or d.result is None:
+                pr.failed_reviewers.append(rv.name)
+                continue
+            parsed = parse_verdict(d.result.text)
+            pr.verdicts.append(
+                self.s.recorder.emit(
+                    VerdictParsed(
+                        pr=pr.n,
+                        dispatch=d.id,
+                        round=pr.round,
+                        reviewer=rv.name,
+                        commit=head,
+                        verdict=parsed.verdict,
+                        summary=parsed.summary,
+                        findings=parsed.findings,
+                        raw="" if parsed.parsed else d.result.text,
+                    )
+                )
+            )
+        if pr.failed_reviewers:
+            names = ", ".join(pr.failed_reviewers)
+            proposal = "continue" if pr.verdicts else "fail"
+            ans = await self.gate(
+                "failure",
+                proposal,
+                summary=f"review failed: {names}",
+                text="\n".join(d.error for d in results if d.error),
+            )
+            if await self.common_answer(ans):
+                return
+            if ans.answer == "retry":
+                return
+            if proposal == "fail" and ans.answer == "approve":
+                await self.fail(ans, f"review failed: {names}")
+                return
+        pr.step = "decide"
+
+    # --- decide ----------------------------------------------------------------------------
+
+    async def decide(self) -> None:
+        pr = self.pr
+        files, ins, dels = await asyncio.to_thread(self._stats)
+        request = prompts.decide_request(
+            pr=pr.n,
+            title=pr.title,
+            round_no=pr.round,
+            max_rounds=self.s.max_rounds,
+            task=pr.task,
+            brief=pr.brief,
+            writer_note=pr.writer_note,
+            commits=pr.commits,
+            files_changed=files,
+            insertions=ins,
+            deletions=dels,
+            verdicts=pr.verdicts,
+            failed_reviewers=pr.failed_reviewers,
+        )
+        job = ComposeJob(
+            pr=pr.n,
+            round=pr.round,
+            purpose="decide",
+            title=pr.title,
+            system=prompts.COMPOSER_SYSTEM,
+            context=self.s.thread(),
+            request=request,
+            tool=DECIDE_TOOL,
+            max_tokens=self.s.composer_max_tokens,
+        )
+        d: Dispatched[ComposeResult] = await self.s.compose(pr, job, "decide")
+        decision, why = None, d.error
+        if d.ok and d.result is not None:
+            try:
+                decision = (
+                    from_tool_input(d.result.tool_input)
+                    if d.result.tool_input is not None
+                    else from_text(d.result.text)
+                )
+            except DecisionParseError as exc:
+                why = str(exc)
+        if decision is None:
+            ans = await self.gate(
+                "failure", "fail", summary=f"no decision: {why}", text=d.result.text if d.result else ""
+            )
+            if await self.common_answer(ans):
+                return
+            if ans.answer == "retry":
+                return
+            if ans.answer == "override":
+                await self.act(ans, ans.action, ans.text or "", ans.text or "")
+                return
+            await self.fail(ans, f"no decision: {why}")
+            return
+        pr.decision = decision
+        self.s.recorder.emit(
+            DecisionProposed(
+                pr=pr.n,
+                dispatch=d.id,
+                round=pr.round,
+                commit=pr.head,
+                action=decision.action,
+                rationale=decision.rationale,
+                commit_message=decision.commit_message,
+                brief=decision.brief,
+                parsed_from=decision.parsed_from,
+            )
+        )
+        await self.decision_gate(decision)
+
+    def _stats(self) -> tuple[int, int, int]:
+        diff = self.s.repo.diff(self.s.base_branch, self.pr.head)
+        return len(diff.files), diff.insertions, diff.deletions
+
+    async def decision_gate(self, decision: ParsedDecision) -> None:
+        pr = self.pr
+        proposal: str = decision.action
+        summary = f"composer proposes {decision.action}"
+        if decision.rationale:
+            summary += f": {decision.rationale.splitlines()[0][:160]}"
+        if decision.action == "fix" and pr.round >= self.s.max_rounds:
+            proposal = "abandon"
+            summary = (
+                f"composer wants another fix, but round {pr.round} of {self.s.max_rounds} is the last;"
+                " proposing abandon"
+            )
+        text = decision.commit_message if decision.action == "merge" else decision.brief
+        if decision.action == "merge" and not text:
+            text = pr.title
+        split = _split(pr.verdicts)
+        if split:
+            summary += " — reviewers disagree"
+        ans = await self.gate("decision", proposal, text=text, summary=summary, split=split)
+        if ans.answer == "retry":
+            pr.step = "decide"
+            return
+        reason = decision.rationale if proposal == decision.action else summary
+        await self.act(ans, proposal, decision.commit_message or pr.title, decision.brief, reason)
+
+    async def act(self, ans: GateAnswer, proposal: str, message: str, brief: str, reason: str = "") -> None:
+        """Carry out an answer to a decision or merge gate."""
+        pr = self.pr
+        if await self.common_answer(ans):
+            return
+        action = ans.action if ans.answer == "override" else proposal
+        edited = ans.text if ans.answer in ("edit", "override") and ans.text else None
+        if action == "merge":
+            pr.merge_message = edited or message or pr.title
+            pr.step = "merge"
+        elif action == "fix":
+            fix_brief = edited or brief
+            if not fix_brief.strip():
+                fix_brief = (
+                    "Address the reviewers' findings:\n"
+                    + "\n".join(f"- {f.text}" for v in pr.verdicts for f in v.findings)
+                    or "Address the review."
+                )
+            pr.round += 1
+            pr.brief = fix_brief
+            self._start_writing("fix")
+        elif action == "abandon":
+            why = reason if ans.answer == "approve" else ""
+            await self.close("abandoned", why or f"abandoned by {ans.by}")
+        else:
+            await self.fail(ans, f"unknown action {action!r}")
+
+    # --- merge -----------------------------------------------------------------------------
+
+    async def merge(self) -> None:
+        pr = self.pr
+        tip = await asyncio.to_thread(self.s.repo.tip, pr.branch)
+        if tip != pr.head:
+            await self.moved(tip)
+            return
+        try:
+            async with self.s.merge_lock:
+                result = await asyncio.to_thread(
+                    self.s.repo.merge, pr.branch, pr.head, self.s.base_branch, pr.merge_message
+                )
+        except MergeRefused as exc:
+            await self.refused(exc)
+            return
+        except GitError as exc:
+            ans = await self.gate("conflict", "fail", summary=f"merge failed: {exc}", text=str(exc))
+            if await self.common_answer(ans) or ans.answer == "retry":
+                return
+            await self.fail(ans, f"merge failed: {exc}")
+            return
+        self.s.recorder.emit(
+            Merged(
+                pr=pr.n,
+                sha=result.sha_merged,
+                merge_sha=result.merge_sha,
+                base_branch=self.s.base_branch,
+                fast_forward=result.fast_forward,
+                message=pr.merge_message,
+            )
+        )
+        await self.close("merged")
+
+    async def moved(self, tip: str) -> None:
+        pr = self.pr
+        ans = await self.gate(
+            "moved",
+            "review",
+            commit=tip,
+            summary=(f"the branch moved after review ({pr.head[:8]} → {tip[:8]}): review the new tip?"),
+        )
+        if await self.common_answer(ans):
+            return
+        pr.head = tip
+        pr.round += 1
+        self.emit_round("review")
+        pr.step = "review"
+
+    async def refused(self, exc: MergeRefused) -> None:
+        pr = self.pr
+        if exc.reason == "moved":
+            await self.moved(await asyncio.to_thread(self.s.repo.tip, pr.branch))
+            return
+        can_fix = exc.reason == "conflict" and pr.round < self.s.max_rounds
+        proposal = "fix" if can_fix else "fail"
+        brief = prompts.conflict_brief(self.s.base_branch, exc.files) if exc.reason == "conflict" else ""
+        ans = await self.gate(
+            "conflict", proposal, summary=f"merge refused: {exc}", text=brief or "\n".join(exc.files)
+        )
+        if await self.common_answer(ans):
+            return
+        if ans.answer == "retry":
+            return  # step stays "merge": try again (the human fixed their checkout)
+        if (ans.answer == "override" and ans.action == "fix") or (ans.answer == "approve" and can_fix):
+            pr.round += 1
+            pr.brief = ans.text if ans.answer == "override" and ans.text else brief
+            self._start_writing("conflict")
+            return
+        if ans.answer == "override" and ans.action == "abandon":
+            await self.close("abandoned", f"abandoned by {ans.by} after a refused merge")
+            return
+        await self.fail(ans, f"merge refused: {exc}")
+
+
+def _split(verdicts: list[VerdictParsed]) -> bool:
+    kinds = {v.verdict for v in verdicts}
+    return "approve" in kinds and bool(kinds & {"changes", "block"})

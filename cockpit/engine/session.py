@@ -1,0 +1,510 @@
+"""A session: the PRs of one run over one repository, their pipelines, and the human's controls.
+
+Scheduling: PR k starts (its brief is composed) once PR k-1's writer has started, so the
+composer prepares the next brief while the previous PR is written and reviewed. Writers are
+limited by a semaphore (``concurrent_writers``), composer calls are serialized (they share one
+thread of context), merges are serialized. Views drive the session only through the control
+methods at the bottom; they learn what happened only from events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from cockpit.backends.base import (
+    Backends,
+    ComposeJob,
+    ComposeResult,
+    Reviewer,
+    ReviewJob,
+    ReviewResult,
+    WriteJob,
+    WriteResult,
+)
+from cockpit.bus import EventBus
+from cockpit.config import Config
+from cockpit.engine.dispatch import Dispatched, Dispatcher
+from cockpit.engine.gates import GateAnswer, GateError, Gates
+from cockpit.engine.pipeline import Pipeline, PrRun
+from cockpit.engine.prompts import ThreadEntry, session_thread
+from cockpit.engine.recorder import Recorder
+from cockpit.events import (
+    CommitSeen,
+    Error,
+    GateOpened,
+    PrClosed,
+    PrOpened,
+    SessionFinished,
+    SessionPaused,
+    SessionResumed,
+    SessionStarted,
+    SessionStatus,
+    Warn,
+)
+from cockpit.git.model import CommitInfo, GitError
+from cockpit.git.names import branch_name, slugify, worktree_name
+from cockpit.git.repo import Repo
+from cockpit.git.watcher import CommitWatcher
+from cockpit.journal import Journal
+from cockpit.plan import PlanItem
+
+
+class SessionError(Exception):
+    """The session cannot start (repository, base branch, journal); one line for the terminal."""
+
+
+def new_session_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("cockpit", appauthor=False))
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    id: str
+    status: SessionStatus
+    outcomes: dict[int, str]
+
+    @property
+    def exit_code(self) -> int:
+        if self.status == "interrupted":
+            return 130
+        return 0 if self.status == "completed" else 1
+
+
+class Session:
+    def __init__(
+        self,
+        *,
+        repo: Repo,
+        config: Config,
+        backends: Backends,
+        journal: Journal,
+        plan: Sequence[PlanItem],
+        auto_approve: bool = False,
+        mode: str = "run",
+        argv: Sequence[str] = (),
+        goal: str = "",
+        bus: EventBus | None = None,
+        session_id: str | None = None,
+        worktree_root: Path | None = None,
+        warnings: Sequence[str] = (),
+    ) -> None:
+        self.id = session_id or new_session_id()
+        self.repo = repo
+        self.config = config
+        self.backends = backends
+        self.journal = journal
+        self.bus = bus or EventBus()
+        self.auto_approve = auto_approve
+        self.mode = mode
+        self.argv = list(argv)
+        self.goal = goal or config.session.goal
+        self._initial_warnings = list(warnings)
+        s = config.session
+        self.max_rounds = s.max_rounds
+        self.max_diff_bytes = s.max_diff_bytes
+        self.commit_uncommitted = config.writer.commit_uncommitted
+        self.composer_max_tokens = config.composer.max_tokens
+        self.base_branch = self._resolve_base(s.base_branch)
+        root = worktree_root or (
+            Path(s.worktree_root).expanduser()
+            if s.worktree_root
+            else repo.default_worktree_root(default_data_dir())
+        )
+        self.worktree_root = root.absolute()
+        self._plan = list(plan)
+        self.prs: list[PrRun] = []
+        self._by_branch: dict[str, PrRun] = {}
+        self._thread: list[ThreadEntry] = []
+        self._changed: asyncio.Event | None = None
+        self._started = False
+        self._finished = False
+        self._stopping = False
+        self.result: SessionResult | None = None
+        # Created in run(): they need the running loop.
+        self.recorder: Recorder
+        self.dispatcher: Dispatcher
+        self.gates: Gates
+        self.watcher: CommitWatcher
+        self.composer_lock: asyncio.Lock
+        self.merge_lock: asyncio.Lock
+        self.writer_slots: asyncio.Semaphore
+
+    def _resolve_base(self, configured: str) -> str:
+        base = configured or self.repo.current_branch()
+        if not base:
+            raise SessionError(
+                f"{self.repo.workdir}: HEAD is detached; check out a branch or set [session] base_branch"
+            )
+        if not self.repo.branch_exists(base):
+            raise SessionError(f"{self.repo.workdir}: base branch {base!r} does not exist")
+        return base
+
+    # --- run -------------------------------------------------------------------------------
+
+    async def run(self) -> SessionResult:
+        if self._started:
+            raise SessionError("a session runs once")
+        self._started = True
+        self._changed = asyncio.Event()
+        self.journal.begin_session(self.id, str(self.repo.workdir), self.base_branch, self.mode)
+        self.recorder = Recorder(self.journal, self.id, self.bus)
+        self.dispatcher = Dispatcher(self.recorder)
+        self.gates = Gates(self.recorder, auto_approve=self.auto_approve)
+        self.composer_lock = asyncio.Lock()
+        self.merge_lock = asyncio.Lock()
+        self.writer_slots = asyncio.Semaphore(self.config.session.concurrent_writers)
+        self.watcher = CommitWatcher(self.repo.workdir, self._on_commits)
+        status: SessionStatus = "completed"
+        reason = ""
+        try:
+            self.recorder.emit(
+                SessionStarted(
+                    repo=str(self.repo.workdir),
+                    base_branch=self.base_branch,
+                    base_sha=self.repo.tip(self.base_branch),
+                    worktree_root=str(self.worktree_root),
+                    mode=self.mode,
+                    auto_approve=self.auto_approve,
+                    max_rounds=self.max_rounds,
+                    concurrent_writers=self.config.session.concurrent_writers,
+                    composer_budget_tokens=self.config.session.composer_budget_tokens,
+                    backends=self.backends.describe(),
+                    reviewers=[r.name for r in self.backends.reviewers],
+                    argv=self.argv,
+                )
+            )
+            for message in self._initial_warnings:
+                self.recorder.emit(Warn(code="config", message=message))
+            await self.watcher.start()
+            for item in self._plan:
+                self._open_pr(item.title, item.task, not item.review, "plan")
+            await self._schedule()
+            if self._stopping:
+                status, reason = "interrupted", "stopped by a human"
+            elif any(p.outcome == "failed" for p in self.prs):
+                status = "failed"
+        except asyncio.CancelledError:
+            status, reason = "interrupted", "interrupted"
+            await self._cancel_pipelines()
+            raise
+        except Exception as exc:
+            status, reason = "failed", f"{type(exc).__name__}: {exc}"
+            self.recorder.emit(Error(where="session", message=reason))
+            await self._cancel_pipelines()
+        finally:
+            await self._finish(status, reason)
+        assert self.result is not None
+        return self.result
+
+    async def _finish(self, status: SessionStatus, reason: str) -> None:
+        self._finished = True
+        for p in self.prs:
+            if not p.closed:
+                p.outcome = "interrupted"
+                self.recorder.emit(PrClosed(pr=p.n, outcome="interrupted", reason=reason or "session ended"))
+        self.recorder.emit(SessionFinished(status=status, reason=reason))
+        with contextlib.suppress(Exception):
+            await self.watcher.stop()
+        await self.backends_close()
+        await self.recorder.aclose()
+        self.result = SessionResult(self.id, status, {p.n: p.outcome or "" for p in self.prs})
+
+    async def backends_close(self) -> None:
+        for closer in self.backends.closers:
+            with contextlib.suppress(Exception):
+                res = closer()
+                if asyncio.iscoroutine(res):
+                    await res
+
+    def _open_pr(self, title: str, task: str, solo: bool, added_by: str) -> PrRun:
+        n = len(self.prs) + 1
+        branch = branch_name(self.id, n, title)
+        pr = PrRun(
+            n=n,
+            title=title,
+            task=task,
+            solo=solo,
+            branch=branch,
+            wt_name=worktree_name(self.id, n),
+            wt_path=self.worktree_root / self.id / f"{n}-{slugify(title)}",
+        )
+        self.prs.append(pr)
+        self._by_branch[branch] = pr
+        self.recorder.emit(
+            PrOpened(pr=n, title=title, task=task, branch=branch, solo=solo, added_by=added_by)
+        )
+        self._signal()
+        return pr
+
+    def _signal(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+
+    def _may_start(self, i: int) -> bool:
+        if i == 0:
+            return True
+        prev = self.prs[i - 1]
+        return (
+            prev.closed or prev.writing_started or (prev.task_handle is not None and prev.task_handle.done())
+        )
+
+    async def _schedule(self) -> None:
+        assert self._changed is not None
+        while not self._stopping:
+            for i, p in enumerate(self.prs):
+                if p.task_handle is None and not p.closed and self._may_start(i):
+                    p.task_handle = asyncio.create_task(self._pipeline(p), name=f"pr-{p.n}")
+                    p.task_handle.add_done_callback(lambda _t: self._signal())
+            if all(p.closed or (p.task_handle is not None and p.task_handle.done()) for p in self.prs):
+                break
+            self._changed.clear()
+            await self._changed.wait()
+        if self._stopping:
+            await self._cancel_pipelines()
+
+    async def _pipeline(self, pr: PrRun) -> None:
+        pipeline = Pipeline(self, pr)
+        try:
+            await pipeline.run()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if pr.skip_requested and not self._stopping:
+                if task is not None:
+                    task.uncancel()
+                if not pr.closed:
+                    await pipeline.close("skipped", "skipped by human")
+                return
+            if not pr.closed:
+                pr.outcome = "interrupted"
+                self.untrack(pr)
+                self.recorder.emit(PrClosed(pr=pr.n, outcome="interrupted", reason="session stopped"))
+            raise
+        except Exception as exc:
+            # A bug or a git failure: the PR fails visibly, the session goes on.
+            self.recorder.emit(Error(pr=pr.n, where="pipeline", message=f"{type(exc).__name__}: {exc}"))
+            if not pr.closed:
+                await pipeline.close("failed", f"{type(exc).__name__}: {exc}")
+        finally:
+            self.release_writer_slot(pr)
+            if pr.closed:
+                self._remember(pr)
+            self._signal()
+
+    async def _cancel_pipelines(self) -> None:
+        tasks = [p.task_handle for p in self.prs if p.task_handle is not None and not p.task_handle.done()]
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+
+    def _remember(self, pr: PrRun) -> None:
+        if any(e.pr == pr.n for e in self._thread):
+            return
+        note = ""
+        if pr.outcome == "merged":
+            note = pr.merge_message.splitlines()[0] if pr.merge_message else ""
+        elif pr.decision is not None and pr.decision.rationale:
+            note = pr.decision.rationale.splitlines()[0][:160]
+        self._thread.append(ThreadEntry(pr.n, pr.title, pr.outcome or "closed", max(pr.round, 1), note))
+
+    def thread(self) -> tuple[str, ...]:
+        return session_thread(self.goal, self._thread)
+
+    # --- dispatch helpers used by the pipeline ----------------------------------------------
+
+    async def compose(self, pr: PrRun, job: ComposeJob, purpose: str) -> Dispatched[ComposeResult]:
+        c = self.backends.composer
+        async with self.composer_lock:
+            return await self.dispatcher.run(
+                pr=pr.n,
+                round_no=job.round,
+                role="composer",
+                backend=c.backend,
+                model=c.model,
+                purpose=purpose,
+                timeout_s=c.timeout_s,
+                call=lambda out: c.compose(job, out),
+            )
+
+    async def take_writer_slot(self, pr: PrRun) -> None:
+        """A PR holds a writer slot from its first write until it closes.
+
+        So ``concurrent_writers`` bounds the PRs in flight, and with the default of 1 each PR
+        branches from the base after the previous one merged: merges fast-forward instead of
+        conflicting, while the composer still prepares the next brief during the current PR.
+        """
+        if not pr.slot_held:
+            await self.writer_slots.acquire()
+            pr.slot_held = True
+
+    def release_writer_slot(self, pr: PrRun) -> None:
+        if pr.slot_held:
+            pr.slot_held = False
+            self.writer_slots.release()
+
+    async def write(self, pr: PrRun, job: WriteJob) -> Dispatched[WriteResult]:
+        w = self.backends.writer
+        await self.dispatcher.wait_unpaused()
+        pr.writing_started = True
+        self._signal()
+        return await self.dispatcher.run(
+            pr=pr.n,
+            round_no=job.round,
+            role="writer",
+            backend=w.backend,
+            model=w.model,
+            purpose="write",
+            timeout_s=w.timeout_s,
+            call=lambda out: w.write(job, out),
+        )
+
+    async def review(self, pr: PrRun, rv: Reviewer, job: ReviewJob) -> Dispatched[ReviewResult]:
+        return await self.dispatcher.run(
+            pr=pr.n,
+            round_no=job.round,
+            role="reviewer",
+            backend=rv.backend,
+            model=rv.model,
+            purpose="review",
+            timeout_s=rv.timeout_s,
+            call=lambda out: rv.review(job, out),
+            name=rv.name,
+            framing=rv.framing,
+        )
+
+    # --- git glue ----------------------------------------------------------------------------
+
+    def track(self, pr: PrRun, tip: str) -> None:
+        self.watcher.track(pr.branch, tip, self.base_branch)
+        self.watcher.worktrees_changed()
+
+    def untrack(self, pr: PrRun) -> None:
+        with contextlib.suppress(Exception):
+            self.watcher.untrack(pr.branch)
+
+    def watcher_worktrees_changed(self) -> None:
+        self.watcher.worktrees_changed()
+
+    async def _on_commits(self, branch: str, commits: list[CommitInfo], rewritten: bool) -> None:
+        pr = self._by_branch.get(branch)
+        if pr is None:
+            return
+        if not commits and rewritten:
+            # Reset to an older commit: nothing new, but the tip moved; record where it is now.
+            try:
+                tip = await asyncio.to_thread(self.repo.tip, branch)
+                commits = [await asyncio.to_thread(self.repo.commit_info, tip)]
+            except GitError:
+                return
+        for i, c in enumerate(commits):
+            pr.commits.append((c.sha, c.message))
+            self.recorder.emit(
+                CommitSeen(
+                    pr=pr.n,
+                    sha=c.sha,
+                    parents=list(c.parents),
+                    message=c.message,
+                    branch=branch,
+                    author=c.author,
+                    files=list(c.files),
+                    insertions=c.insertions,
+                    deletions=c.deletions,
+                    rewritten=rewritten and i == 0,
+                )
+            )
+
+    # --- controls (views call these) -----------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    @property
+    def paused(self) -> bool:
+        return self._started and self.dispatcher.paused
+
+    def answer(self, gate_id: str, answer: GateAnswer) -> None:
+        """Resolve a gate; raises GateError when the answer does not fit it."""
+        self.gates.answer(gate_id, answer)
+
+    def open_gates(self) -> list[GateOpened]:
+        return self.gates.open_gates() if self._started else []
+
+    def pause(self, by: str = "human") -> bool:
+        if self._finished or self.dispatcher.paused:
+            return False
+        self.dispatcher.pause()
+        self.recorder.emit(SessionPaused(by=by))
+        return True
+
+    def resume(self, by: str = "human") -> bool:
+        if self._finished or not self.dispatcher.paused:
+            return False
+        self.dispatcher.resume()
+        self.recorder.emit(SessionResumed(by=by))
+        return True
+
+    def interrupt(self, pr: int, by: str = "human") -> bool:
+        """Interrupt the PR's running writer; False when it has none running."""
+        if not self._started or self._finished:
+            return False
+        running = self.dispatcher.running(pr=pr, role="writer")
+        return any(self.dispatcher.interrupt(d, by) for d in running)
+
+    def interrupt_dispatch(self, dispatch: str, by: str = "human") -> bool:
+        return self._started and not self._finished and self.dispatcher.interrupt(dispatch, by)
+
+    def skip(self, pr_n: int, by: str = "human") -> bool:
+        """Skip a PR wherever it is: at a gate, running, or not started yet."""
+        if not self._started or self._finished:
+            return False
+        pr = next((p for p in self.prs if p.n == pr_n), None)
+        if pr is None or pr.closed:
+            return False
+        gate = self.gates.gate_for_pr(pr_n)
+        if gate is not None:
+            try:
+                self.gates.answer(gate.gate, GateAnswer("skip", by=by))
+                return True
+            except GateError:
+                pass
+        pr.skip_requested = True
+        if pr.task_handle is None:
+            pr.outcome = "skipped"
+            self.recorder.emit(
+                PrClosed(pr=pr.n, outcome="skipped", reason=f"skipped by {by} before it started")
+            )
+            self._signal()
+            return True
+        pr.task_handle.cancel()
+        return True
+
+    def add_pr(self, title: str, task: str, solo: bool = False) -> int:
+        if not self._started or self._finished or self._stopping:
+            raise SessionError("the session is not running; start a new one to add work")
+        if not title.strip() or not task.strip():
+            raise SessionError("a PR needs a title and a task")
+        return self._open_pr(title.strip(), task.strip(), solo, "human").n
+
+    def stop(self) -> None:
+        """End the session: running dispatches are cancelled, open PRs close as interrupted."""
+        if self._finished:
+            return
+        self._stopping = True
+        for p in self.prs:
+            if p.task_handle is not None and not p.task_handle.done():
+                p.task_handle.cancel()
+        self._signal()
