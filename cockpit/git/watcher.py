@@ -111,7 +111,8 @@ class CommitWatcher:
         await asyncio.wait({armed, self._task}, return_when=asyncio.FIRST_COMPLETED)
         if not armed.done():
             armed.cancel()
-            await self._task  # the watch failed to start: raise its error
+            task, self._task = self._task, None
+            await task  # the watch failed to start: raise its error
 
     async def stop(self) -> None:
         """Stop watching; waits for a callback in progress to finish."""
@@ -121,7 +122,7 @@ class CommitWatcher:
         self._restart.set()
         task, self._task = self._task, None
         if task is not None:
-            await task
+            await asyncio.gather(task, return_exceptions=True)
         pending = list(self._background)
         for t in pending:
             if t is self._followup:
@@ -242,44 +243,62 @@ class CommitWatcher:
         sig.append((str(self._common / "worktrees"), _inode(self._common / "worktrees")))
         return tuple(sig)
 
-    def _armed_now(self) -> None:
-        """Runs right after awatch created its notifier: catch up on anything missed meanwhile."""
+    def _armed_if_alive(self, first: asyncio.Future[set[tuple[Change, str]]]) -> None:
+        """Runs right after awatch built its notifier: catch up on anything missed meanwhile.
+
+        ``first`` is the watch's first ``__anext__``; its task ran one step before this callback
+        (the loop runs callbacks in order), and that step creates the notifier before awaiting
+        anything. If the step failed, the watch is not armed and ``_run`` handles the error.
+        """
+        if first.done() and (first.cancelled() or first.exception() is not None):
+            return
         self.restarts += 1
         self._armed.set()
         if self._tracked:
             self._spawn(self._check_all())
 
+    async def _watch_once(self) -> None:
+        """One awatch over the current roots, until restarted or stopped."""
+        self._restart = asyncio.Event()
+        sig = self._signature()
+        batches = awatch(
+            *self._roots(),
+            watch_filter=commit_filter(self._common),
+            debounce=self._debounce,
+            step=self._step,
+            stop_event=self._restart,
+            rust_timeout=self._rescan_ms,
+            yield_on_timeout=True,
+        )
+        try:
+            pending = asyncio.ensure_future(anext(batches))
+            asyncio.get_running_loop().call_soon(self._armed_if_alive, pending)
+            while True:
+                try:
+                    changes = await pending
+                except StopAsyncIteration:
+                    return
+                moved = await self._check_all()
+                if changes and not moved:
+                    self._schedule_followup()
+                if self._signature() != sig:
+                    self._restart.set()
+                pending = asyncio.ensure_future(anext(batches))
+        finally:
+            await batches.aclose()
+
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._closing:
-            self._restart = asyncio.Event()
-            roots = self._roots()
-            sig = self._signature()
-            # awatch builds its notifier synchronously on the first __anext__, before it first
-            # awaits, so this callback runs with the watch already in place.
-            loop.call_soon(self._armed_now)
+        while not self._stopping():
             try:
-                async for changes in awatch(
-                    *roots,
-                    watch_filter=commit_filter(self._common),
-                    debounce=self._debounce,
-                    step=self._step,
-                    stop_event=self._restart,
-                    rust_timeout=self._rescan_ms,
-                    yield_on_timeout=True,
-                ):
-                    moved = await self._check_all()
-                    if changes and not moved:
-                        self._schedule_followup()
-                    if self._signature() != sig:
-                        self._restart.set()
-            except FileNotFoundError:  # a root vanished between listing and watching
-                await asyncio.sleep(self._step / 1000)
+                await self._watch_once()
             except Exception:
                 if self._stopping():
                     break
-                log.exception("commit watcher: watch failed; restarting")
-                await asyncio.sleep(0.2)
+                if not self._armed.is_set():
+                    raise  # never armed: start() reports it
+                # e.g. a root vanished between listing and watching; the next round re-lists
+                log.warning("commit watcher: watch failed; re-arming", exc_info=True)
+                await asyncio.sleep(0.05)
 
 
 def _inode(path: Path) -> int:
