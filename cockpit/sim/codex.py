@@ -16,8 +16,9 @@ edits made by earlier steps stay); ``hang`` starts a real long-running command a
 signal. ``run`` steps report their scripted output and are not executed; the commit is.
 
 Sandbox, as the real one behaves: ``read-only`` writes nothing; ``workspace-write`` writes
-under ``--cd`` and ``--add-dir`` roots but git metadata only when the git directories are under
-an ``--add-dir`` (else the commit fails with "Read-only file system" and the run still exits 0);
+under ``--cd`` and ``--add-dir`` roots, and git metadata only when the worktree's own git dir is
+itself an ``--add-dir`` and the common dir lies under one (else the commit fails with "Read-only
+file system" and the run still exits 0);
 ``danger-full-access`` writes anything. A ``plan`` entry written ``[x] text`` is shown done.
 Thread state lives in ``$CODEX_HOME/sessions`` (or a temp
 directory) unless ``--ephemeral``.
@@ -344,14 +345,25 @@ class Sandbox:
         # `.git` below a writable root stays read-only, as in the real sandbox
         return any(".git" not in path.relative_to(root).parts for root in inside)
 
-    def git_block(self) -> Path | None:
-        """The git directory the sandbox keeps read-only, or None when a commit can be written."""
+    def git_block(self) -> tuple[Path, str] | None:
+        """Where the sandbox stops a commit and what git then says; None when it can write.
+
+        As codex 0.171 does: the worktree's own git dir (what ``.git`` points to) is read-only
+        unless it is itself an ``--add-dir``; the common dir (objects, refs) must lie under one.
+        """
         if self.mode == "danger-full-access":
             return None
         dirs = git_dirs(self.cwd)
-        for d in dirs:
-            if self.mode == "read-only" or not _under(d, self.add_dirs):
-                return d
+        if len(dirs) != 2:
+            return None  # not a repository: git reports that itself
+        own, common = dirs
+        if self.mode == "read-only" or own not in self.add_dirs:
+            return own, f"fatal: Unable to create '{own}/index.lock': Read-only file system\n"
+        if not _under(common, self.add_dirs):
+            return (
+                common,
+                "error: unable to create temporary file: Read-only file system\nfatal: adding files failed\n",
+            )
         return None
 
 
@@ -476,8 +488,7 @@ class Turn:
         )
         blocked = self.sandbox.git_block()
         if blocked is not None:
-            output = f"fatal: Unable to create '{blocked}/index.lock': Read-only file system\n"
-            code = 128
+            output, code = blocked[1], 128
         else:
             proc = subprocess.run(
                 ["/bin/bash", "-c", script],

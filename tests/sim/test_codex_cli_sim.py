@@ -127,10 +127,10 @@ def env(tmp_path: Path, checkout: GitCheckout) -> dict[str, str]:
     }
 
 
-def exec_argv(checkout: GitCheckout, text: str, *extra: str, add_git_dir: bool = True) -> list[str]:
+def exec_argv(checkout: GitCheckout, text: str, *extra: str, add_dirs: list[Path] | None = None) -> list[str]:
     argv = [*SIM, "exec", "--json", "--cd", str(checkout.worktree), "--sandbox", "workspace-write"]
-    if add_git_dir:
-        argv += ["--add-dir", str(checkout.common_dir)]
+    for d in checkout.git_dirs if add_dirs is None else add_dirs:
+        argv += ["--add-dir", str(d)]
     return [*argv, *extra, text]
 
 
@@ -223,14 +223,23 @@ def test_estimated_usage_grows_with_each_request(checkout: GitCheckout, env: dic
     assert usage["output_tokens"] > 0
 
 
-def test_without_the_git_dir_the_sandbox_blocks_the_commit_and_codex_still_exits_0(
-    checkout: GitCheckout, env: dict[str, str]
+@pytest.mark.parametrize(
+    ("which", "says"),
+    [
+        ("none", "index.lock': Read-only file system"),
+        ("common", "index.lock': Read-only file system"),  # codex 0.171: the worktree's own dir too
+        ("own", "unable to create temporary file: Read-only file system"),
+    ],
+)
+def test_without_both_git_dirs_the_sandbox_blocks_the_commit_and_codex_still_exits_0(
+    checkout: GitCheckout, env: dict[str, str], which: str, says: str
 ) -> None:
     base = branch_tip(checkout.repo, "pr-1").id
-    run = run_codex(exec_argv(checkout, prompt(1, "Add greeting"), add_git_dir=False), env)
+    add = {"none": [], "common": [checkout.common_dir], "own": [checkout.worktree_git_dir]}[which]
+    run = run_codex(exec_argv(checkout, prompt(1, "Add greeting"), add_dirs=add), env)
     assert run.returncode == 0
     commit = run.items("command_execution")[-1]
-    assert commit["exit_code"] == 128 and "index.lock': Read-only file system" in commit["aggregated_output"]
+    assert commit["exit_code"] == 128 and says in commit["aggregated_output"]
     assert branch_tip(checkout.repo, "pr-1").id == base
     assert (checkout.worktree / "src" / "greet.py").exists()  # the edits are there, uncommitted
 
@@ -257,20 +266,7 @@ def test_resume_continues_the_thread_with_cumulative_usage(
 ) -> None:
     first = run_codex(exec_argv(checkout, prompt(1, "Add greeting")), env)
     thread = first.thread_id
-    argv = [
-        *SIM,
-        "exec",
-        "--json",
-        "--cd",
-        str(checkout.worktree),
-        "--sandbox",
-        "workspace-write",
-        "--add-dir",
-        str(checkout.common_dir),
-        "resume",
-        thread,
-        prompt(1, "Add greeting", 2),
-    ]
+    argv = exec_argv(checkout, prompt(1, "Add greeting", 2), "resume", thread)
     second = run_codex(argv, env)
     assert second.returncode == 0, second.stderr
     assert second.thread_id == thread
