@@ -82,8 +82,8 @@ def checkouts_of(repo: pygit2.Repository, common_dir: Path, branch: str) -> list
     result = []
     for co in checkouts(repo, common_dir):
         if _rebasing(co.admin) == refname:
-            raise GitError(
-                f"{branch} is being rebased in {co.workdir}; finish or abort the rebase, then merge"
+            raise MergeRefused(
+                "dirty", [], f"{branch} is being rebased in {co.workdir}; finish or abort it, then merge"
             )
         if _head_of(co.admin) == refname:
             result.append(co)

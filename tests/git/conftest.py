@@ -44,10 +44,10 @@ def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
             pygit2.settings.search_path[level] = value
 
 
-def git(*args: str, cwd: Path) -> str:
+def git(*args: str, cwd: Path, check: bool = True) -> str:
     """Run the git CLI, as a person would; fail the test with git's own message."""
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-    if done.returncode != 0:
+    if check and done.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed ({done.returncode}): {done.stderr}")
     return done.stdout
 

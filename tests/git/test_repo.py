@@ -528,3 +528,19 @@ def test_merge_refuses_while_git_holds_the_users_index(
         lock.unlink()
     assert repo.tip("main") == base and not (repo_dir / "feature.txt").exists()
     assert status(kit, repo_dir) == ""
+
+
+def test_merge_refuses_while_the_base_is_being_rebased(
+    repo: Repo, repo_dir: Path, wt_root: Path, kit: GitKit
+) -> None:
+    branch, _, sha = pr_commit(repo, wt_root, kit, "feature.txt", "f\n")
+    kit.commit_file(repo_dir, "src/app.py", "one\n", "one")
+    kit.commit_file(repo_dir, "src/app.py", "two\n", "two")
+    base = repo.tip("main")
+    kit.git("rebase", "-q", "--exec", "false", "HEAD~1", cwd=repo_dir, check=False)  # stops mid-way
+    assert (repo.common_dir / "rebase-merge").is_dir()
+    with pytest.raises(MergeRefused, match="being rebased") as refused:
+        repo.merge(branch, sha, "main", "msg")
+    assert refused.value.reason == "dirty"
+    kit.git("rebase", "--abort", cwd=repo_dir)
+    assert repo.tip("main") == base and not (repo_dir / "feature.txt").exists()
