@@ -247,7 +247,10 @@ class Repo:
         common = _common_dir(wrepo)
         if common != self.common_dir:
             raise GitError(f"{worktree_path} belongs to {common}, not to {self.common_dir}")
-        return (self.common_dir,)
+        # Both: codex's workspace-write sandbox mounts the worktree's own admin dir read-only
+        # unless it is named too (measured with codex-cli 0.171.0: the commit fails silently).
+        own = Path(wrepo.path).resolve()
+        return (self.common_dir, own) if own != self.common_dir else (self.common_dir,)
 
     # --- commits and diffs ------------------------------------------------------------------
 

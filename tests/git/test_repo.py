@@ -192,7 +192,10 @@ def test_remove_worktree_leaves_foreign_folders_and_the_main_checkout_alone(
 
 def test_git_dirs_for_names_the_common_dir(repo: Repo, wt_root: Path, tmp_path: Path, kit: GitKit) -> None:
     _, path = make_pr(repo, wt_root)
-    assert repo.git_dirs_for(path) == (repo.common_dir,)
+    dirs = repo.git_dirs_for(path)
+    # The common dir (objects, refs) and the worktree's own admin dir (index, HEAD).
+    assert dirs[0] == repo.common_dir and len(dirs) == 2
+    assert dirs[1].parent == repo.common_dir / "worktrees" and (dirs[1] / "HEAD").is_file()
     other = kit.init_repo(tmp_path / "other")
     with pytest.raises(GitError, match="belongs to"):
         repo.git_dirs_for(other)

@@ -1,0 +1,40 @@
+"""Every test runs with a temp HOME, no system or global git config, and a temp journal.
+
+So no test reads or writes the machine's real cockpit journal, worktree folder or git identity.
+libgit2 caches its config search path per process, so it is pointed at the temp HOME too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pygit2
+import pytest
+from pygit2.enums import ConfigLevel
+
+_LEVELS = (ConfigLevel.GLOBAL, ConfigLevel.XDG, ConfigLevel.SYSTEM)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("home")
+    (home / ".config").mkdir()
+    (home / ".local" / "share").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("COCKPIT_JOURNAL", str(home / "journal.sqlite3"))
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    saved = {level: pygit2.settings.search_path[level] for level in _LEVELS}
+    for level in _LEVELS:
+        pygit2.settings.search_path[level] = str(home)
+    try:
+        yield home
+    finally:
+        for level, value in saved.items():
+            pygit2.settings.search_path[level] = value
