@@ -24,8 +24,16 @@ async def one_run(tmp: Path) -> tuple[float, int, str]:
     setup = setup_demo(workdir=tmp / "demo", prs=4, speed=0)
     backends = build_backends(setup.config, speed=0)
     journal = Journal(tmp / "j.sqlite3")
-    session = Session(repo=Repo.open(setup.repo), config=setup.config, backends=backends, journal=journal,
-                      plan=setup.plan, auto_approve=True, worktree_root=setup.worktrees, mode="bench")
+    session = Session(
+        repo=Repo.open(setup.repo),
+        config=setup.config,
+        backends=backends,
+        journal=journal,
+        plan=setup.plan,
+        auto_approve=True,
+        worktree_root=setup.worktrees,
+        mode="bench",
+    )
     t0 = time.perf_counter()
     result = await session.run()
     dt = time.perf_counter() - t0
@@ -45,7 +53,10 @@ def main() -> None:
             assert status == "completed", status
             times.append(dt)
             print(f"4-PR session at --speed 0: {dt:.2f} s, {n} events journaled")
-    print(f"median {statistics.median(times):.2f} s, max {max(times):.2f} s over {len(times)} runs (target < 3 s)")
+    print(
+        f"median {statistics.median(times):.2f} s, max {max(times):.2f} s "
+        f"over {len(times)} runs (target < 3 s)"
+    )
 
 
 if __name__ == "__main__":

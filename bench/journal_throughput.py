@@ -28,8 +28,11 @@ def main() -> None:
         n = args.events
         t0 = time.perf_counter()
         for i in range(n):
-            w.append(E.DispatchOutput(session="s", seq=i, t=time.time(), pr=1, dispatch="d1", channel="text",
-                                      text="x" * 60))
+            w.append(
+                E.DispatchOutput(
+                    session="s", seq=i, t=time.time(), pr=1, dispatch="d1", channel="text", text="x" * 60
+                )
+            )
         w.flush()
         dt = time.perf_counter() - t0
         print(f"burst: {n:,} events in {dt:.2f} s = {n / dt:,.0f} events/s durable, in {w.batches} batches")
@@ -38,21 +41,28 @@ def main() -> None:
         done = threading.Event()
         committed: dict[int, float] = {}
         w.close()
-        w = j.writer("s", on_committed=lambda b: [committed.__setitem__(e.seq, time.perf_counter()) for e in b])
+        w = j.writer(
+            "s", on_committed=lambda b: [committed.__setitem__(e.seq, time.perf_counter()) for e in b]
+        )
         sent: dict[int, float] = {}
         base = n
         for k in range(4000):
             seq = base + k
             sent[seq] = time.perf_counter()
-            w.append(E.DispatchOutput(session="s", seq=seq, t=time.time(), pr=1, dispatch="d1", channel="text",
-                                      text="y" * 60))
+            w.append(
+                E.DispatchOutput(
+                    session="s", seq=seq, t=time.time(), pr=1, dispatch="d1", channel="text", text="y" * 60
+                )
+            )
             time.sleep(0.0005)
         w.flush()
         done.set()
         lat = sorted((committed[s] - sent[s]) * 1000 for s in sent)
         q = statistics.quantiles(lat, n=100)
-        print(f"steady ~2k/s: append->committed p50 {q[49]:.2f} ms, p95 {q[94]:.2f} ms, max {lat[-1]:.2f} ms "
-              f"({w.batches} batches for 4,000 events)")
+        print(
+            f"steady ~2k/s: append->committed p50 {q[49]:.2f} ms, p95 {q[94]:.2f} ms, max {lat[-1]:.2f} ms "
+            f"({w.batches} batches for 4,000 events)"
+        )
         w.close()
         j.close()
 

@@ -107,6 +107,8 @@ def run(
         backends = build_backends(cfg)
     except (GitError, ConfigError, PlanError, ValueError) as exc:
         die(str(exc))
+    from cockpit.families import family_warnings
+
     code = start_session(
         repo=repo,
         cfg=cfg,
@@ -118,6 +120,7 @@ def run(
         verbose=verbose,
         journal_path=journal,
         mode="run",
+        warnings=family_warnings(cfg),
     )
     sys.exit(code)
 
@@ -237,15 +240,23 @@ def demo(
     verbose: bool,
     journal: Path | None,
 ) -> None:
-    """A whole session, offline, in a scratch repository."""
+    """A whole session, offline, in a scratch repository.
+
+    The models are simulated; everything else is real: the anthropic and ollama clients talk HTTP
+    to local simulators, the writer is driven like `codex exec --json` and really edits and
+    commits in git worktrees, and the merges land on the scratch repository's main branch.
+    """
     from cockpit.backends.factory import build_backends
     from cockpit.demo import DemoError, setup_demo
+    from cockpit.sim.stack import start_sims
 
+    stack = start_sims("builtin:demo", speed)
     try:
-        setup = setup_demo(workdir=workdir, prs=prs, speed=speed)
+        setup = setup_demo(workdir=workdir, prs=prs, speed=speed, config=stack.config())
         backends = build_backends(setup.config, speed=speed)
         repo = Repo.open(setup.repo)
     except (DemoError, ConfigError, GitError, OSError) as exc:
+        stack.close()
         die(str(exc))
     code = EXIT_FAILED
     try:
@@ -263,6 +274,7 @@ def demo(
             worktree_root=setup.worktrees,
         )
     finally:
+        stack.close()
         if keep or not setup.temporary:
             click.echo(
                 f"\nscratch repository kept at {setup.repo}  (try: git -C {setup.repo} log --graph --oneline)"
@@ -312,6 +324,40 @@ def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
             f"{s['id']}  {started}  {s['status']:<11} {fmt_duration(s['wall_s']):>7}  "
             f"{fmt_tokens(tokens):>6} tok  {prs}  {s['repo']}"
         )
+
+
+# --- doctor ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--repo", "repo_dir", type=click.Path(path_type=Path), default=Path("."), show_default=True)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Config file (default: {CONFIG_NAME} in the repository).",
+)
+def doctor(repo_dir: Path, config_file: Path | None) -> None:
+    """Check the configured backends and the repository; say exactly what is wrong."""
+    from cockpit.doctor import run_doctor
+
+    try:
+        cfg = load_config(config_file, repo_dir if (repo_dir / CONFIG_NAME).is_file() else None)
+    except ConfigError as exc:
+        die(str(exc))
+    checks = run_doctor(cfg, repo_dir)
+    marks = {
+        "ok": click.style("✓", fg="green"),
+        "warn": click.style("!", fg="yellow"),
+        "fail": click.style("✗", fg="red"),
+    }
+    for c in checks:
+        click.echo(f"{marks[c.level]} {c.what}" + (f"\n    {c.detail}" if c.detail else ""))
+    failed = sum(c.level == "fail" for c in checks)
+    warned = sum(c.level == "warn" for c in checks)
+    click.echo(f"\n{failed} problem(s), {warned} warning(s)")
+    sys.exit(EXIT_FAILED if failed else EXIT_OK)
 
 
 # --- init ------------------------------------------------------------------------------------

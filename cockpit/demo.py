@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,11 +69,18 @@ def demo_plan(scenario: Scenario, prs: int) -> list[PlanItem]:
 def setup_demo(
     *, workdir: Path | None, prs: int, speed: float, scenario_name: str = "demo", config: Config | None = None
 ) -> DemoSetup:
+    """The scratch repository and the plan; ``config`` defaults to the in-process scripted backends
+    (the CLI passes the simulators' config so the demo runs the production adapters)."""
     scenario = builtin_scenario(scenario_name)
     temporary = workdir is None
     root = (
         Path(tempfile.mkdtemp(prefix="cockpit-demo-")) if workdir is None else workdir.expanduser().absolute()
     )
-    repo = make_repo(root / (scenario.project or "project"), project_files(scenario.project))
+    try:
+        repo = make_repo(root / (scenario.project or "project"), project_files(scenario.project))
+    except BaseException:
+        if temporary:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
     cfg = config or scripted_config(f"builtin:{scenario_name}", speed)
     return DemoSetup(root, repo, root / "worktrees", scenario, demo_plan(scenario, prs), cfg, temporary)

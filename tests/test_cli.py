@@ -20,8 +20,14 @@ pytestmark = pytest.mark.slow
 
 
 def cockpit(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cockpit", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "cockpit", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 SCRIPTED = """
@@ -43,7 +49,9 @@ speed = 0
 
 def test_demo_headless_then_sessions_json(tmp_path: Path) -> None:
     journal = tmp_path / "j.sqlite3"
-    done = cockpit("demo", "--headless", "--speed", "0", "--journal", str(journal), "--workdir", str(tmp_path / "w"))
+    done = cockpit(
+        "demo", "--headless", "--speed", "0", "--journal", str(journal), "--workdir", str(tmp_path / "w")
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "session completed" in out
@@ -61,7 +69,12 @@ def test_demo_headless_then_sessions_json(tmp_path: Path) -> None:
     assert set(s["prs"][0]) == {"id", "title", "branch", "outcome", "rounds", "commits"}
     assert s["prs"][1]["rounds"] == 2 and s["prs"][1]["commits"] == 2
     assert set(s["usage"]) == {"composer", "writer", "reviewer"}
-    assert set(s["usage"]["writer"]) == {"input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens"}
+    assert set(s["usage"]["writer"]) == {
+        "input_tokens",
+        "output_tokens",
+        "cached_input_tokens",
+        "reasoning_tokens",
+    }
     text = cockpit("sessions", "--journal", str(journal)).stdout
     assert s["id"] in text and "3 merged" in text
 
@@ -69,8 +82,13 @@ def test_demo_headless_then_sessions_json(tmp_path: Path) -> None:
 def test_demo_cleans_up_its_scratch_repository(tmp_path: Path) -> None:
     env_tmp = tmp_path / "tmp"
     env_tmp.mkdir()
-    done = subprocess.run([sys.executable, "-m", "cockpit", "demo", "--headless", "--speed", "0", "--prs", "1"],
-                          capture_output=True, text=True, env={**os.environ, "TMPDIR": str(env_tmp)}, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "cockpit", "demo", "--headless", "--speed", "0", "--prs", "1"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(env_tmp)},
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert list(env_tmp.iterdir()) == []
 
@@ -84,9 +102,22 @@ def test_run_with_a_plan_and_a_config(tmp_path: Path) -> None:
     cfg = tmp_path / "cockpit.toml"
     cfg.write_text(SCRIPTED.format(scenario="builtin:demo"))
     plan = tmp_path / "plan.toml"
-    plan.write_text('[[pr]]\ntitle = "Add slugify()"\ntask = "slugs"\n[[pr]]\ntitle = "Something new"\ntask = "notes"\n')
-    done = cockpit("run", "--repo", str(repo), "--plan", str(plan), "--config", str(cfg), "--headless",
-                   "--auto-approve", "--journal", str(tmp_path / "j.sqlite3"))
+    plan.write_text(
+        '[[pr]]\ntitle = "Add slugify()"\ntask = "slugs"\n[[pr]]\ntitle = "Something new"\ntask = "notes"\n'
+    )
+    done = cockpit(
+        "run",
+        "--repo",
+        str(repo),
+        "--plan",
+        str(plan),
+        "--config",
+        str(cfg),
+        "--headless",
+        "--auto-approve",
+        "--journal",
+        str(tmp_path / "j.sqlite3"),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     files = git("ls-tree", "-r", "--name-only", "main", cwd=repo)
     assert "textkit/slug.py" in files and "notes/something-new.md" in files
@@ -95,11 +126,24 @@ def test_run_with_a_plan_and_a_config(tmp_path: Path) -> None:
 def test_a_failed_pr_exits_1(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     scen = tmp_path / "fail.toml"
-    scen.write_text('[[pr]]\ntitle = "Broken"\ntask = "x"\n[[pr.round]]\n[pr.round.writer]\noutcome = "fail"\nerror = "boom"\n')
+    scen.write_text(
+        '[[pr]]\ntitle = "Broken"\ntask = "x"\n[[pr.round]]\n[pr.round.writer]\noutcome = "fail"\nerror = "boom"\n'
+    )
     cfg = tmp_path / "cockpit.toml"
     cfg.write_text(SCRIPTED.format(scenario=scen))
-    done = cockpit("run", "--repo", str(repo), "--task", "Broken", "--config", str(cfg), "--headless",
-                   "--auto-approve", "--journal", str(tmp_path / "j.sqlite3"))
+    done = cockpit(
+        "run",
+        "--repo",
+        str(repo),
+        "--task",
+        "Broken",
+        "--config",
+        str(cfg),
+        "--headless",
+        "--auto-approve",
+        "--journal",
+        str(tmp_path / "j.sqlite3"),
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "boom" in done.stdout and "failed" in done.stdout
 
@@ -110,7 +154,10 @@ def test_a_failed_pr_exits_1(tmp_path: Path) -> None:
         (["run", "--repo", "{tmp}", "--task", "x"], "not inside a git repository"),
         (["run", "--repo", "{repo}"], "give either --task"),
         (["run", "--repo", "{repo}", "--task", "x", "--plan", "{tmp}/p.toml"], "give either --task"),
-        (["run", "--repo", "{repo}", "--task", "x", "--config", "{tmp}/bad.toml"], "bad.toml:2: session.max_rounds"),
+        (
+            ["run", "--repo", "{repo}", "--task", "x", "--config", "{tmp}/bad.toml"],
+            "bad.toml:2: session.max_rounds",
+        ),
         (["run", "--repo", "{repo}", "--plan", "{tmp}/missing.toml"], "cannot read plan"),
         (["run", "--repo", "{repo}", "--task", "x", "--headless"], "gates need a terminal"),
         (["run", "--repo", "{tmp}/nope", "--task", "x"], "does not exist"),
@@ -144,9 +191,28 @@ def test_ctrl_c_interrupts_with_130(tmp_path: Path) -> None:
     cfg = tmp_path / "cockpit.toml"
     cfg.write_text(SCRIPTED.format(scenario=scen))
     journal = tmp_path / "j.sqlite3"
-    proc = subprocess.Popen([sys.executable, "-m", "cockpit", "run", "--repo", str(repo), "--task", "Slow",
-                             "--config", str(cfg), "--headless", "--auto-approve", "--journal", str(journal)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cockpit",
+            "run",
+            "--repo",
+            str(repo),
+            "--task",
+            "Slow",
+            "--config",
+            str(cfg),
+            "--headless",
+            "--auto-approve",
+            "--journal",
+            str(journal),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     seen = ""
     assert proc.stdout is not None

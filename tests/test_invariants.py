@@ -22,7 +22,9 @@ def test_import_contracts_hold() -> None:
 
 
 def test_engine_runs_without_loading_textual() -> None:
-    code = ("import sys, cockpit.engine.session, cockpit.backends.factory, cockpit.headless, cockpit.demo; "
-            "print('textual' in sys.modules)")
+    code = (
+        "import sys, cockpit.engine.session, cockpit.backends.factory, cockpit.headless, cockpit.demo; "
+        "print('textual' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"

@@ -126,6 +126,8 @@ class Pipeline:
     async def close(self, outcome: Outcome, reason: str = "") -> None:
         pr = self.pr
         removed = False
+        if pr.worktree_ready:
+            await self.s.watcher.rescan()  # report every commit on the branch before we stop watching it
         if outcome in ("merged", "abandoned") and pr.worktree_ready:
             try:
                 await asyncio.to_thread(self.s.repo.remove_worktree, pr.wt_path)
@@ -520,6 +522,7 @@ class Pipeline:
 
     async def merge(self) -> None:
         pr = self.pr
+        await self.s.watcher.rescan()  # a person's commit at the gate is seen before we act on the tip
         tip = await asyncio.to_thread(self.s.repo.tip, pr.branch)
         if tip != pr.head:
             await self.moved(tip)

@@ -29,7 +29,6 @@ from cockpit.events import (
     VerdictParsed,
     Warn,
 )
-from cockpit.plan import PlanItem
 from tests.support.sessions import GateDriver, SessionHarness, git
 
 pytestmark = pytest.mark.slow
@@ -39,8 +38,16 @@ def closed(h: SessionHarness) -> dict[int, str]:
     return {e.pr: e.outcome for e in h.of(PrClosed)}
 
 
-def one_pr(outcome: str = "commit", *, decision: str = "merge", rounds: str = "", extra: str = "",
-           review: str = "", title: str = "Add notes", path: str = "NOTES.md") -> str:
+def one_pr(
+    outcome: str = "commit",
+    *,
+    decision: str = "merge",
+    rounds: str = "",
+    extra: str = "",
+    review: str = "",
+    title: str = "Add notes",
+    path: str = "NOTES.md",
+) -> str:
     """A one-PR scenario whose first round's writer ends with ``outcome``."""
     return f'''
 [[pr]]
@@ -88,7 +95,10 @@ async def test_demo_session_merges_fixes_and_abandons(tmp_path: Path) -> None:
     assert result.status == "completed" and result.exit_code == 0
     assert closed(h) == {1: "merged", 2: "merged", 3: "abandoned", 4: "merged"}
     st = h.state()
-    assert st.prs[2].round == 2 and [r.reason for r in (st.prs[2].rounds[1], st.prs[2].rounds[2])] == ["first", "fix"]
+    assert st.prs[2].round == 2 and [r.reason for r in (st.prs[2].rounds[1], st.prs[2].rounds[2])] == [
+        "first",
+        "fix",
+    ]
     # The split verdict of PR 2's first round is flagged at its gate.
     gates = [g for g in h.of(GateOpened) if g.pr == 2 and g.gate_kind == "decision"]
     assert gates[0].split and gates[0].proposal == "fix" and not gates[1].split
@@ -99,16 +109,22 @@ async def test_demo_session_merges_fixes_and_abandons(tmp_path: Path) -> None:
     log = h.git("log", "--format=%s", "main")
     assert "Add slugify() with tests" in log and "wrap(): no empty first line" in log
     assert "regex" not in log
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=h.repo_dir,
-                           capture_output=True, text=True)
+    tests = subprocess.run(  # noqa: ASYNC221 - the session is over; nothing else runs
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=h.repo_dir,
+        capture_output=True,
+        text=True,
+    )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     # Invariant 3: the composer never received a diff.
-    assert composer_jobs and all("diff --git" not in "".join([j.system, *j.context, j.request])
-                                 for j in composer_jobs)
+    assert composer_jobs and all(
+        "diff --git" not in "".join([j.system, *j.context, j.request]) for j in composer_jobs
+    )
     assert all("def slugify" not in j.request for j in composer_jobs)
     # Invariant 4: writers never run in the user's checkout.
-    assert writer_jobs and all(h.repo_dir.resolve() not in (j.worktree.resolve(), *j.worktree.resolve().parents)
-                               for j in writer_jobs)
+    assert writer_jobs and all(
+        h.repo_dir.resolve() not in (j.worktree.resolve(), *j.worktree.resolve().parents) for j in writer_jobs
+    )
     # Merged and abandoned PRs lose their worktree, keep their branch.
     assert all(e.worktree_removed for e in h.of(PrClosed))
     branches = h.git("branch", "--format=%(refname:short)")
@@ -159,7 +175,7 @@ async def test_override_to_fix_with_an_edited_brief(tmp_path: Path) -> None:
     assert closed(h) == {1: "merged"}
 
 
-ONE_MORE_ROUND = '''
+ONE_MORE_ROUND = """
 [[pr.round]]
 [pr.round.writer]
 outcome = "commit"
@@ -170,7 +186,7 @@ commit_message = "Round two"
 action = "merge"
 rationale = "fine now"
 commit_message = "Add notes"
-'''
+"""
 
 
 async def test_edit_commit_message_reaches_the_merge_commit(tmp_path: Path) -> None:
@@ -214,7 +230,7 @@ async def test_writer_failure_fails_the_pr_under_auto_approve(tmp_path: Path) ->
     assert result.exit_code == 1 and result.status == "failed"
     fin = [e for e in h.of(DispatchFinished) if e.role == "writer"]
     assert fin[0].status == "failed" and "writer failed" in fin[0].error
-    gate = [g for g in h.of(GateOpened) if g.gate_kind == "failure"][0]
+    gate = next(g for g in h.of(GateOpened) if g.gate_kind == "failure")
     assert gate.proposal == "fail" and "retry" in gate.options and "edit" in gate.options
     assert closed(h) == {1: "failed"}
     assert h.of(SessionFinished)[0].status == "failed"
@@ -235,13 +251,15 @@ async def test_writer_without_commit_then_retry_then_abandon(tmp_path: Path) -> 
 async def test_dirty_writer_is_reported(tmp_path: Path) -> None:
     h = SessionHarness.build(tmp_path, one_pr("dirty"), auto_approve=True)
     result = await h.run()
-    gate = [g for g in h.of(GateOpened) if g.gate_kind == "failure"][0]
+    gate = next(g for g in h.of(GateOpened) if g.gate_kind == "failure")
     assert "1 changed file uncommitted" in gate.summary and "NOTES.md" in gate.text
     assert result.exit_code == 1
 
 
 async def test_commit_uncommitted_commits_for_the_writer(tmp_path: Path) -> None:
-    h = SessionHarness.build(tmp_path, one_pr("dirty"), auto_approve=True, writer={"commit_uncommitted": True})
+    h = SessionHarness.build(
+        tmp_path, one_pr("dirty"), auto_approve=True, writer={"commit_uncommitted": True}
+    )
     result = await h.run()
     assert result.exit_code == 0 and closed(h) == {1: "merged"}
     assert any(w.code == "committed_for_writer" for w in h.of(Warn))
@@ -251,28 +269,30 @@ async def test_commit_uncommitted_commits_for_the_writer(tmp_path: Path) -> None
 async def test_writer_timeout_is_a_visible_failure(tmp_path: Path) -> None:
     h = SessionHarness.build(tmp_path, one_pr("hang"), auto_approve=True, writer_timeout_s=0.3)
     result = await h.run()
-    fin = [e for e in h.of(DispatchFinished) if e.role == "writer"][0]
+    fin = next(e for e in h.of(DispatchFinished) if e.role == "writer")
     assert fin.status == "timeout"
     assert [g.summary for g in h.of(GateOpened) if g.gate_kind == "failure"] == ["the writer timed out"]
     assert result.exit_code == 1
 
 
 async def test_reviewer_failure_continues_with_the_others(tmp_path: Path) -> None:
-    review = '''
+    review = """
 [[pr.round.review]]
 reviewer = "quality"
 fault = "error"
-'''
+"""
     h = SessionHarness.build(tmp_path, one_pr(review=review), auto_approve=True)
     result = await h.run()
-    gate = [g for g in h.of(GateOpened) if g.gate_kind == "failure"][0]
+    gate = next(g for g in h.of(GateOpened) if g.gate_kind == "failure")
     assert gate.proposal == "continue" and "quality" in gate.summary
     assert [v.reviewer for v in h.of(VerdictParsed)] == ["correctness"]
     assert closed(h) == {1: "merged"} and result.exit_code == 0
 
 
 async def test_decision_in_prose_is_parsed(tmp_path: Path) -> None:
-    scenario = one_pr().replace('rationale = "scripted"', 'rationale = "scripted"\nas_text = true\ncommit_message = "Add notes"')
+    scenario = one_pr().replace(
+        'rationale = "scripted"', 'rationale = "scripted"\nas_text = true\ncommit_message = "Add notes"'
+    )
     h = SessionHarness.build(tmp_path, scenario, auto_approve=True)
     await h.run()
     d = h.of(DecisionProposed)[0]
@@ -284,13 +304,17 @@ async def test_decision_in_prose_is_parsed(tmp_path: Path) -> None:
 
 
 async def test_interrupt_a_writer_then_retry_then_skip(tmp_path: Path) -> None:
-    scenario = one_pr("hang").replace('steps = [{ edit = "NOTES.md" }]', 'steps = [{ edit = "NOTES.md" }, { say = "thinking" }]')
+    scenario = one_pr("hang").replace(
+        'steps = [{ edit = "NOTES.md" }]', 'steps = [{ edit = "NOTES.md" }, { say = "thinking" }]'
+    )
     h = SessionHarness.build(tmp_path, scenario)
     answers = iter(["approve", "retry", "skip"])
     GateDriver(h.session, lambda g: GateAnswer(next(answers)))  # type: ignore[arg-type]
     task = asyncio.create_task(h.run())
     for n in (1, 2):
-        started = await h.wait_event(DispatchStarted, lambda e, n=n: e.role == "writer" and e.dispatch == _nth_writer(h, n))
+        started = await h.wait_event(
+            DispatchStarted, lambda e, n=n: e.role == "writer" and e.dispatch == _nth_writer(h, n)
+        )
         await h.wait_for(lambda: (h.tmp / "worktrees").exists())
         await asyncio.sleep(0.05)
         assert h.session.interrupt(1)
@@ -442,8 +466,12 @@ async def test_merge_refused_over_uncommitted_user_changes_then_retried(tmp_path
 
 async def test_concurrent_writers_overlap(tmp_path: Path) -> None:
     scenario = "".join(one_pr(title=t, path=f"{t}.txt") for t in ("a", "b", "c"))
-    h = SessionHarness.build(tmp_path, scenario.replace('[pr.round.writer]', '[pr.round.writer]\n'), auto_approve=True,
-                             session={"concurrent_writers": 2})
+    h = SessionHarness.build(
+        tmp_path,
+        scenario.replace("[pr.round.writer]", "[pr.round.writer]\n"),
+        auto_approve=True,
+        session={"concurrent_writers": 2},
+    )
     result = await h.run()
     assert result.exit_code == 0 and closed(h) == {1: "merged", 2: "merged", 3: "merged"}
     files = h.git("ls-tree", "-r", "--name-only", "main").split()

@@ -125,8 +125,8 @@ class SessionHarness:
         sess.bus.subscribe(h.events_seen.append)
         return h
 
-    async def run(self, timeout: float = 60.0) -> SessionResult:
-        return await asyncio.wait_for(self.session.run(), timeout)
+    async def run(self, limit_s: float = 60.0) -> SessionResult:
+        return await asyncio.wait_for(self.session.run(), limit_s)
 
     def events(self) -> list[AnyEvent]:
         return list(self.journal.read_events(self.session.id))
@@ -143,22 +143,23 @@ class SessionHarness:
     def git(self, *args: str, cwd: Path | None = None) -> str:
         return git(*args, cwd=cwd or self.repo_dir)
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], limit_s: float = 20.0) -> None:
         """Poll until ``predicate()`` holds (events arrive a few ms after they happen)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + limit_s
         while not predicate():
             if loop.time() > deadline:
                 raise AssertionError("condition not reached in time")
             await asyncio.sleep(0.01)
 
-    async def wait_event(self, kind: type[Event], where: Callable[[Any], bool] = lambda e: True,
-                         timeout: float = 20.0) -> Any:
+    async def wait_event(
+        self, kind: type[Event], where: Callable[[Any], bool] = lambda e: True, limit_s: float = 20.0
+    ) -> Any:
         found: list[Any] = []
 
         def look() -> bool:
             found[:] = [e for e in self.events_seen if isinstance(e, kind) and where(e)]
             return bool(found)
 
-        await self.wait_for(look, timeout)
+        await self.wait_for(look, limit_s)
         return found[0]

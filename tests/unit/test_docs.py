@@ -20,7 +20,7 @@ def test_every_kind_and_field_is_documented() -> None:
     for kind, cls in E.KINDS.items():
         heading = re.search(rf"^### .*`{kind}`.*$", text, re.MULTILINE)
         assert heading is not None
-        section = text[heading.end():].split("\n### ", 1)[0]
+        section = text[heading.end() :].split("\n### ", 1)[0]
         for f in msgspec.inspect.type_info(cls).fields:  # type: ignore[union-attr]
             if f.name in ("session", "seq", "t", "pr"):
                 continue

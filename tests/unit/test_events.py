@@ -10,20 +10,32 @@ from cockpit import events as E
 def test_every_kind_round_trips() -> None:
     samples: list[E.Event] = [
         E.SessionStarted(repo="/r", base_branch="main", base_sha="a", worktree_root="/w"),
-        E.SessionPaused(), E.SessionResumed(), E.Warn(message="w"), E.SessionFinished(status="completed"),
-        E.PrOpened(pr=1, title="t", task="x", branch="b"), E.WorktreeCreated(pr=1, path="/p", branch="b", base_sha="a"),
-        E.RoundStarted(pr=1, round=1, brief="b"), E.PrClosed(pr=1, outcome="merged"),
+        E.SessionPaused(),
+        E.SessionResumed(),
+        E.Warn(message="w"),
+        E.SessionFinished(status="completed"),
+        E.PrOpened(pr=1, title="t", task="x", branch="b"),
+        E.WorktreeCreated(pr=1, path="/p", branch="b", base_sha="a"),
+        E.RoundStarted(pr=1, round=1, brief="b"),
+        E.PrClosed(pr=1, outcome="merged"),
         E.DispatchStarted(dispatch="d1", role="writer", backend="x", model="m"),
         E.DispatchOutput(dispatch="d1", channel="text", text="hi", meta={"exit_code": 1}),
         E.DispatchFinished(dispatch="d1", role="writer", status="ok", usage=E.Usage(1, 2, 3, 4, 5)),
         E.CommitSeen(sha="s", parents=["p"], message="m", branch="b", files=[E.FileStat("M", "f", 1, 2)]),
         E.Merged(sha="s", merge_sha="m", base_branch="main", fast_forward=True),
-        E.VerdictParsed(dispatch="d", round=1, reviewer="r", commit="c", verdict="changes",
-                        findings=[E.Finding("major", "bad", "f.py", 3)]),
+        E.VerdictParsed(
+            dispatch="d",
+            round=1,
+            reviewer="r",
+            commit="c",
+            verdict="changes",
+            findings=[E.Finding("major", "bad", "f.py", 3)],
+        ),
         E.DecisionProposed(dispatch="d", round=1, commit="c", action="fix", brief="b"),
         E.GateOpened(gate="g1", gate_kind="decision", round=1, proposal="merge", options=["approve"]),
         E.HumanDecision(gate="g1", answer="override", action="fix", text="t"),
-        E.InterruptRequested(dispatch="d1"), E.Error(where="x", message="m"),
+        E.InterruptRequested(dispatch="d1"),
+        E.Error(where="x", message="m"),
     ]
     assert {E.kind_of(s) for s in samples} == set(E.KINDS)
     for s in samples:

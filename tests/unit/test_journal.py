@@ -16,15 +16,20 @@ from cockpit.journal import SCHEMA_VERSION, Journal, JournalError
 
 
 def ev(i: int, session: str = "s1", text: str = "x") -> E.DispatchOutput:
-    return E.DispatchOutput(session=session, seq=i, t=1000.0 + i, pr=1, dispatch="d1", channel="text", text=text)
+    return E.DispatchOutput(
+        session=session, seq=i, t=1000.0 + i, pr=1, dispatch="d1", channel="text", text=text
+    )
 
 
 def test_round_trip_and_reads_from_any_seq(tmp_path: Path) -> None:
     j = Journal(tmp_path / "j.sqlite3")
     j.begin_session("s1", "/repo", "main", "run")
     w = j.writer("s1")
-    all_events: list[E.Event] = [E.SessionStarted(session="s1", seq=0, t=1.0, repo="/repo", base_branch="main",
-                                                  base_sha="abc", worktree_root="/wt")]
+    all_events: list[E.Event] = [
+        E.SessionStarted(
+            session="s1", seq=0, t=1.0, repo="/repo", base_branch="main", base_sha="abc", worktree_root="/wt"
+        )
+    ]
     all_events += [ev(i) for i in range(1, 1200)]
     for e in all_events:
         w.append(e)
@@ -166,7 +171,9 @@ def test_bad_rows_are_reported_not_skipped(tmp_path: Path) -> None:
     j = Journal(path)
     j.begin_session("s1", "/r", "main", "run")
     conn = sqlite3.connect(path)
-    conn.execute("INSERT INTO events (session, seq, kind, t, pr, data) VALUES ('s1', 0, 'x', 0, NULL, 'not json')")
+    conn.execute(
+        "INSERT INTO events (session, seq, kind, t, pr, data) VALUES ('s1', 0, 'x', 0, NULL, 'not json')"
+    )
     conn.commit()
     with pytest.raises(E.EventDecodeError):
         list(j.read_events("s1"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +17,11 @@ from cockpit.scenario import builtin_scenario
     ("text", "verdict", "how"),
     [
         ('{"verdict": "approve", "summary": "ok", "findings": []}', "approve", "json"),
-        ('Sure!\n```json\n{"verdict": "changes", "summary": "s", "findings": []}\n```\nBye', "changes", "fenced"),
+        (
+            'Sure!\n```json\n{"verdict": "changes", "summary": "s", "findings": []}\n```\nBye',
+            "changes",
+            "fenced",
+        ),
         ('I think {"verdict": "block", "summary": "no"} is right.', "block", "embedded"),
         ('{"verdict": "changes", "summary": "cut off here', "changes", "repaired"),
         ('{"verdict": "approve", "findings": [{"severity": "major", "text": "x"', "approve", "repaired"),
@@ -33,17 +39,24 @@ def test_verdict_shapes(text: str, verdict: str, how: str) -> None:
 
 
 def test_findings_are_normalised() -> None:
-    got = parse_verdict('{"verdict": "changes", "summary": "s", "findings": ['
-                        '{"severity": "HIGH", "location": "src/a.py:12", "message": "m"},'
-                        '{"level": "nit", "path": "b.py", "line": "7", "description": "d"}, "plain"]}')
+    got = parse_verdict(
+        '{"verdict": "changes", "summary": "s", "findings": ['
+        '{"severity": "HIGH", "location": "src/a.py:12", "message": "m"},'
+        '{"level": "nit", "path": "b.py", "line": "7", "description": "d"}, "plain"]}'
+    )
     assert [(f.severity, f.file, f.line, f.text) for f in got.findings] == [
-        ("major", "src/a.py", 12, "m"), ("info", "b.py", 7, "d"), ("info", None, None, "plain")]
+        ("major", "src/a.py", 12, "m"),
+        ("info", "b.py", 7, "d"),
+        ("info", None, None, "plain"),
+    ]
 
 
 def test_prose_findings_with_locations() -> None:
     got = parse_verdict("VERDICT: CHANGES\n- [major] textkit/wrap.py:6 empty first line\n- [minor] naming")
-    assert [(f.severity, f.file, f.line) for f in got.findings] == [("major", "textkit/wrap.py", 6),
-                                                                    ("minor", None, None)]
+    assert [(f.severity, f.file, f.line) for f in got.findings] == [
+        ("major", "textkit/wrap.py", 6),
+        ("minor", None, None),
+    ]
 
 
 def test_every_demo_review_parses() -> None:
@@ -71,7 +84,12 @@ def test_decision_from_tool_and_text() -> None:
     with pytest.raises(DecisionParseError):
         from_tool_input({"action": "ship it maybe"})
     t = from_text("We should merge.\n\nDecision: MERGE\nCommit message: Add x\n\nRationale: both approve")
-    assert (t.action, t.commit_message, t.rationale, t.parsed_from) == ("merge", "Add x", "both approve", "text")
+    assert (t.action, t.commit_message, t.rationale, t.parsed_from) == (
+        "merge",
+        "Add x",
+        "both approve",
+        "text",
+    )
     j = from_text('Here: ```json\n{"action": "abandon", "rationale": "no"}\n```')
     assert j.action == "abandon"
     b = from_text("Decision: fix\n\nBrief:\n1. do a\n2. do b\n")
@@ -84,7 +102,5 @@ def test_decision_from_tool_and_text() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=300))
 def test_decision_text_parser_raises_only_its_own_error(text: str) -> None:
-    try:
+    with contextlib.suppress(DecisionParseError):
         from_text(text)
-    except DecisionParseError:
-        pass

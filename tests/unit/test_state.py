@@ -19,27 +19,66 @@ text = st.text(max_size=30)
 event = st.one_of(
     st.builds(E.PrOpened, pr=prs, title=text, task=text, branch=text),
     st.builds(E.RoundStarted, pr=prs, round=st.integers(1, 4), brief=text),
-    st.builds(E.DispatchStarted, pr=st.none() | prs, dispatch=dispatch_ids, role=roles, backend=text, model=text,
-              round=st.integers(0, 4), purpose=st.sampled_from(["brief", "write", "review", "decide"])),
-    st.builds(E.DispatchOutput, pr=prs, dispatch=dispatch_ids, channel=st.sampled_from(["text", "reasoning"]), text=text),
-    st.builds(E.DispatchFinished, pr=st.none() | prs, dispatch=dispatch_ids, role=roles,
-              status=st.sampled_from(["ok", "failed", "timeout", "interrupted", "cancelled"]), usage=usage),
+    st.builds(
+        E.DispatchStarted,
+        pr=st.none() | prs,
+        dispatch=dispatch_ids,
+        role=roles,
+        backend=text,
+        model=text,
+        round=st.integers(0, 4),
+        purpose=st.sampled_from(["brief", "write", "review", "decide"]),
+    ),
+    st.builds(
+        E.DispatchOutput,
+        pr=prs,
+        dispatch=dispatch_ids,
+        channel=st.sampled_from(["text", "reasoning"]),
+        text=text,
+    ),
+    st.builds(
+        E.DispatchFinished,
+        pr=st.none() | prs,
+        dispatch=dispatch_ids,
+        role=roles,
+        status=st.sampled_from(["ok", "failed", "timeout", "interrupted", "cancelled"]),
+        usage=usage,
+    ),
     st.builds(E.CommitSeen, pr=prs, sha=text, parents=st.just([]), message=text, branch=text),
-    st.builds(E.VerdictParsed, pr=prs, dispatch=dispatch_ids, round=st.integers(1, 4), reviewer=text, commit=text,
-              verdict=st.sampled_from(["approve", "changes", "block", "unparsed"])),
-    st.builds(E.GateOpened, pr=prs, gate=st.sampled_from(["g1", "g2", "g3"]),
-              gate_kind=st.sampled_from(["brief", "decision", "failure"]), round=st.integers(1, 4), proposal=text),
-    st.builds(E.HumanDecision, pr=st.none() | prs, gate=st.sampled_from(["g1", "g2", "g3", "g9"]),
-              answer=st.sampled_from(["approve", "skip", "retry"])),
+    st.builds(
+        E.VerdictParsed,
+        pr=prs,
+        dispatch=dispatch_ids,
+        round=st.integers(1, 4),
+        reviewer=text,
+        commit=text,
+        verdict=st.sampled_from(["approve", "changes", "block", "unparsed"]),
+    ),
+    st.builds(
+        E.GateOpened,
+        pr=prs,
+        gate=st.sampled_from(["g1", "g2", "g3"]),
+        gate_kind=st.sampled_from(["brief", "decision", "failure"]),
+        round=st.integers(1, 4),
+        proposal=text,
+    ),
+    st.builds(
+        E.HumanDecision,
+        pr=st.none() | prs,
+        gate=st.sampled_from(["g1", "g2", "g3", "g9"]),
+        answer=st.sampled_from(["approve", "skip", "retry"]),
+    ),
     st.builds(E.PrClosed, pr=prs, outcome=st.sampled_from(["merged", "abandoned", "failed", "skipped"])),
     st.builds(E.Merged, pr=prs, sha=text, merge_sha=text, base_branch=text, fast_forward=st.booleans()),
-    st.builds(E.SessionPaused), st.builds(E.SessionResumed),
+    st.builds(E.SessionPaused),
+    st.builds(E.SessionResumed),
     st.builds(E.SessionFinished, status=st.sampled_from(["completed", "failed", "interrupted"])),
 )
 
 
 def numbered(evs: list[E.Event]) -> list[E.Event]:
     import msgspec
+
     return [msgspec.structs.replace(e, seq=i, t=float(i)) for i, e in enumerate(evs)]
 
 
@@ -72,19 +111,25 @@ def test_folding_is_deterministic_and_resumable(evs: list[E.Event], cut: int) ->
 
 
 def test_statuses_follow_the_pipeline() -> None:
-    evs = numbered([
-        E.SessionStarted(repo="/r", base_branch="main", base_sha="a", worktree_root="/w"),
-        E.PrOpened(pr=1, title="t", task="x", branch="b"),
-        E.DispatchStarted(pr=1, dispatch="d1", role="composer", backend="s", model="m", round=1, purpose="brief"),
-        E.DispatchFinished(pr=1, dispatch="d1", role="composer", status="ok", usage=E.Usage(100, 20)),
-        E.GateOpened(pr=1, gate="g1", gate_kind="brief", round=1, proposal="write"),
-    ])
+    evs = numbered(
+        [
+            E.SessionStarted(repo="/r", base_branch="main", base_sha="a", worktree_root="/w"),
+            E.PrOpened(pr=1, title="t", task="x", branch="b"),
+            E.DispatchStarted(
+                pr=1, dispatch="d1", role="composer", backend="s", model="m", round=1, purpose="brief"
+            ),
+            E.DispatchFinished(pr=1, dispatch="d1", role="composer", status="ok", usage=E.Usage(100, 20)),
+            E.GateOpened(pr=1, gate="g1", gate_kind="brief", round=1, proposal="write"),
+        ]
+    )
     s = fold(evs)
     pr = s.prs[1]
     assert pr.display_status == AWAITING and s.waiting_for_human()[0].gate == "g1"
     s.apply(E.HumanDecision(pr=1, gate="g1", answer="approve", seq=99, t=99.0))
     assert pr.status == QUEUED and not s.gates and pr.rounds[1].answers[0].answer == "approve"
-    s.apply(E.DispatchStarted(pr=1, dispatch="d2", role="writer", backend="s", model="m", round=1, seq=100, t=100))
+    s.apply(
+        E.DispatchStarted(pr=1, dispatch="d2", role="writer", backend="s", model="m", round=1, seq=100, t=100)
+    )
     assert pr.status == "writing" and pr.rounds[1].writer == "d2"
     s.apply(E.Merged(pr=1, sha="x", merge_sha="y", base_branch="main", fast_forward=True, seq=101, t=101))
     s.apply(E.PrClosed(pr=1, outcome="merged", seq=102, t=110))

@@ -1,0 +1,112 @@
+"""Composer input tokens per PR: the demo scenario, and one PR with a 1 KB, 100 KB and 1 MB diff.
+
+Runs real sessions through the production adapters and the simulators (the composer's tokens are
+counted by the Anthropic simulator from the requests actually sent). Invariant 3 says the
+composer never reads a diff, so its tokens must stay flat as the diff grows.
+Run: python bench/composer_tokens.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+
+from cockpit.backends.factory import build_backends
+from cockpit.demo import demo_plan, make_repo
+from cockpit.engine.session import Session
+from cockpit.events import DispatchFinished
+from cockpit.git.repo import Repo
+from cockpit.journal import Journal
+from cockpit.plan import PlanItem
+from cockpit.scenario import builtin_scenario, project_files
+from cockpit.sim.stack import start_sims
+
+
+async def run(
+    tmp: Path, scenario_ref: str, plan: list[PlanItem], files: dict[str, str]
+) -> dict[int, tuple[int, int]]:
+    """Per PR: (composer input tokens, composer calls)."""
+    stack = start_sims(scenario_ref, speed=0)
+    try:
+        cfg = stack.config()
+        repo = make_repo(tmp / "repo", files)
+        journal = Journal(tmp / "j.sqlite3")
+        session = Session(
+            repo=Repo.open(repo),
+            config=cfg,
+            backends=build_backends(cfg),
+            journal=journal,
+            plan=plan,
+            auto_approve=True,
+            worktree_root=tmp / "wt",
+        )
+        result = await session.run()
+        assert result.status == "completed", result
+        out: dict[int, tuple[int, int]] = {}
+        for e in journal.read_events(session.id):
+            if isinstance(e, DispatchFinished) and e.role == "composer" and e.pr is not None:
+                tokens, calls = out.get(e.pr, (0, 0))
+                out[e.pr] = (tokens + e.usage.input_tokens, calls + 1)
+        return out
+    finally:
+        stack.close()
+
+
+def big_scenario(size: int) -> str:
+    line = "value_{i:07d} = {i}  # generated to make a large diff\n"
+    content, i = [], 0
+    while sum(map(len, content)) < size:
+        content.append(line.format(i=i))
+        i += 1
+    body = "".join(content)
+    return f"""
+[[pr]]
+title = "Add the data table"
+task = "Add data.py with the generated table."
+[[pr.round]]
+[pr.round.writer]
+outcome = "commit"
+commit_message = "Add data.py"
+message = "Added data.py ({len(body)} bytes)."
+[pr.round.writer.files]
+"data.py" = {json.dumps(body)}
+[pr.round.decision]
+action = "merge"
+rationale = "Reviewers approve."
+commit_message = "Add data.py"
+"""
+
+
+def main() -> None:
+    demo = builtin_scenario("demo")
+    with tempfile.TemporaryDirectory() as d:
+        per_pr = asyncio.run(run(Path(d), "builtin:demo", demo_plan(demo, 4), project_files("textkit")))
+    print("demo scenario, composer input tokens per PR (whole prompts, cached part included):")
+    for n, (tokens, calls) in sorted(per_pr.items()):
+        print(f"  PR {n} {demo.pr[n - 1].title:<36} {tokens:>6,} tokens in {calls} calls")
+    reviewed = [t for n, (t, _) in per_pr.items() if demo.pr[n - 1].review]
+    print(
+        f"  total {sum(t for t, _ in per_pr.values()):,}; "
+        f"max per reviewed PR {max(reviewed):,} (target <= 3,000)"
+    )
+    print("one PR, diff size vs composer input tokens:")
+    for label, size in (("1 KB", 1_000), ("100 KB", 100_000), ("1 MB", 1_000_000)):
+        with tempfile.TemporaryDirectory() as d:
+            scen = Path(d) / "scenario.toml"
+            scen.write_text(big_scenario(size))
+            got = asyncio.run(
+                run(
+                    Path(d),
+                    str(scen),
+                    [PlanItem("Add the data table", "Add data.py.")],
+                    {"README.md": "# data\n"},
+                )
+            )
+        tokens, calls = got[1]
+        print(f"  {label:>6} diff: {tokens:>6,} composer input tokens in {calls} calls")
+
+
+if __name__ == "__main__":
+    main()
