@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import shutil
 import signal
@@ -253,6 +254,8 @@ def demo(
     stack = start_sims("builtin:demo", speed)
     try:
         setup = setup_demo(workdir=workdir, prs=prs, speed=speed, config=stack.config())
+        # The writer CLI keeps its threads inside the scratch folder, so cleaning up removes them.
+        setup = dataclasses.replace(setup, config=stack.config(codex_home=setup.root / "codex-home"))
         backends = build_backends(setup.config, speed=speed)
         repo = Repo.open(setup.repo)
     except (DemoError, ConfigError, GitError, OSError) as exc:

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import msgspec
 
@@ -33,8 +34,6 @@ WRITER_MODEL = "gpt-5-codex"
 def load_scenario_ref(ref: str) -> Scenario:
     if ref.startswith("builtin:"):
         return builtin_scenario(ref.removeprefix("builtin:"))
-    from pathlib import Path
-
     return load_scenario(Path(ref))
 
 
@@ -47,8 +46,17 @@ class SimStack:
     ollama: OllamaSim
     reviewers: dict[str, str] = field(default_factory=dict)  # name -> model
 
-    def config(self, session: SessionConfig | None = None, *, timeouts_s: float | None = None) -> Config:
-        """A config whose composer, writer and reviewers are the real adapters, aimed at the sims."""
+    def config(
+        self,
+        session: SessionConfig | None = None,
+        *,
+        timeouts_s: float | None = None,
+        codex_home: Path | None = None,
+    ) -> Config:
+        """A config whose composer, writer and reviewers are the real adapters, aimed at the sims.
+
+        ``codex_home``: where the codex-compatible CLI keeps its threads (default: a temp dir).
+        """
         composer = ComposerConfig(
             backend="anthropic", model=COMPOSER_MODEL, base_url=self.anthropic.url, api_key_env=SIM_KEY_ENV
         )
@@ -56,7 +64,11 @@ class SimStack:
             backend="codex",
             command=[sys.executable, "-m", "cockpit.sim.codex"],
             model=WRITER_MODEL,
-            env={"COCKPIT_SIM_SCENARIO": self.scenario_ref, "COCKPIT_SIM_SPEED": f"{self.speed:g}"},
+            env={
+                "COCKPIT_SIM_SCENARIO": self.scenario_ref,
+                "COCKPIT_SIM_SPEED": f"{self.speed:g}",
+                **({"CODEX_HOME": str(codex_home)} if codex_home else {}),
+            },
         )
         reviewers = [
             ReviewerConfig(name=name, backend="ollama", model=model, host=self.ollama.url, framing=name)
