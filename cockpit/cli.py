@@ -173,7 +173,7 @@ def start_session(
 async def _run_headless(session: Any, verbose: bool) -> int:
     from cockpit.headless import HeadlessPrinter, answer_gates_on_terminal
 
-    printer = HeadlessPrinter(verbose=verbose)
+    printer = HeadlessPrinter(verbose=verbose, pricing=session.config.pricing)
     session.bus.subscribe(printer.on_event)
     loop = asyncio.get_running_loop()
     _install_stop_signals(loop, session.stop)

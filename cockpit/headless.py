@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
+from cockpit.config import Pricing
 from cockpit.events import (
     CommitSeen,
     DecisionProposed,
@@ -36,6 +37,7 @@ from cockpit.events import (
     Warn,
     WorktreeCreated,
 )
+from cockpit.pricing import fmt_money, session_costs
 from cockpit.state import SessionState
 from cockpit.text import sanitize
 
@@ -100,11 +102,17 @@ class HeadlessPrinter:
     """Subscribe ``printer.on_event`` to a bus; call ``print_summary`` at the end."""
 
     def __init__(
-        self, out: TextIO | None = None, *, color: bool | None = None, verbose: bool = False
+        self,
+        out: TextIO | None = None,
+        *,
+        color: bool | None = None,
+        verbose: bool = False,
+        pricing: Mapping[str, Pricing] | None = None,
     ) -> None:
         self.out = out or sys.stdout
         self.color = use_color(self.out) if color is None else color
         self.verbose = verbose
+        self.pricing = dict(pricing or {})
         self.state = SessionState()
         self._handlers: dict[type[Event], Callable[[Any], str | None]] = {
             SessionStarted: self._session_started,
@@ -280,12 +288,17 @@ class HeadlessPrinter:
     # --- summary ---------------------------------------------------------------------------
 
     def print_summary(self, state: SessionState | None = None) -> None:
-        for line in summary_lines(state or self.state, color=self.c):
+        for line in summary_lines(state or self.state, color=self.c, pricing=self.pricing):
             self.write(line)
 
 
-def summary_lines(s: SessionState, color: Callable[[str, str], str] = lambda c, t: t) -> list[str]:
-    """The per-PR table: outcome, rounds, commits, tokens per role (in+out), wall time."""
+def summary_lines(
+    s: SessionState,
+    color: Callable[[str, str], str] = lambda c, t: t,
+    pricing: Mapping[str, Pricing] | None = None,
+) -> list[str]:
+    """The per-PR table: outcome, rounds, commits, tokens per role (in+out), wall time, cost."""
+    costs = session_costs(s, pricing) if pricing else None
     headers = ["PR", "title", "outcome", "rounds", "commits", "composer", "writer", "reviewers", "wall"]
     rows: list[list[str]] = []
     for pr in sorted(s.prs.values(), key=lambda p: p.n):
@@ -315,8 +328,13 @@ def summary_lines(s: SessionState, color: Callable[[str, str], str] = lambda c, 
             fmt_duration(s.elapsed_s(s.last_t)),
         ]
     )
+    if costs is not None:
+        headers.append("cost")
+        for r in rows[:-1]:
+            r.append(fmt_money(costs.by_pr.get(int(r[0]), 0.0)) if costs.complete else "n/a")
+        rows[-1].append(fmt_money(costs.total) if costs.complete else "n/a")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    right = {0, 3, 4, 5, 6, 7, 8}
+    right = {0, 3, 4, 5, 6, 7, 8, 9}
 
     def fmt(cells: list[str]) -> str:
         return "  ".join(
@@ -335,6 +353,12 @@ def summary_lines(s: SessionState, color: Callable[[str, str], str] = lambda c, 
         )
     out.append(color("dim", "-" * len(fmt(headers))))
     out.append(fmt(rows[-1]))
+    if costs is not None:
+        by_role = ", ".join(f"{role} {fmt_money(v)}" for role, v in sorted(costs.by_role.items()))
+        line = f"cost: {fmt_money(costs.total)} ({by_role})" if by_role else f"cost: {fmt_money(costs.total)}"
+        if costs.unpriced:
+            line += f"; no price for {', '.join(sorted(costs.unpriced))} ([pricing] in cockpit.toml)"
+        out.append(color("dim", line))
     composer_per_pr = [
         p.usage["composer"].input_tokens for p in s.prs.values() if p.usage["composer"].input_tokens
     ]

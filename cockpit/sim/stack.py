@@ -16,7 +16,15 @@ from pathlib import Path
 
 import msgspec
 
-from cockpit.config import ComposerConfig, Config, ReviewerConfig, ScriptedConfig, SessionConfig, WriterConfig
+from cockpit.config import (
+    ComposerConfig,
+    Config,
+    Pricing,
+    ReviewerConfig,
+    ScriptedConfig,
+    SessionConfig,
+    WriterConfig,
+)
 from cockpit.scenario import Scenario, builtin_scenario, load_scenario
 from cockpit.sim.anthropic import AnthropicSimulator
 from cockpit.sim.anthropic import ScenarioResponder as ComposerResponder
@@ -29,6 +37,14 @@ SIM_KEY = "sk-ant-sim-0000-not-a-real-key"  # the simulator accepts any non-empt
 COMPOSER_MODEL = "claude-sonnet-4-6"
 REVIEWER_MODELS = {"correctness": "glm-4.6", "quality": "qwen3-coder:30b"}
 WRITER_MODEL = "gpt-5-codex"
+# Example list prices ($ per million tokens) so the demo shows what a session would cost;
+# local ollama models cost no API money.
+DEMO_PRICING = {
+    COMPOSER_MODEL: Pricing(input=3.0, output=15.0, cached_input=0.30, cache_write=3.75),
+    WRITER_MODEL: Pricing(input=1.25, output=10.0, cached_input=0.125),
+    **{model: Pricing() for model in REVIEWER_MODELS.values()},
+    "glm-4.6": Pricing(),
+}
 
 
 def load_scenario_ref(ref: str) -> Scenario:
@@ -79,6 +95,7 @@ class SimStack:
             writer = msgspec.structs.replace(writer, timeout_s=timeouts_s)
             reviewers = [msgspec.structs.replace(r, timeout_s=timeouts_s) for r in reviewers]
         return Config(
+            pricing=DEMO_PRICING,
             session=session or SessionConfig(),
             composer=composer,
             writer=writer,
