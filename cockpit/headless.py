@@ -410,7 +410,7 @@ async def answer_gates_on_terminal(session: Any, printer: HeadlessPrinter) -> No
     while True:
         gate = await queue.get()
         while gate.gate in {g.gate for g in session.open_gates()}:
-            keys = "  ".join(f"[{k}]{v[1:]}" for k, v in _KEYS.items() if v in gate.options)
+            keys = " · ".join(f"{k} {v}" for k, v in _KEYS.items() if v in gate.options)
             if gate.text:
                 printer.write(printer.c("dim", sanitize(gate.text)))
             raw = await asyncio.to_thread(
