@@ -329,6 +329,96 @@ def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
         )
 
 
+# --- replay and export ------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("session_ref", default="last", metavar="[SESSION]")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="How much faster than it happened (0: as fast as possible).",
+)
+@click.option("--headless", is_flag=True, help="No screen: print a line per step.")
+@click.option("--follow", is_flag=True, help="Keep following a session that is still running.")
+@click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
+@_journal_option
+def replay(
+    session_ref: str, speed: float, headless: bool, follow: bool, verbose: bool, journal: Path | None
+) -> None:
+    """Watch a past session again (SESSION: an id, a unique prefix, or "last")."""
+    from cockpit.bus import EventBus
+    from cockpit.headless import HeadlessPrinter
+    from cockpit.replay import ReplayDriver
+
+    j = open_journal(journal)
+    try:
+        row = j.get_session(session_ref)
+    except JournalError as exc:
+        die(str(exc))
+    finally:
+        j.close()
+    bus = EventBus()
+    driver = ReplayDriver(j.path, row.id, bus, speed=speed if speed > 0 else float("inf"), follow=follow)
+    if not headless:
+        headless = True  # the live UI's replay arrives with the tui package
+    printer = HeadlessPrinter(verbose=verbose)
+    bus.subscribe(printer.on_event)
+
+    async def go() -> None:
+        _install_stop_signals(asyncio.get_running_loop(), driver.skip_to_end)
+        await driver.run()
+
+    asyncio.run(go())
+    printer.print_summary()
+
+
+@main.command()
+@click.argument("session_ref", default="last", metavar="[SESSION]")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "md"]), default="jsonl", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write here instead of standard output.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Config whose [pricing] prices the Markdown report.",
+)
+@_journal_option
+def export(
+    session_ref: str, fmt: str, output: Path | None, config_file: Path | None, journal: Path | None
+) -> None:
+    """Export a session: its events as JSONL (docs/events.md), or a Markdown audit report."""
+    from cockpit.report import jsonl, markdown
+
+    j = open_journal(journal)
+    try:
+        row = j.get_session(session_ref)
+        pricing = load_config(config_file).pricing if config_file else None
+    except (JournalError, ConfigError) as exc:
+        die(str(exc))
+    events = j.read_events(row.id)
+    stream = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - closed below
+    try:
+        if fmt == "jsonl":
+            for line in jsonl(events):
+                stream.write(line)
+        else:
+            stream.write(markdown(events, pricing).encode())
+    finally:
+        if output:
+            stream.close()
+        j.close()
+
+
 # --- doctor ----------------------------------------------------------------------------------
 
 
