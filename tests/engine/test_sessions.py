@@ -109,7 +109,7 @@ async def test_demo_session_merges_fixes_and_abandons(tmp_path: Path) -> None:
     log = h.git("log", "--format=%s", "main")
     assert "Add slugify() with tests" in log and "wrap(): no empty first line" in log
     assert "regex" not in log
-    tests = subprocess.run(  # noqa: ASYNC221 - the session is over; nothing else runs
+    tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=h.repo_dir,
         capture_output=True,

@@ -597,7 +597,7 @@ def test_scenario_pacing_scales_with_speed() -> None:
 
 
 async def test_standalone_entry_point_prints_the_url_first() -> None:
-    proc = subprocess.Popen(  # noqa: ASYNC220 - a server process we read one line from, then stop
+    proc = subprocess.Popen(
         [sys.executable, "-m", "cockpit.sim.anthropic", "--port", "0", "--speed", "0"],
         stdout=subprocess.PIPE,
         text=True,
