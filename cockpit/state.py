@@ -133,6 +133,7 @@ class PRState:
     usage: dict[str, Usage] = field(default_factory=_usage_by_role)
     dispatches: list[str] = field(default_factory=list)
     opened_at: float = 0.0
+    started_at: float = 0.0  # the first dispatch
     closed_at: float | None = None
     last_activity: float = 0.0
     worktree_removed: bool = False
@@ -154,8 +155,11 @@ class PRState:
         return self.status
 
     def spent_s(self, now: float) -> float:
+        """Time since the PR's first dispatch (queued time is not time spent on it)."""
+        if not self.started_at:
+            return 0.0
         end = self.closed_at if self.closed_at is not None else now
-        return max(0.0, end - self.opened_at) if self.opened_at else 0.0
+        return max(0.0, end - self.started_at)
 
     @property
     def total_usage(self) -> Usage:
@@ -336,6 +340,8 @@ def _dispatch_started(s: SessionState, ev: DispatchStarted) -> None:
         return
     pr = s.pr(ev.pr)
     pr.dispatches.append(ev.dispatch)
+    if not pr.started_at:
+        pr.started_at = ev.t
     key = f"composer:{ev.purpose}" if ev.role == "composer" else ev.role
     pr.status = _DISPATCH_STATUS.get(key, pr.status)
     if ev.round:
