@@ -195,7 +195,7 @@ class CodexWriter:
                 return
             stderr_tail.append(line)
             del stderr_tail[:-STDERR_TAIL]
-            out(Output("stderr", line))
+            out(Output("stderr", line + "\n"))  # stream text: the engine joins chunks as they are
 
         argv = self.argv(job, resume_thread=thread)
         try:

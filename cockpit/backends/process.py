@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 GRACE_S = 2.0  # per signal step when stopping a group
-POLL_S = 0.02
+POLL_S = 0.02  # while stopping a group
+EXIT_POLL_S = 0.05  # while a writer runs: how soon its exit is noticed
 DRAIN_S = 0.5  # how long the pipes may stay open after the leader exits before the group is swept
 READ_CHUNK = 64 * 1024
 MAX_LINE_CHARS = 32 * 1024 * 1024  # a longer run without a newline is passed on as one line
@@ -83,8 +84,19 @@ async def _wait_gone(proc: asyncio.subprocess.Process, pgid: int, within_s: floa
         await asyncio.sleep(POLL_S)
 
 
+async def exited(proc: asyncio.subprocess.Process) -> int:
+    """The leader's exit status, as soon as it exits.
+
+    Not ``proc.wait()``: asyncio's wait also waits until every pipe is closed, which never
+    happens while a background child of the tool still holds stdout.
+    """
+    while proc.returncode is None:  # noqa: ASYNC110 - no public exit event; returncode is set at exit
+        await asyncio.sleep(EXIT_POLL_S)
+    return proc.returncode
+
+
 async def stop_group(proc: asyncio.subprocess.Process, *, grace_s: float = GRACE_S) -> None:
-    """SIGINT, SIGTERM, SIGKILL to the process group of ``proc`` until nothing in it lives; reap."""
+    """SIGINT, SIGTERM, SIGKILL to the process group of ``proc`` until nothing in it lives."""
     pgid = proc.pid
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         if proc.returncode is not None and not group_members(pgid):
@@ -92,8 +104,6 @@ async def stop_group(proc: asyncio.subprocess.Process, *, grace_s: float = GRACE
         _signal_group(pgid, sig)
         if await _wait_gone(proc, pgid, grace_s):
             break
-    with contextlib.suppress(ProcessLookupError):
-        await proc.wait()
 
 
 async def _pump(stream: asyncio.StreamReader, sink: LineSink, partial_after_s: float | None) -> None:
@@ -175,7 +185,7 @@ async def run_streaming(
     ]
     if stdin_data is not None:
         tasks.append(asyncio.create_task(_feed(proc, stdin_data)))
-    waiter: asyncio.Future[int] = asyncio.ensure_future(proc.wait())
+    waiter: asyncio.Future[int] = asyncio.ensure_future(exited(proc))
     try:
         watched: set[asyncio.Future[Any]] = {waiter, *tasks}
         while not waiter.done():

@@ -1,0 +1,181 @@
+"""Any command-line tool as a writer: claude code, aider, a script of your own.
+
+The tool runs in the PR's worktree as its own process group and gets the brief on stdin, as an
+argument, or in a file (``brief_via``); ``{brief}`` and ``{brief_file}`` in the command or its
+args are replaced, otherwise the brief (or the file's path) goes last. Its stdout and stderr
+are streamed as they come, as "text" and "stderr" chunks that keep their newlines (the engine
+joins chunks as they are); a line still unfinished after ``partial_after_s`` is passed on as it
+stands, so a tool drawing a progress bar is seen to move. The final message is the last
+non-empty paragraph of stdout. Whether it committed is for the engine's watcher to see.
+
+Usage is reported as zero (unknown): a generic tool prints nothing this adapter could trust as
+token counts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+from cockpit.backends.base import DispatchError, Output, OutputSink, WriteJob, WriteResult
+from cockpit.backends.process import GRACE_S, SpawnError, run_streaming
+from cockpit.events import Usage
+
+BriefVia = Literal["stdin", "arg", "file"]
+BRIEF = "{brief}"
+BRIEF_FILE = "{brief_file}"
+STDERR_TAIL = 5
+MAX_PARAGRAPH_CHARS = 64 * 1024
+
+
+def _substitute(text: str, values: Mapping[str, str], quote: bool) -> str:
+    for key, value in values.items():
+        text = text.replace(key, shlex.quote(value) if quote else value)
+    return text
+
+
+class _FinalMessage:
+    """Keeps only the last non-empty paragraph of a stream of lines (bounded)."""
+
+    def __init__(self) -> None:
+        self.current: list[str] = []
+        self.last: list[str] = []
+        self.line = ""  # the unfinished line, while it arrives in partial pieces
+
+    def feed(self, text: str, partial: bool) -> None:
+        if partial:
+            self.line += text
+            return
+        line, self.line = self.line + text, ""
+        if line.strip():
+            self.current.append(line.rstrip())
+            while len(self.current) > 1 and sum(map(len, self.current)) > MAX_PARAGRAPH_CHARS:
+                self.current.pop(0)
+        elif self.current:
+            self.last, self.current = self.current, []
+
+    def text(self) -> str:
+        if self.line.strip():
+            self.feed("", False)
+        return "\n".join(self.current or self.last)
+
+
+class CommandWriter:
+    """A CLI writer. ``command`` is an argv list, or a string run by ``/bin/sh -c``.
+
+    Cancellation (the engine's interrupt or timeout) stops the tool's whole process group
+    (SIGINT, SIGTERM, SIGKILL) and keeps whatever it left in the worktree. The environment gets
+    ``COCKPIT_PR``, ``COCKPIT_ROUND`` and ``COCKPIT_BRANCH`` for scripts that want them.
+    """
+
+    backend = "command"
+
+    def __init__(
+        self,
+        command: str | Sequence[str],
+        *,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        timeout_s: float = 1800.0,
+        brief_via: BriefVia = "arg",
+        model: str = "",
+        partial_after_s: float = 0.5,
+        grace_s: float = GRACE_S,
+    ) -> None:
+        if brief_via not in ("stdin", "arg", "file"):
+            raise ValueError(f"brief_via must be stdin, arg or file, not {brief_via!r}")
+        if not command or (isinstance(command, str) and not command.strip()):
+            raise ValueError("the writer command is empty")
+        self.command: str | list[str] = command if isinstance(command, str) else list(command)
+        self.args = list(args)
+        self.env = dict(env or {})
+        self.timeout_s = timeout_s
+        self.brief_via: BriefVia = brief_via
+        first = self.command.split()[0] if isinstance(self.command, str) else self.command[0]
+        self.model = model or Path(first).name
+        self.partial_after_s = partial_after_s
+        self.grace_s = grace_s
+
+    def argv(self, brief: str, brief_file: str = "") -> list[str]:
+        """The command line, with the brief (or its file) put where the settings ask."""
+        values = {BRIEF: brief, BRIEF_FILE: brief_file}
+        words = [self.command] if isinstance(self.command, str) else self.command
+        placed = any(key in w for w in [*words, *self.args] for key in (BRIEF, BRIEF_FILE))
+        extra: list[str] = []
+        if not placed and self.brief_via == "arg":
+            extra = [brief]
+        elif not placed and self.brief_via == "file":
+            extra = [brief_file]
+        args = [_substitute(a, values, quote=False) for a in self.args] + extra
+        if isinstance(self.command, str):
+            script = " ".join([_substitute(self.command, values, quote=True), *map(shlex.quote, args)])
+            return ["/bin/sh", "-c", script]
+        return [_substitute(w, values, quote=False) for w in self.command] + args
+
+    async def write(self, job: WriteJob, out: OutputSink) -> WriteResult:
+        if not job.worktree.is_dir():
+            raise DispatchError(
+                f"the worktree {job.worktree} does not exist", hint="the PR's worktree is gone"
+            )
+        brief_file = ""
+        if self.brief_via == "file":
+            fd, brief_file = tempfile.mkstemp(prefix=f"cockpit-brief-pr{job.pr}-", suffix=".md")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(job.prompt)
+        final = _FinalMessage()
+        stderr_tail: list[str] = []
+
+        def on_stdout(text: str, partial: bool) -> None:
+            final.feed(text, partial)
+            out(Output("text", text if partial else text + "\n"))
+
+        def on_stderr(text: str, partial: bool) -> None:
+            if not partial and text.strip():
+                stderr_tail.append(text)
+                del stderr_tail[:-STDERR_TAIL]
+            out(Output("stderr", text if partial else text + "\n"))
+
+        env = {
+            **os.environ,
+            **self.env,
+            "COCKPIT_PR": str(job.pr),
+            "COCKPIT_ROUND": str(job.round),
+            "COCKPIT_BRANCH": job.branch,
+        }
+        argv = self.argv(job.prompt, brief_file)
+        try:
+            finished = await run_streaming(
+                argv,
+                cwd=job.worktree,
+                env=env,
+                on_stdout=on_stdout,
+                on_stderr=on_stderr,
+                stdin_data=job.prompt.encode("utf-8") if self.brief_via == "stdin" else None,
+                partial_after_s=self.partial_after_s,
+                grace_s=self.grace_s,
+            )
+        except SpawnError as exc:
+            raise DispatchError(
+                f"cannot run {exc.argv0}: {exc.cause.strerror or exc.cause}",
+                hint="check the writer's `command` setting (is the tool installed and on PATH?)",
+            ) from exc
+        finally:
+            if brief_file:
+                with contextlib.suppress(OSError):
+                    os.unlink(brief_file)
+        if finished.swept:
+            out(Output("status", "stopped processes the command left running", {"type": "cleanup"}))
+        rc = finished.returncode
+        if rc != 0:
+            how = f"was killed by signal {-rc}" if rc < 0 else f"exited with status {rc}"
+            tail = "\n".join(stderr_tail)
+            raise DispatchError(
+                f"{self.model} {how}" + (f": {tail}" if tail else ""),
+                hint="see the writer's stderr; the worktree keeps whatever the command wrote",
+            )
+        return WriteResult(final.text(), Usage())
