@@ -1,14 +1,17 @@
 """The Codex CLI as a writer: ``codex exec --json`` in the PR's worktree, streamed as it runs.
 
-Facts this adapter is built on (measured; see the project's codex-exec notes): stdin must be
-closed or the CLI waits for it; ``--sandbox workspace-write`` makes git metadata read-only, so
-the worktree's git directories go in as ``--add-dir`` or the commit fails while codex exits 0;
-codex 0.171 also mounts the git dir a linked worktree's ``.git`` file points to read-only unless that
-directory is itself an ``--add-dir``, so the adapter adds it (read from the pointer) next to
-``job.git_dirs``; ``turn.completed`` usage is the thread's running total; SIGINT is the clean stop (SIGTERM
-orphans the running command); with nothing listening it retries forever, which the engine's
-timeout bounds. Options other than ``-m`` / ``--json`` are not accepted after ``resume``, so
-every flag goes before the subcommand.
+Facts this adapter is built on (measured; see the project's codex-exec notes):
+
+- stdin must be closed, or the CLI waits for it;
+- ``--sandbox workspace-write`` makes git metadata read-only: the repository's git dirs go in as
+  ``--add-dir``, or the commit fails while codex exits 0. Codex 0.171 also mounts the git dir a
+  linked worktree's ``.git`` file points to read-only unless that directory is an ``--add-dir``
+  itself, so the adapter adds it (read from the pointer) next to ``job.git_dirs``;
+- options other than ``-m`` / ``--json`` / ``-o`` are refused after ``resume``, so every flag goes
+  before the subcommand;
+- ``turn.completed`` usage is the thread's running total: a round's share is the difference;
+- SIGINT is the clean stop (SIGTERM orphans the running command);
+- with nothing listening it retries forever, which the engine's timeout bounds.
 """
 
 from __future__ import annotations

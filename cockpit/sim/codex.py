@@ -96,7 +96,7 @@ GLOBAL_FLAG = {
     "--ignore-rules": "",
     "--full-auto": "full_auto",
 }
-RESUME_FLAG = {"--last": "last", "--all": ""}
+RESUME_FLAG = {"--last": "last", "--all": "all_cwds"}
 
 
 class UsageError(Exception):
@@ -120,6 +120,7 @@ class Args:
     full_auto: bool = False
     resume: bool = False
     last: bool = False
+    all_cwds: bool = False
     session_id: str | None = None
     prompt: str | None = None
 
@@ -642,7 +643,7 @@ def run(args: Args) -> int:
     found: ThreadState | None = None
     if args.resume:
         if args.last:
-            found = last_thread(cwd, any_cwd=False)
+            found = last_thread(cwd, any_cwd=args.all_cwds)
         elif args.session_id:
             found = load_thread(args.session_id)
             if found is None:

@@ -299,6 +299,29 @@ def test_resume_estimates_include_the_whole_thread(checkout: GitCheckout, env: d
     assert u2["input_tokens"] - u1["input_tokens"] > u1["input_tokens"]
 
 
+def test_resume_last_picks_the_newest_thread_of_this_directory(
+    checkout: GitCheckout, env: dict[str, str], tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    first = run_codex(exec_argv(checkout, prompt(6, "Nothing to do")), env)
+    other = [
+        *SIM,
+        "exec",
+        "--json",
+        "--skip-git-repo-check",
+        "--cd",
+        str(elsewhere),
+        prompt(6, "Nothing to do"),
+    ]
+    newest = run_codex(other, env)  # newer, but in another directory
+    here = run_codex(exec_argv(checkout, prompt(6, "Nothing to do", 2), "resume", "--last"), env)
+    assert here.thread_id == first.thread_id != newest.thread_id
+    latest = run_codex(other, env)  # a thread in the other directory is the newest again
+    anywhere = run_codex(exec_argv(checkout, "x", "resume", "--last", "--all"), env)
+    assert anywhere.thread_id == latest.thread_id
+
+
 def test_resume_of_an_unknown_thread_fails(checkout: GitCheckout, env: dict[str, str]) -> None:
     argv = [
         *SIM,
