@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-from collections.abc import Callable
 from typing import Any, TextIO
 
 from cockpit.events import Usage
@@ -124,11 +123,3 @@ class UsageMeter:
     def tool_result(self, text: str) -> None:
         self.history += estimate_tokens(text) + 1
         self._request_due = True
-
-
-def tool_step(meter: UsageMeter, call: str, result: Callable[[], str]) -> str:
-    """A tool call: the model writes ``call``, the CLI runs it, the result goes back as input."""
-    meter.produce(call)
-    text = result()
-    meter.tool_result(text)
-    return text
