@@ -18,10 +18,8 @@ signal. ``run`` steps report their scripted output and are not executed; the com
 Sandbox, as the real one behaves: ``read-only`` writes nothing; ``workspace-write`` writes
 under ``--cd`` and ``--add-dir`` roots, and git metadata only when the worktree's own git dir is
 itself an ``--add-dir`` and the common dir lies under one (else the commit fails with "Read-only
-file system" and the run still exits 0);
-``danger-full-access`` writes anything. A ``plan`` entry written ``[x] text`` is shown done.
-Thread state lives in ``$CODEX_HOME/sessions`` (or a temp
-directory) unless ``--ephemeral``.
+file system" and the run still exits 0); ``danger-full-access`` writes anything. Thread state
+lives in ``$CODEX_HOME/sessions`` (or a temp directory) unless ``--ephemeral``.
 """
 
 from __future__ import annotations
@@ -390,6 +388,7 @@ class Turn:
         self.last_message = ""
         self.plan_id = ""
         self.plan: list[dict[str, Any]] = []
+        self.plan_steps = 0
 
     def pause(self, seconds: float) -> None:
         if self.speed > 0 and seconds > 0:
@@ -431,15 +430,12 @@ class Turn:
         )
 
     def update_plan(self, texts: list[str]) -> None:
-        """A plan entry written ``[x] text`` is done; ``[ ] text`` or plain text is still to do."""
+        """The round's nth plan step (from 0) marks the items before the nth done, as the
+        Responses simulator does (``plan_arguments``), so both paths show the same progress."""
         self.meter.produce("\n".join(texts))
         self.meter.tool_result("Plan updated")
-        self.plan = []
-        for text in texts:
-            done = text.startswith("[x] ")
-            self.plan.append(
-                {"text": text[4:] if done or text.startswith("[ ] ") else text, "completed": done}
-            )
+        self.plan = [{"text": text, "completed": i < self.plan_steps} for i, text in enumerate(texts)]
+        self.plan_steps += 1
         if self.plan_id:
             self.out.item("updated", self.plan_id, "todo_list", items=self.plan)
         else:

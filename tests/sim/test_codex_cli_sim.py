@@ -48,7 +48,7 @@ steps = [
   { run = "pytest -q", output = "1 failed\\n", exit_code = 1 },
   { say = "The test fails until greet.py exists." },
   { edit = "src/greet.py" },
-  { plan = ["[x] Write greet.py", "Commit"] },
+  { plan = ["Write greet.py", "Commit"] },
 ]
 usage = { input_tokens = 1000, output_tokens = 100, cached_input_tokens = 400 }
 [pr.round.writer.files]
