@@ -41,7 +41,17 @@ from typing import Any, NoReturn
 import msgspec
 
 from cockpit.events import Usage
-from cockpit.scenario import Pacing, Scenario, ScenarioError, WriterScript, builtin_scenario, load_scenario
+from cockpit.scenario import (
+    Pacing,
+    PatchError,
+    Scenario,
+    ScenarioError,
+    WriterScript,
+    apply_patches,
+    builtin_scenario,
+    edited_paths,
+    load_scenario,
+)
 from cockpit.sim.codex_events import EventWriter, UsageMeter, usage_json, wrap_command
 from cockpit.sim.responses import find_writer_turn
 
@@ -534,6 +544,18 @@ class Turn:
         """Play the round; True when the turn completes, False when it fails."""
         touch_files = script.outcome != "no_commit"
         files: dict[str, str | None] = dict(script.files)
+        for rel in edited_paths(script):
+            if any(p.path == rel for p in script.patches):
+                # A patch applies to the file as the round finds it (it composes with other PRs).
+                on_disk = self.sandbox.cwd / rel
+                base = script.files.get(rel)
+                if base is None:
+                    base = on_disk.read_text(encoding="utf-8") if on_disk.is_file() else ""
+                try:
+                    files[rel] = apply_patches(rel, base, script.patches)
+                except PatchError as exc:
+                    files.pop(rel, None)
+                    self.out.completed_item("error", message=f"apply_patch failed: {exc}")
         for rel in script.delete:
             files[rel] = None
         self.pause(self.pacing.think_s)

@@ -41,7 +41,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from cockpit.scenario import PrScript, Scenario, Step, WriterScript, load_scenario
+from cockpit.scenario import (
+    PatchError,
+    PrScript,
+    Scenario,
+    Step,
+    WriterScript,
+    apply_patches,
+    edited_paths,
+    load_scenario,
+)
 from cockpit.sim.http import DropConnection, HttpServer, Request, Response, StreamResponse
 from cockpit.sim.tokens import estimate_tokens
 
@@ -400,11 +409,11 @@ class TurnPlayer:
             elif step.run is not None:
                 self._exec(step.run)
             elif step.edit is not None and script.outcome != "no_commit":
-                self._edit(step.edit, script.files.get(step.edit, ""), known)
+                self._edit(step.edit, script, known)
         if script.outcome != "no_commit":
-            unedited = [p for p in script.files if p not in known]
+            unedited = [p for p in edited_paths(script) if p not in known]
             for path in unedited:  # files the steps did not mention still change
-                self._edit(path, script.files[path], known)
+                self._edit(path, script, known)
             if script.delete:
                 self._patch(delete_file_patch(list(script.delete)))
         if script.outcome == "commit":
@@ -418,7 +427,8 @@ class TurnPlayer:
         final.append(_message(self._id("msg"), script.message))
         return Reply(self.index, self.index + 1, final)
 
-    def _edit(self, path: str, content: str, known: dict[str, str]) -> None:
+    def _edit(self, path: str, script: WriterScript, known: dict[str, str]) -> None:
+        """Write the round's content for ``path``: its ``files`` entry, then its ``patches``."""
         old: str | None
         if path in known:
             old = known[path]
@@ -429,6 +439,11 @@ class TurnPlayer:
             read = self._exec(cmd, login=False, max_output_tokens=READ_TOKEN_BUDGET)
             parsed = parse_exec_output(read) if read is not None else None
             old = parsed[1] if parsed is not None and parsed[0] == 0 and parsed[1] else None
+        content = script.files.get(path, old or "")
+        try:
+            content = apply_patches(path, content, script.patches)
+        except PatchError:
+            return  # the model "sees" the text is not there and leaves the file alone
         self._patch(add_file_patch(path, content) if old is None else update_file_patch(path, old, content))
         known[path] = content
 
