@@ -1,0 +1,154 @@
+"""A unified diff as styled Content, one file at a time: line numbers, +/- backgrounds, and the
+code highlighted for its language with theme colours (so it reads in both themes and in 16
+colours). The patch text comes from git, but file contents are still outside input: it is
+sanitized and shown as text, and a huge file is cut with a note.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pygments.lexer import Lexer  # type: ignore[import-untyped]
+from pygments.lexers import TextLexer, get_lexer_for_filename  # type: ignore[import-untyped]
+from pygments.token import Token, _TokenType  # type: ignore[import-untyped]
+from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+from textual.content import Content
+
+from cockpit.events import FileStat
+from cockpit.text import sanitize
+
+MAX_LINES_PER_FILE = 4000
+_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@(.*)$")
+_GIT_HEADER = re.compile(r"^diff --git a/(.+?) b/(.+)$")
+
+# token type -> style; the first ancestor found wins
+_TOKEN_STYLES: tuple[tuple[_TokenType, str], ...] = (
+    (Token.Comment, "italic $text-muted"),
+    (Token.Literal.String, "$text-success"),
+    (Token.Literal.Number, "$text-warning"),
+    (Token.Keyword, "bold $text-secondary"),
+    (Token.Name.Builtin, "$text-accent"),
+    (Token.Name.Function, "$text-primary"),
+    (Token.Name.Class, "bold $text-primary"),
+    (Token.Name.Decorator, "$text-accent"),
+    (Token.Operator.Word, "bold $text-secondary"),
+)
+
+
+@dataclass(frozen=True)
+class FilePatch:
+    path: str
+    text: str  # the file's part of the unified diff, from its "diff --git" line
+
+
+def split_patch(patch: str) -> list[FilePatch]:
+    """The unified diff cut at each ``diff --git`` line (the b/ path names the file)."""
+    files: list[FilePatch] = []
+    path, start = "", -1
+    lines = patch.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        m = _GIT_HEADER.match(line.rstrip("\n"))
+        if m:
+            if start >= 0:
+                files.append(FilePatch(path, "".join(lines[start:i])))
+            path, start = m.group(2), i
+    if start >= 0:
+        files.append(FilePatch(path, "".join(lines[start:])))
+    elif patch.strip():
+        files.append(FilePatch("(patch)", patch))
+    return files
+
+
+def patch_for(stat: FileStat, patches: list[FilePatch]) -> FilePatch | None:
+    for p in patches:
+        if p.path == stat.path:
+            return p
+    return None
+
+
+def _lexer(path: str) -> Lexer:
+    try:
+        return get_lexer_for_filename(path, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return TextLexer(stripnl=False, ensurenl=False)
+
+
+def _style_for(token: _TokenType) -> str:
+    for kind, style in _TOKEN_STYLES:
+        if token in kind:
+            return style
+    return ""
+
+
+def _highlight(code: list[str], lexer: Lexer) -> list[Content]:
+    """Highlight a hunk's lines as one block (so multi-line strings colour right), then split."""
+    text = "\n".join(code)
+    parts: list[tuple[str, str] | str] = []
+    for token, value in lexer.get_tokens(text):
+        style = _style_for(token)
+        parts.append((value, style) if style else value)
+    joined = Content.assemble(*parts)
+    lines = joined.split("\n", allow_blank=True)
+    while len(lines) < len(code):
+        lines.append(Content(""))
+    return lines[: len(code)]
+
+
+def render_file(fp: FilePatch, max_lines: int = MAX_LINES_PER_FILE) -> Content:
+    """One file's patch: headers dimmed, hunks with old/new line numbers and coloured +/- rows."""
+    lexer = _lexer(fp.path)
+    out: list[Content] = []
+    raw = sanitize(fp.text).split("\n")
+    i = 0
+    width = 5
+    while i < len(raw) and len(out) < max_lines:
+        line = raw[i]
+        m = _HUNK.match(line)
+        if not m:
+            if line and not line.startswith(("diff --git", "index ")):
+                out.append(Content.styled(line, "$text-muted"))
+            i += 1
+            continue
+        old_n, new_n = int(m.group(1)), int(m.group(2))
+        out.append(Content.assemble((f"{'':>{width}} {'':>{width}}  ", ""), (line, "$text-primary")))
+        i += 1
+        block: list[str] = []
+        while i < len(raw) and raw[i][:1] in ("+", "-", " ", "\\") and not _HUNK.match(raw[i]):
+            block.append(raw[i])
+            i += 1
+        code = [b[1:] if b[:1] in "+- " else "" for b in block]
+        for b, hl in zip(block, _highlight(code, lexer), strict=True):
+            if len(out) >= max_lines:
+                break
+            sign = b[:1]
+            if sign == "\\":
+                out.append(Content.styled(f"{'':>{width * 2 + 2}}{b}", "$text-muted"))
+                continue
+            if sign == "+":
+                gutter, bg, mark = f"{'':>{width}} {new_n:>{width}}", "on $success 18%", "+"
+                new_n += 1
+            elif sign == "-":
+                gutter, bg, mark = f"{old_n:>{width}} {'':>{width}}", "on $error 18%", "-"
+                old_n += 1
+            else:
+                gutter, bg, mark = f"{old_n:>{width}} {new_n:>{width}}", "", " "
+                old_n += 1
+                new_n += 1
+            row = Content.assemble((gutter + " ", "$text-muted"), (mark + " ", "bold"), hl)
+            out.append(row.stylize_before(bg) if bg else row)
+    if i < len(raw) and len(out) >= max_lines:
+        out.append(Content.styled(f"… cut at {max_lines} lines; see the rest with git diff", "$text-warning"))
+    return Content("\n").join(out)
+
+
+def stat_line(stat: FileStat, width: int = 40) -> Content:
+    path = sanitize(stat.path)
+    if len(path) > width:
+        path = "…" + path[-(width - 1) :]
+    return Content.assemble(
+        (f"{stat.status:<2}", "bold $text-warning"),
+        (path, ""),
+        (f"  +{stat.insertions}", "$text-success"),
+        (f" −{stat.deletions}", "$text-error"),
+    )

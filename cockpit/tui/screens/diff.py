@@ -1,0 +1,121 @@
+"""The diff of one PR, read from git in a thread: files with their stats, one file's patch at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from cockpit.git.model import Diff
+from cockpit.text import sanitize
+from cockpit.tui.diff_render import FilePatch, patch_for, render_file, split_patch, stat_line
+
+DiffLoader = Callable[[], Diff]
+
+
+class DiffScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,d", "close", "Close", id="diff.close"),
+        Binding("j", "file(1)", "Next file", id="diff.next"),
+        Binding("k", "file(-1)", "Prev file", id="diff.prev"),
+    ]
+
+    def __init__(self, title: str, load: DiffLoader) -> None:
+        super().__init__()
+        self._title = title
+        self._load = load
+        self.diff: Diff | None = None
+        self._patches: list[FilePatch] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content.styled(self._title, "bold"), id="diff-title", markup=False)
+        with Horizontal(id="diff-body"):
+            files = OptionList(id="diff-files")
+            files.border_title = "Files"
+            yield files
+            with VerticalScroll(id="diff-scroll", can_focus=True) as scroll:
+                scroll.border_title = "Diff"
+                yield Static(Content.styled("reading the diff from git…", "$text-muted"), id="diff-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._read()
+
+    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
+    def _read(self) -> None:
+        worker = get_current_worker()
+        try:
+            diff = self._load()
+        except Exception as exc:
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._loaded, diff)
+
+    def _failed(self, message: str) -> None:
+        self.query_one("#diff-text", Static).update(
+            Content.styled(f"cannot read the diff: {message}", "$text-error")
+        )
+
+    def _loaded(self, diff: Diff) -> None:
+        self.diff = diff
+        self._patches = split_patch(diff.text)
+        n = len(diff.files)
+        summary = Content.assemble(
+            (self._title, "bold"),
+            (f"   {n} file{'s' if n != 1 else ''}", "$text-muted"),
+            (f"  +{diff.insertions}", "$text-success"),
+            (f" −{diff.deletions}", "$text-error"),
+        )
+        self.query_one("#diff-title", Static).update(summary)
+        files = self.query_one("#diff-files", OptionList)
+        files.set_options([Option(stat_line(f, 34), id=f"file-{i}") for i, f in enumerate(diff.files)])
+        if not diff.files:
+            self.query_one("#diff-text", Static).update(Content.styled("no changes", "$text-muted"))
+            return
+        files.highlighted = 0
+        files.focus()
+
+    @on(OptionList.OptionHighlighted, "#diff-files")
+    def _file_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.show_file(event.option_index)
+
+    def show_file(self, index: int) -> None:
+        if self.diff is None or not (0 <= index < len(self.diff.files)):
+            return
+        stat = self.diff.files[index]
+        fp = patch_for(stat, self._patches) or FilePatch(stat.path, "")
+        body = (
+            render_file(fp)
+            if fp.text
+            else Content.styled("(no textual change: binary or mode only)", "$text-muted")
+        )
+        self.query_one("#diff-text", Static).update(body)
+        scroll = self.query_one("#diff-scroll", VerticalScroll)
+        scroll.border_title = Content(f"Diff · {sanitize(stat.path)}")
+        scroll.scroll_home(animate=False)
+
+    def action_file(self, delta: int) -> None:
+        files = self.query_one("#diff-files", OptionList)
+        if files.option_count:
+            current = files.highlighted or 0
+            files.highlighted = max(0, min(files.option_count - 1, current + delta))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    @property
+    def shown_text(self) -> str:
+        """The plain text of the shown file's patch (tests look for lines in it)."""
+        text = self.query_one("#diff-text", Static).content
+        return text.plain if isinstance(text, Content) else str(text)

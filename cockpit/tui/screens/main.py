@@ -1,0 +1,168 @@
+"""The main screen: header, gate banner, PR list, the Writer / Reviewers / Composer panes, footer.
+
+It owns the layout and the key bindings; what a key does lives in ``cockpit.tui.commands`` (the
+command palette calls the same functions). ``render_frame`` redraws only what the events of
+the last frame touched.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from cockpit.tui.model import Dirty
+from cockpit.tui.widgets.composer import ComposerPane
+from cockpit.tui.widgets.gate_banner import GateBanner
+from cockpit.tui.widgets.header import SessionHeader, header_content
+from cockpit.tui.widgets.pr_list import PrList
+from cockpit.tui.widgets.reviewers import ReviewersPane
+from cockpit.tui.widgets.writer import WriterPane, writer_subtitle
+
+if TYPE_CHECKING:
+    from cockpit.tui.app import CockpitApp
+
+PANES = ("writer", "reviewers", "composer")
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "approve", "approve", id="cockpit.approve"),
+        Binding("o", "override", "override", id="cockpit.override"),
+        Binding("e", "edit", "edit", id="cockpit.edit"),
+        Binding("r", "retry", "retry", id="cockpit.retry"),
+        Binding("s", "skip", "skip", id="cockpit.skip"),
+        Binding("x", "interrupt", "interrupt", id="cockpit.interrupt"),
+        Binding("p", "pause", "pause", id="cockpit.pause"),
+        Binding("p", "resume", "resume", id="cockpit.resume"),
+        Binding("d", "diff", "diff", id="cockpit.diff"),
+        Binding("n", "add_pr", "add PR", id="cockpit.add-pr"),
+        Binding("f", "follow", "follow", id="cockpit.follow"),
+        Binding("j", "step(1)", "next PR", show=False, id="cockpit.next-pr"),
+        Binding("k", "step(-1)", "previous PR", show=False, id="cockpit.prev-pr"),
+        Binding("1", "zoom('writer')", "writer", show=False, id="cockpit.max-writer"),
+        Binding("2", "zoom('reviewers')", "reviewers", show=False, id="cockpit.max-reviewers"),
+        Binding("3", "zoom('composer')", "composer", show=False, id="cockpit.max-composer"),
+        Binding("0", "unzoom", "restore panes", show=False, id="cockpit.restore"),
+        Binding("question_mark", "help", "help", id="cockpit.help"),
+        Binding("q", "quit", "quit", id="cockpit.quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield SessionHeader(id="header")
+        yield GateBanner(id="gate-banner")
+        with Horizontal(id="body"):
+            pr_list = PrList(id="pr-list")
+            pr_list.border_title = "PRs"
+            yield pr_list
+            with Vertical(id="panes"):
+                yield WriterPane(id="writer", classes="pane")
+                with Horizontal(id="lower"):
+                    yield ReviewersPane(id="reviewers", classes="pane")
+                    yield ComposerPane(id="composer", classes="pane")
+        yield Footer(id="footer")
+
+    @property
+    def cockpit(self) -> CockpitApp:
+        return cast("CockpitApp", self.app)
+
+    def on_mount(self) -> None:
+        self.query_one(PrList).focus()
+
+    # --- drawing -------------------------------------------------------------------------
+
+    def render_frame(self, d: Dirty, selected: int | None, moved: bool, tick: bool) -> None:
+        """Redraw what changed. ``moved``: the selection changed; ``tick``: the clock moved."""
+        app = self.cockpit
+        s = app.model.state
+        now = app.clock()
+        pr = s.prs.get(selected) if selected is not None else None
+        if d.header or moved or tick:
+            self.query_one(SessionHeader).update(
+                header_content(s, now, selected, replay=app.controls is None, note=app.header_note())
+            )
+        pr_list = self.query_one(PrList)
+        if d.prs or tick:
+            pr_list.update_prs(sorted(s.prs.values(), key=lambda p: p.n), now)
+        if moved:
+            pr_list.select_pr(selected)
+        if d.gates or moved or tick or d.prs:
+            self.query_one(GateBanner).show_gate(s, app.banner_view())
+        if moved or (selected is not None and selected in d.writer):
+            t = app.model.transcripts.get(selected) if selected is not None else None
+            self.query_one(WriterPane).show(s, pr, t)
+        elif d.prs and pr is not None:
+            self.query_one(WriterPane).border_subtitle = writer_subtitle(s, pr)
+        if moved or (selected is not None and (selected in d.reviewers or d.prs)):
+            self.query_one(ReviewersPane).show(s, pr, app.model.streams)
+        if moved or (selected is not None and selected in d.composer):
+            doc = app.model.composer.get(selected) if selected is not None else None
+            self.query_one(ComposerPane).show(doc, selected)
+        if d.gates or d.prs or moved:
+            self.refresh_bindings()
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.cockpit.commands.applies(action)
+
+    def action_approve(self) -> None:
+        self.cockpit.commands.approve()
+
+    def action_override(self) -> None:
+        self.cockpit.commands.override()
+
+    def action_edit(self) -> None:
+        self.cockpit.commands.edit()
+
+    def action_retry(self) -> None:
+        self.cockpit.commands.retry()
+
+    def action_skip(self) -> None:
+        self.cockpit.commands.skip()
+
+    def action_interrupt(self) -> None:
+        self.cockpit.commands.interrupt()
+
+    def action_pause(self) -> None:
+        self.cockpit.commands.pause()
+
+    def action_resume(self) -> None:
+        self.cockpit.commands.resume()
+
+    def action_diff(self) -> None:
+        self.cockpit.commands.diff()
+
+    def action_add_pr(self) -> None:
+        self.cockpit.commands.add_pr()
+
+    def action_follow(self) -> None:
+        self.cockpit.commands.follow()
+
+    def action_help(self) -> None:
+        self.cockpit.commands.help()
+
+    def action_quit(self) -> None:
+        self.cockpit.request_quit()
+
+    def action_step(self, delta: int) -> None:
+        self.query_one(PrList).step(delta)
+
+    def action_zoom(self, pane: str) -> None:
+        for p in PANES:
+            self.set_class(p == pane, f"-max-{p}")
+        self.cockpit.maximized = pane
+
+    def action_unzoom(self) -> None:
+        for p in PANES:
+            self.remove_class(f"-max-{p}")
+        self.cockpit.maximized = ""
+
+    @on(PrList.Picked)
+    def _picked(self, event: PrList.Picked) -> None:
+        self.cockpit.pick(event.pr)

@@ -1,0 +1,85 @@
+"""The Composer pane: the brief or the decision, rendered as Markdown while it streams.
+
+One document per brief or decision (``ComposerDoc.key``). Frames hand the pane the latest
+document; a single loop applies them in order, so a new document never races the stream of the
+previous one: a changed key replaces the document, more text under the same key is streamed in
+through ``Markdown.get_stream`` (one write per frame, never per token).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Markdown
+from textual.widgets.markdown import MarkdownStream
+
+from cockpit.tui.model import ComposerDoc
+
+EMPTY = "*Nothing from the composer for this PR yet.*"
+
+
+class ComposerPane(Vertical):
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.border_title = "Composer"
+        self._want: tuple[str, str, str] = ("", "", EMPTY)  # key, title, text
+        self._key = ""
+        self._text = ""
+        self._end_y = 0.0  # where following the end last left the scroll
+        self._stream: MarkdownStream | None = None
+        self._wake = asyncio.Event()
+        self.settled = asyncio.Event()  # set while the shown document is the wanted one
+        self.settled.set()
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="composer-scroll", can_focus=True):
+            yield Markdown(EMPTY, id="composer-md", open_links=False)
+
+    def on_mount(self) -> None:
+        self.run_worker(self._apply_loop(), group="composer-pane", exit_on_error=False)
+
+    def show(self, doc: ComposerDoc | None, pr: int | None) -> None:
+        if doc is None:
+            want = (f"empty-{pr}", "", EMPTY if pr is not None else "*No PR selected.*")
+        else:
+            want = (f"{pr}:{doc.key}", doc.title, doc.text or "*…*")
+        if want != self._want:
+            self._want = want
+            self.settled.clear()
+            self._wake.set()
+        if doc is not None and doc.streaming:
+            self._follow_end()
+        self.border_subtitle = (f"PR {pr} · " if pr is not None else "") + (doc.title if doc else "")
+        if doc is not None and doc.streaming:
+            self.border_subtitle += " · streaming"
+
+    def _follow_end(self) -> None:
+        """Keep the end of a growing document in view, unless the user scrolled up to read."""
+        scroll = self.query_one("#composer-scroll", VerticalScroll)
+        if scroll.scroll_y + 1 >= self._end_y or scroll.scroll_y >= scroll.max_scroll_y:
+            scroll.scroll_end(animate=False, immediate=True)
+            self._end_y = scroll.max_scroll_y
+
+    async def _apply_loop(self) -> None:
+        md = self.query_one("#composer-md", Markdown)
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            key, _title, text = self._want
+            if key != self._key or not text.startswith(self._text):
+                if self._stream is not None:
+                    await self._stream.stop()
+                    self._stream = None
+                self._key, self._text = key, text
+                await md.update(text)
+                self.query_one("#composer-scroll", VerticalScroll).scroll_home(animate=False, immediate=True)
+                self._end_y = 0
+                self._stream = Markdown.get_stream(md)
+            elif len(text) > len(self._text):
+                fragment, self._text = text[len(self._text) :], text
+                assert self._stream is not None
+                await self._stream.write(fragment)
+            if self._want[0] == self._key and self._want[2] == self._text:
+                self.settled.set()

@@ -1,0 +1,138 @@
+"""The gate banner: what is proposed, for which PR and commit, whether reviewers disagree, and the keys.
+
+It is the one loud thing on the screen, and only while a human is needed. A split verdict (one
+reviewer approves, another asks for changes) is said in words, in the error colour: that is the
+moment the human is there for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.content import Content
+from textual.widgets import Static
+
+from cockpit.events import GateOpened
+from cockpit.state import SessionState
+from cockpit.text import sanitize
+from cockpit.tui.format import (
+    GATE_KIND_TEXT,
+    PROPOSAL_TEXT,
+    edit_label,
+    gate_options,
+    one_line,
+    verdict_badge,
+)
+
+# key -> screen action, so every key hint is also a button
+_ACTIONS = {"a": "approve", "o": "override", "e": "edit", "r": "retry", "s": "skip"}
+
+
+@dataclass(frozen=True)
+class BannerView:
+    gate: GateOpened
+    why: str  # "" when the gate is the selected PR's, else why this one is the target
+    open_count: int
+    countdown: float | None  # seconds until it approves by itself, None when no countdown runs
+    countdown_stopped: bool
+    readonly: bool
+
+
+def split_line(s: SessionState, gate: GateOpened) -> Content | None:
+    if gate.pr is None or gate.pr not in s.prs:
+        return None
+    rnd = s.prs[gate.pr].rounds.get(gate.round)
+    if rnd is None or not (gate.split or rnd.split):
+        return None
+    parts: list[Content | tuple[str, str] | str] = [("⚠ Reviewers disagree: ", "bold $text-error")]
+    for i, (name, v) in enumerate(sorted(rnd.verdicts.items())):
+        if i:
+            parts.append((" · ", "$text-muted"))
+        parts += [(sanitize(name) + " ", ""), verdict_badge(v.verdict)]
+    parts.append(("  — read both before you answer", "$text-error"))
+    return Content.assemble(*parts)
+
+
+def banner_content(s: SessionState, view: BannerView) -> Content:
+    g = view.gate
+    pr = s.prs.get(g.pr) if g.pr is not None else None
+    title = sanitize(pr.title) if pr is not None else ""
+    kind = GATE_KIND_TEXT.get(g.gate_kind, g.gate_kind)
+    head: list[Content | tuple[str, str] | str] = [
+        ("◆ Waiting for you", "bold $text-warning"),
+        (f" · PR {g.pr} " if g.pr is not None else " · ", "bold"),
+        (title, "bold"),
+        (f" · {kind} · round {g.round}", "$text-muted"),
+    ]
+    if view.open_count > 1:
+        head.append((f" · {view.open_count} gates open", "$text-warning"))
+    if view.why:
+        head.append((f" ({view.why})", "$text-muted"))
+    proposal = PROPOSAL_TEXT.get(g.proposal, g.proposal)
+    second: list[Content | tuple[str, str] | str] = [
+        ("Approve will ", "$text-muted"),
+        (proposal, "bold"),
+    ]
+    if g.commit:
+        second += [(" · commit ", "$text-muted"), (g.commit[:8], "bold $text-warning")]
+    lines = [Content.assemble(*head), Content.assemble(*second)]
+    if g.summary:
+        lines.append(Content(one_line(g.summary, 400)))
+    split = split_line(s, g)
+    if split is not None:
+        lines.append(split)
+    lines.append(keys_content(view))
+    return Content("\n").join(lines)
+
+
+def keys_content(view: BannerView) -> Content:
+    g = view.gate
+    if view.readonly:
+        return Content.styled("replay: read-only, answers were given in the live session", "$text-muted")
+    markup = []
+    for answer, key, label in gate_options(g):
+        if answer == "edit":
+            label = edit_label(g)
+        markup.append(f"[@click=screen.{_ACTIONS[key]}][b $text-warning]{key}[/] {label}[/]")
+    keys = Content.from_markup("  ".join(markup))
+    if view.countdown is not None:
+        secs = max(0, int(view.countdown + 0.999))
+        tail = Content.styled(
+            f"   approves by itself in {secs}s · any key stops the countdown", "$text-muted"
+        )
+        keys = keys + tail
+    elif view.countdown_stopped:
+        keys = keys + Content.styled("   countdown stopped: you decide", "$text-muted")
+    return keys
+
+
+class GateBanner(Static):
+    DEFAULT_CSS = """
+    GateBanner {
+        display: none;
+        height: auto;
+        padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        link-style: none;
+        link-style-hover: bold;
+        link-background-hover: $warning 30%;
+        border-left: thick $warning;
+        background: $warning 12%;
+        &.-split {
+            border-left: thick $error;
+            background: $error 12%;
+        }
+        &.-open { display: block; }
+        &:ansi { background: ansi_default; }
+    }
+    """
+
+    def show_gate(self, s: SessionState, view: BannerView | None) -> None:
+        if view is None:
+            self.set_class(False, "-open")
+            self.update("")
+            return
+        self.set_class(split_line(s, view.gate) is not None, "-split")
+        self.update(banner_content(s, view))
+        self.set_class(True, "-open")

@@ -1,0 +1,95 @@
+"""The sidebar: one two-line entry per PR (glyph, number, title; status, round, time spent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from cockpit.state import PRState
+from cockpit.text import sanitize
+from cockpit.tui.format import fmt_duration, status_of
+
+
+def pr_prompt(pr: PRState, now: float, width: int) -> Content:
+    glyph, style, label = status_of(pr.display_status)
+    title = sanitize(pr.title).replace("\n", " ") or f"PR {pr.n}"
+    head = Content.assemble((f"{glyph} ", style), (f"{pr.n:>2} ", "$text-muted"), (title, "bold"))
+    detail = [(f"  {label}", style)]
+    if pr.round:
+        detail.append((f" · r{pr.round}", "$text-muted"))
+    if pr.solo:
+        detail.append((" · solo", "$text-muted"))
+    detail.append((f" · {fmt_duration(pr.spent_s(now))}", "$text-muted"))
+    return Content("\n").join(
+        [head.truncate(width, ellipsis=True), Content.assemble(*detail).truncate(width)]
+    )
+
+
+class PrList(OptionList):
+    """Highlight = selection. A human moving it posts ``Picked``; the app's own moves (follow) do not."""
+
+    @dataclass
+    class Picked(Message):
+        pr: int
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._order: list[int] = []
+        self._prompts: dict[int, Content] = {}
+        self._programmatic: int | None = None  # the index the app moved to, not a human
+
+    def update_prs(self, prs: list[PRState], now: float) -> None:
+        width = max(8, self.scrollable_content_region.width - 1)
+        for pr in prs:
+            prompt = pr_prompt(pr, now, width)
+            if pr.n not in self._prompts:
+                self._order.append(pr.n)
+                self._prompts[pr.n] = prompt
+                self.add_option(Option(prompt, id=f"pr-{pr.n}"))
+            elif not prompt.is_same(self._prompts[pr.n]):
+                self._prompts[pr.n] = prompt
+                self.replace_option_prompt(f"pr-{pr.n}", prompt)
+
+    def select_pr(self, n: int | None) -> None:
+        """Move the highlight without telling anyone (follow mode, startup)."""
+        if n is None or n not in self._order:
+            return
+        index = self._order.index(n)
+        if self.highlighted != index:
+            self._programmatic = index
+            self.highlighted = index
+
+    @property
+    def selected_pr(self) -> int | None:
+        if self.highlighted is None or not self._order:
+            return None
+        return self._order[min(self.highlighted, len(self._order) - 1)]
+
+    def step(self, delta: int) -> None:
+        if not self._order:
+            return
+        current = self.highlighted if self.highlighted is not None else 0
+        self.highlighted = max(0, min(len(self._order) - 1, current + delta))
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        if self._programmatic is not None and event.option_index == self._programmatic:
+            self._programmatic = None
+            return
+        self._programmatic = None
+        n = self.selected_pr
+        if n is not None:
+            self.post_message(self.Picked(n))
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        n = self.selected_pr
+        if n is not None:
+            self.post_message(self.Picked(n))

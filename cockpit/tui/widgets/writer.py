@@ -1,0 +1,49 @@
+"""The Writer pane: the selected PR's writer stream, as it happens."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+
+from cockpit.state import PRState, SessionState
+from cockpit.tui.format import status_of
+from cockpit.tui.transcript import Transcript
+from cockpit.tui.widgets.stream_view import StreamView
+
+
+def writer_subtitle(s: SessionState, pr: PRState | None) -> str:
+    if pr is None:
+        return ""
+    _, _, label = status_of(pr.display_status)
+    parts = [f"PR {pr.n}"]
+    if pr.round:
+        parts.append(f"round {pr.round}")
+    running = [d for d in s.running_dispatches(pr.n) if d.role == "writer"]
+    parts.append(f"{running[0].id} running" if running else label)
+    if pr.commits:
+        parts.append(f"{len(pr.commits)} commit{'s' if len(pr.commits) != 1 else ''}")
+    return " · ".join(parts)
+
+
+class WriterPane(Vertical):
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.border_title = "Writer"
+        self._shown: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StreamView(placeholder="No PR selected.", id="writer-stream")
+
+    @property
+    def stream(self) -> StreamView:
+        return self.query_one(StreamView)
+
+    def show(self, s: SessionState, pr: PRState | None, transcript: Transcript | None) -> None:
+        """Point the pane at a PR (rebuilds only when the PR changes), then catch up."""
+        n = pr.n if pr is not None else None
+        if n != self._shown:
+            self._shown = n
+            self.stream.show(transcript, "No writer output yet." if pr is not None else "No PR selected.")
+        else:
+            self.stream.sync()
+        self.border_subtitle = writer_subtitle(s, pr)

@@ -1,0 +1,141 @@
+"""Named states of the cockpit, drawn from the recorded demo session (fixtures/demo_session.jsonl).
+
+The snapshot tests and ``scripts/screenshots.py`` both use these, so the SVGs in ``screenshots/``
+and the snapshots under ``tests/tui/__snapshots__`` show the same moments. A scene publishes a
+prefix of the recorded events to the app's bus (no backends run), freezes the clock at the last
+event, and presses keys. Gate keys need controls: a real ``Session`` over a scratch demo
+repository, built but never run (so nothing can change the recorded story).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from cockpit.bus import EventBus
+from cockpit.events import AnyEvent, FileStat, decode
+from cockpit.git.model import Diff
+from cockpit.tui.app import CockpitApp
+from cockpit.tui.controls import SessionControls
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@cache
+def recorded_events() -> tuple[AnyEvent, ...]:
+    lines = (FIXTURES / "demo_session.jsonl").read_text(encoding="utf-8").splitlines()
+    return tuple(decode(line) for line in lines if line.strip())
+
+
+@cache
+def recorded_diff() -> tuple[str, str, Diff]:
+    data = json.loads((FIXTURES / "demo_diff.json").read_text(encoding="utf-8"))
+    files = [FileStat(*f) for f in data["files"]]
+    return data["base"], data["head"], Diff(data["text"], files, data["insertions"], data["deletions"])
+
+
+def diff_source(base: str, head: str) -> Diff:
+    """The recorded repository's diff for PR 2's first round (the only diff the scenes open)."""
+    _, rec_head, diff = recorded_diff()
+    if head != rec_head:
+        raise LookupError(f"no recorded diff for {head[:8]}")
+    return diff
+
+
+def index_of(kind: str, **match: object) -> int:
+    for i, ev in enumerate(recorded_events()):
+        if ev.__struct_config__.tag == kind and all(getattr(ev, k) == v for k, v in match.items()):
+            return i
+    raise LookupError(f"no {kind} {match} in the recording")
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    upto: int  # publish events[:upto]
+    size: tuple[int, int] = (120, 40)
+    press: tuple[str, ...] = ()
+    theme: str | None = None
+    description: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def events(self) -> tuple[AnyEvent, ...]:
+        return recorded_events()[: self.upto]
+
+    @property
+    def now(self) -> float:
+        return self.events[-1].t + 1.5
+
+
+def _gate_split() -> int:
+    return index_of("gate_opened", gate="g5") + 1
+
+
+def _mid_session() -> int:
+    start = index_of("dispatch_started", pr=2, round=2, role="writer")
+    return start + 12
+
+
+def scenes() -> dict[str, Scene]:
+    gate, mid = _gate_split(), _mid_session()
+    out = [
+        Scene(
+            "mid-session", mid, description="PR 2's fix round streaming; round 1's split verdicts beside it"
+        ),
+        Scene("gate-split", gate, description="the composer proposes a fix after a split verdict: the gate"),
+        Scene("override", gate, press=("o",), description="the override modal at the split-verdict gate"),
+        Scene("diff", gate, press=("d",), description="PR 2's diff, read from git"),
+        Scene("help", mid, press=("question_mark",), description="every key"),
+        Scene("gate-split-80x24", gate, size=(80, 24), description="the gate in an 80×24 terminal"),
+        Scene("mid-session-80x24", mid, size=(80, 24), description="mid-session in an 80×24 terminal"),
+        Scene("gate-split-200x50", gate, size=(200, 50), description="the gate in a 200×50 terminal"),
+        Scene("mid-session-200x50", mid, size=(200, 50), description="mid-session in a 200×50 terminal"),
+        Scene("gate-split-light", gate, size=(200, 50), theme="cockpit-light", description="the light theme"),
+        Scene("gate-split-ansi16", gate, theme="ansi-dark", description="a 16-colour terminal (ANSI theme)"),
+        Scene("finished", len(recorded_events()), description="the session completed"),
+    ]
+    return {s.name: s for s in out}
+
+
+def scratch_controls(workdir: Path) -> SessionControls:
+    """A real Session over a scratch demo repository, never run: gate keys show, nothing changes."""
+    from cockpit.backends.factory import build_backends
+    from cockpit.demo import setup_demo
+    from cockpit.engine.session import Session
+    from cockpit.git.repo import Repo
+    from cockpit.journal import Journal
+
+    setup = setup_demo(workdir=workdir / "scene", prs=1, speed=0)
+    return Session(
+        repo=Repo.open(setup.repo),
+        config=setup.config,
+        backends=build_backends(setup.config, speed=0),
+        journal=Journal(workdir / "scene.sqlite3"),
+        plan=setup.plan,
+        worktree_root=setup.worktrees,
+        mode="demo",
+    )
+
+
+def build(scene: Scene, controls: SessionControls | None) -> tuple[CockpitApp, EventBus]:
+    bus = EventBus()
+    now = scene.now
+    app = CockpitApp(
+        bus=bus, controls=controls, clock=lambda: now, diff_source=diff_source, theme=scene.theme
+    )
+    return app, bus
+
+
+async def play(app: CockpitApp, bus: EventBus, scene: Scene) -> None:
+    """Publish the scene's events, let every pane catch up, then press its keys."""
+    from textual.pilot import Pilot
+
+    bus.publish(scene.events)
+    await app.settled()
+    if scene.press:
+        await Pilot(app).press(*scene.press)
+        await Pilot(app).pause()
+        await app.settled()
