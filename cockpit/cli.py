@@ -140,6 +140,7 @@ def start_session(
     mode: str,
     worktree_root: Path | None = None,
     warnings: Sequence[str] = (),
+    gate_timeout: float = 0.0,
 ) -> int:
     from cockpit.engine.session import Session, SessionError
 
@@ -161,7 +162,15 @@ def start_session(
     except (SessionError, GitError) as exc:
         die(str(exc))
     if not headless:
-        headless = True  # the live UI arrives with the tui package; until then every run is headless
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            journal.close()
+            die("the cockpit needs a terminal; pass --headless to print a line per step instead")
+        from cockpit.tui.app import run_app
+
+        try:
+            return run_app(session, gate_timeout=gate_timeout)
+        finally:
+            journal.close()
     if not auto_approve and not sys.stdin.isatty():
         die("without --auto-approve, gates need a terminal to answer them (or pass --auto-approve)")
     try:
@@ -230,6 +239,14 @@ def _install_stop_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], No
     help="Where to make the scratch repository (default: a temp dir).",
 )
 @click.option("--keep", is_flag=True, help="Keep the scratch repository afterwards.")
+@click.option(
+    "--gate-timeout",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="An open gate approves itself after this long (any key stops the countdown; 0 waits for you).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
 @_journal_option
 def demo(
@@ -238,6 +255,7 @@ def demo(
     speed: float,
     workdir: Path | None,
     keep: bool,
+    gate_timeout: float,
     verbose: bool,
     journal: Path | None,
 ) -> None:
@@ -270,11 +288,12 @@ def demo(
             plan=setup.plan,
             goal="",
             headless=headless,
-            auto_approve=True,
+            auto_approve=headless,  # the live cockpit's gate countdown approves instead
             verbose=verbose,
             journal_path=journal,
             mode="demo",
             worktree_root=setup.worktrees,
+            gate_timeout=gate_timeout,
         )
     finally:
         stack.close()
