@@ -1,47 +1,17 @@
 """Real repositories in temp dirs, isolated from the machine's git configuration.
 
-The git CLI gets a temp HOME and ``GIT_CONFIG_NOSYSTEM``; libgit2 caches its config search path
-per process, so it is pointed at the same empty dirs (and restored afterwards).
+The isolation itself (a temp HOME, ``GIT_CONFIG_NOSYSTEM``, libgit2's config search path) is
+the root conftest's ``isolated_env``; this file adds the git helpers the git tests share.
 """
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pygit2
 import pytest
-from pygit2.enums import ConfigLevel
 
 from cockpit.git.repo import Repo
-
-_LEVELS = (ConfigLevel.GLOBAL, ConfigLevel.XDG, ConfigLevel.SYSTEM)
-
-
-@pytest.fixture(autouse=True)
-def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = tmp_path / "home"
-    (home / ".config").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in (
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_COMMITTER_NAME",
-        "GIT_COMMITTER_EMAIL",
-        "GIT_DIR",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    saved = {level: pygit2.settings.search_path[level] for level in _LEVELS}
-    for level in _LEVELS:
-        pygit2.settings.search_path[level] = str(home)
-    try:
-        yield home
-    finally:
-        for level, value in saved.items():
-            pygit2.settings.search_path[level] = value
 
 
 def git(*args: str, cwd: Path, check: bool = True) -> str:
