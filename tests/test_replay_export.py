@@ -10,12 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.backends.factory import build_backends
 from cockpit.bus import EventBus
-from cockpit.demo import make_repo
-from cockpit.engine.session import Session
 from cockpit.events import Event, SessionFinished, Warn, decode
-from cockpit.git.repo import Repo
 from cockpit.journal import Journal
 from cockpit.plan import PlanItem
 from cockpit.replay import ReplayDriver
@@ -23,7 +19,7 @@ from cockpit.report import markdown
 from cockpit.scenario import project_files
 from cockpit.sim.stack import SIM_KEY, start_sims
 from cockpit.state import fold
-from tests.support.sessions import SessionHarness
+from tests.support.sessions import SessionHarness, config_session
 
 pytestmark = pytest.mark.slow
 
@@ -73,19 +69,13 @@ async def test_exports_and_no_secret_anywhere(tmp_path: Path) -> None:
     stack = start_sims("builtin:demo", speed=0)
     try:
         cfg = stack.config()
-        repo = make_repo(tmp_path / "repo", project_files("textkit"))
-        journal = Journal(tmp_path / "j.sqlite3")
-        session = Session(
-            repo=Repo.open(repo),
-            config=cfg,
-            backends=build_backends(cfg),
-            journal=journal,
-            plan=[PlanItem("Add slugify()", "slugs")],
-            auto_approve=True,
-            worktree_root=tmp_path / "wt",
+        session, journal = config_session(
+            tmp_path, cfg, [PlanItem("Add slugify()", "slugs")], files=project_files("textkit")
         )
         assert (await session.run()).exit_code == 0
-        auth = [r.headers.get("x-api-key", "") + r.headers.get("authorization", "") for r in stack.anthropic.log]
+        auth = [
+            r.headers.get("x-api-key", "") + r.headers.get("authorization", "") for r in stack.anthropic.log
+        ]
     finally:
         stack.close()
     assert all(SIM_KEY in a for a in auth)  # the key was really used on the wire

@@ -16,17 +16,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from cockpit.backends.factory import build_backends
 from cockpit.config import WriterConfig
 from cockpit.demo import make_repo
-from cockpit.engine.session import Session
 from cockpit.events import CommitSeen, DispatchFinished, PrClosed, VerdictParsed, Warn
-from cockpit.git.repo import Repo
-from cockpit.journal import Journal
 from cockpit.plan import PlanItem
 from cockpit.scenario import parse_scenario
 from cockpit.sim.stack import SIM_KEY_ENV, start_sims
-from tests.support.sessions import git
+from tests.support.sessions import config_session, git
 
 pytestmark = pytest.mark.slow
 
@@ -158,17 +154,9 @@ async def test_the_composer_never_receives_a_diff(tmp_path: Path) -> None:
     scen = _scenario_file(tmp_path)
     stack = start_sims(str(scen), speed=0)
     try:
-        repo = make_repo(tmp_path / "repo", {"README.md": "# planets\n"})
         cfg = stack.config()
-        journal = Journal(tmp_path / "j.sqlite3")
-        session = Session(
-            repo=Repo.open(repo),
-            config=cfg,
-            backends=build_backends(cfg),
-            journal=journal,
-            plan=[PlanItem("Add the planets module", "Add planets.py listing the planets.")],
-            auto_approve=True,
-            worktree_root=tmp_path / "wt",
+        session, journal = config_session(
+            tmp_path, cfg, [PlanItem("Add the planets module", "Add planets.py listing the planets.")]
         )
         result = await session.run()
         assert result.exit_code == 0
@@ -197,18 +185,12 @@ async def test_cache_reads_are_recorded(tmp_path: Path) -> None:
     scen = _scenario_file(tmp_path)
     stack = start_sims(str(scen), speed=0)
     try:
-        repo = make_repo(tmp_path / "repo", {"README.md": "# planets\n"})
         goal = "Planets. " + "Keep every module small, typed and tested. " * 150  # a big stable prefix
         cfg = stack.config()
-        journal = Journal(tmp_path / "j.sqlite3")
-        session = Session(
-            repo=Repo.open(repo),
-            config=cfg,
-            backends=build_backends(cfg),
-            journal=journal,
-            plan=[PlanItem("Add the planets module", "Add planets.py listing the planets.")],
-            auto_approve=True,
-            worktree_root=tmp_path / "wt",
+        session, journal = config_session(
+            tmp_path,
+            cfg,
+            [PlanItem("Add the planets module", "Add planets.py listing the planets.")],
             goal=goal,
         )
         assert (await session.run()).exit_code == 0
@@ -228,22 +210,12 @@ async def test_unreachable_reviewer_host_is_a_visible_failure(tmp_path: Path) ->
     scen = _scenario_file(tmp_path)
     stack = start_sims(str(scen), speed=0)
     try:
-        repo = make_repo(tmp_path / "repo", {"README.md": "# planets\n"})
         base = stack.config()
         dead = "http://127.0.0.1:9"  # nothing listens on the discard port
         cfg = msgspec.structs.replace(
             base, reviewers=[msgspec.structs.replace(r, host=dead) for r in base.reviewers]
         )
-        journal = Journal(tmp_path / "j.sqlite3")
-        session = Session(
-            repo=Repo.open(repo),
-            config=cfg,
-            backends=build_backends(cfg),
-            journal=journal,
-            plan=[PlanItem("Add the planets module", "x")],
-            auto_approve=True,
-            worktree_root=tmp_path / "wt",
-        )
+        session, journal = config_session(tmp_path, cfg, [PlanItem("Add the planets module", "x")])
         result = await session.run()
     finally:
         stack.close()
@@ -268,7 +240,6 @@ async def test_real_codex_cli_writes_commits_and_the_pipeline_reviews(tmp_path: 
         responses = ResponsesSim(scenario, speed=0, api_key=API_KEY)
         stack.thread.serve(responses.server)
         home, _env = make_codex_home(tmp_path, responses.base_url, writable_tmp=False)
-        repo = make_repo(tmp_path / "repo", {"README.md": "# planets\n"})
         base = stack.config()
         cfg = msgspec.structs.replace(
             base,
@@ -281,15 +252,8 @@ async def test_real_codex_cli_writes_commits_and_the_pipeline_reviews(tmp_path: 
                 timeout_s=120,
             ),
         )
-        journal = Journal(tmp_path / "j.sqlite3")
-        session = Session(
-            repo=Repo.open(repo),
-            config=cfg,
-            backends=build_backends(cfg),
-            journal=journal,
-            plan=[PlanItem("Add the planets module", "Add planets.py listing the planets.")],
-            auto_approve=True,
-            worktree_root=tmp_path / "wt",
+        session, journal = config_session(
+            tmp_path, cfg, [PlanItem("Add the planets module", "Add planets.py listing the planets.")]
         )
         result = await asyncio.wait_for(session.run(), 240)
     finally:
@@ -303,5 +267,5 @@ async def test_real_codex_cli_writes_commits_and_the_pipeline_reviews(tmp_path: 
     assert len(commits) == 2, [type(e).__name__ for e in events]
     assert next(v.commit for v in events if isinstance(v, VerdictParsed) and v.round == 1) == commits[0].sha
     assert result.exit_code == 0
-    assert "Neptune" in git("show", "main:planets.py", cwd=repo)
+    assert "Neptune" in git("show", "main:planets.py", cwd=session.repo.workdir)
     assert not [e for e in events if isinstance(e, Warn) and e.code == "committed_for_writer"]

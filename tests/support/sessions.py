@@ -163,3 +163,30 @@ class SessionHarness:
 
         await self.wait_for(look, limit_s)
         return found[0]
+
+
+def config_session(
+    tmp: Path,
+    cfg: Config,
+    plan: list[PlanItem],
+    *,
+    files: dict[str, str] | None = None,
+    auto_approve: bool = True,
+    **kwargs: Any,
+) -> tuple[Session, Journal]:
+    """A session over a fresh repository with the backends a config names (e.g. the simulators')."""
+    from cockpit.backends.factory import build_backends
+
+    repo = make_repo(tmp / "repo", files if files is not None else {"README.md": "# planets\n"})
+    journal = Journal(tmp / "j.sqlite3")
+    session = Session(
+        repo=Repo.open(repo),
+        config=cfg,
+        backends=build_backends(cfg),
+        journal=journal,
+        plan=plan,
+        auto_approve=auto_approve,
+        worktree_root=tmp / "wt",
+        **kwargs,
+    )
+    return session, journal
