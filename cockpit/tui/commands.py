@@ -22,6 +22,7 @@ from cockpit.tui.screens.diff import DiffScreen
 from cockpit.tui.screens.editor import EditorScreen
 from cockpit.tui.screens.help import HelpScreen
 from cockpit.tui.screens.override import OverrideScreen
+from cockpit.tui.widgets.gate_banner import split_line
 
 if TYPE_CHECKING:
     from cockpit.tui.app import CockpitApp
@@ -154,7 +155,8 @@ class Commands:
                 lambda text: self._override_fix(c, gate, text),
             )
 
-        self.app.push_screen(OverrideScreen(gate), picked)
+        note = split_line(self.app.model.state, gate)
+        self.app.push_screen(OverrideScreen(gate, note), picked)
 
     def _fix_brief(self, gate: GateOpened) -> str:
         """The composer's brief when it wrote one, else the round's brief for a failed step, else empty."""

@@ -24,7 +24,7 @@ _GIT_HEADER = re.compile(r"^diff --git a/(.+?) b/(.+)$")
 
 # token type -> style; the first ancestor found wins
 _TOKEN_STYLES: tuple[tuple[_TokenType, str], ...] = (
-    (Token.Comment, "italic $text-muted"),
+    (Token.Comment, "italic $foreground-muted"),
     (Token.Literal.String, "$text-success"),
     (Token.Literal.Number, "$text-warning"),
     (Token.Keyword, "bold $text-secondary"),
@@ -107,7 +107,7 @@ def render_file(fp: FilePatch, max_lines: int = MAX_LINES_PER_FILE) -> Content:
         m = _HUNK.match(line)
         if not m:
             if line and not line.startswith(("diff --git", "index ")):
-                out.append(Content.styled(line, "$text-muted"))
+                out.append(Content.styled(line, "$foreground-muted"))
             i += 1
             continue
         old_n, new_n = int(m.group(1)), int(m.group(2))
@@ -123,7 +123,7 @@ def render_file(fp: FilePatch, max_lines: int = MAX_LINES_PER_FILE) -> Content:
                 break
             sign = b[:1]
             if sign == "\\":
-                out.append(Content.styled(f"{'':>{width * 2 + 2}}{b}", "$text-muted"))
+                out.append(Content.styled(f"{'':>{width * 2 + 2}}{b}", "$foreground-muted"))
                 continue
             if sign == "+":
                 gutter, bg, mark = f"{'':>{width}} {new_n:>{width}}", "on $success 18%", "+"
@@ -135,11 +135,13 @@ def render_file(fp: FilePatch, max_lines: int = MAX_LINES_PER_FILE) -> Content:
                 gutter, bg, mark = f"{old_n:>{width}} {new_n:>{width}}", "", " "
                 old_n += 1
                 new_n += 1
-            row = Content.assemble((gutter + " ", "$text-muted"), (mark + " ", "bold"), hl)
+            row = Content.assemble((gutter + " ", "$foreground-muted"), (mark + " ", "bold"), hl)
             out.append(row.stylize_before(bg) if bg else row)
     if i < len(raw) and len(out) >= max_lines:
         out.append(Content.styled(f"… cut at {max_lines} lines; see the rest with git diff", "$text-warning"))
-    return Content("\n").join(out)
+    # Every row as wide as the widest, so a +/- background is a band, not a ragged edge.
+    width_all = max((c.cell_length for c in out), default=0) + 1
+    return Content("\n").join(c.extend_right(width_all - c.cell_length) for c in out)
 
 
 def stat_line(stat: FileStat, width: int = 40) -> Content:

@@ -18,7 +18,7 @@ __all__ = ["fmt_duration", "fmt_tokens"]
 
 # status -> (glyph, style, label)
 STATUS: dict[str, tuple[str, str, str]] = {
-    "queued": ("·", "$text-muted", "queued"),
+    "queued": ("·", "$foreground-muted", "queued"),
     "composing": ("✎", "$text-secondary", "composing"),
     "awaiting": ("◆", "bold $text-warning", "awaiting you"),
     "writing": ("▸", "$text-primary", "writing"),
@@ -26,10 +26,10 @@ STATUS: dict[str, tuple[str, str, str]] = {
     "deciding": ("◇", "$text-secondary", "deciding"),
     "merging": ("⇢", "$text-success", "merging"),
     "merged": ("✓", "$text-success", "merged"),
-    "abandoned": ("⊘", "$text-muted", "abandoned"),
+    "abandoned": ("⊘", "$foreground-muted", "abandoned"),
     "failed": ("✗", "bold $text-error", "failed"),
     "interrupted": ("■", "$text-error", "interrupted"),
-    "skipped": ("↷", "$text-muted", "skipped"),
+    "skipped": ("↷", "$foreground-muted", "skipped"),
 }
 
 ROLE_STYLE = {"composer": "$text-secondary", "writer": "$text-primary", "reviewer": "$text-accent"}
@@ -44,8 +44,8 @@ VERDICT: dict[str, tuple[str, str]] = {
 SEVERITY: dict[str, tuple[str, str]] = {
     "blocker": ("▲ blocker", "bold $text-error"),
     "major": ("▲ major", "$text-warning"),
-    "minor": ("△ minor", "$text-muted"),
-    "info": ("· info", "$text-muted"),
+    "minor": ("△ minor", "$foreground-muted"),
+    "info": ("· info", "$foreground-muted"),
 }
 
 # What each answer is called on a key hint, in the order keys are shown.
@@ -78,7 +78,7 @@ GATE_KIND_TEXT = {
 
 
 def status_of(status: str) -> tuple[str, str, str]:
-    return STATUS.get(status, ("?", "$text-muted", status))
+    return STATUS.get(status, ("?", "$foreground-muted", status))
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -93,7 +93,7 @@ def verdict_badge(verdict: str) -> Content:
 
 
 def finding_line(f: Finding) -> Content:
-    label, style = SEVERITY.get(f.severity, (f"· {f.severity}", "$text-muted"))
+    label, style = SEVERITY.get(f.severity, (f"· {f.severity}", "$foreground-muted"))
     where = f.file or ""
     if where and f.line is not None:
         where = f"{where}:{f.line}"
@@ -111,7 +111,7 @@ def bar(used: int, budget: int, width: int = 10) -> Content:
     ratio = used / budget
     filled = min(width, round(ratio * width))
     style = "$text-success" if ratio < 0.8 else ("$text-warning" if ratio <= 1 else "$text-error")
-    return Content.assemble(("▰" * filled, style), ("▱" * (width - filled), "$text-muted"))
+    return Content.assemble(("▰" * filled, style), ("▱" * (width - filled), "$foreground-muted"))
 
 
 def gate_options(gate: GateOpened) -> list[tuple[str, str, str]]:

@@ -130,12 +130,21 @@ def build(scene: Scene, controls: SessionControls | None) -> tuple[CockpitApp, E
 
 
 async def play(app: CockpitApp, bus: EventBus, scene: Scene) -> None:
-    """Publish the scene's events, let every pane catch up, then press its keys."""
+    """Publish the scene's events, let every pane catch up, then press its keys and let it settle."""
     from textual.pilot import Pilot
 
+    from cockpit.tui.screens.diff import DiffScreen
+
+    pilot = Pilot(app)
     bus.publish(scene.events)
     await app.settled()
-    if scene.press:
-        await Pilot(app).press(*scene.press)
-        await Pilot(app).pause()
-        await app.settled()
+    if not scene.press:
+        return
+    await pilot.press(*scene.press)
+    for _ in range(500):
+        screen = app.screen
+        if not isinstance(screen, DiffScreen) or screen.diff is not None:
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()
+    await app.settled()

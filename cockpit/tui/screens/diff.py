@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
@@ -42,9 +42,11 @@ class DiffScreen(Screen[None]):
             files = OptionList(id="diff-files")
             files.border_title = "Files"
             yield files
-            with VerticalScroll(id="diff-scroll", can_focus=True) as scroll:
+            with ScrollableContainer(id="diff-scroll", can_focus=True) as scroll:
                 scroll.border_title = "Diff"
-                yield Static(Content.styled("reading the diff from git…", "$text-muted"), id="diff-text")
+                yield Static(
+                    Content.styled("reading the diff from git…", "$foreground-muted"), id="diff-text"
+                )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -73,7 +75,7 @@ class DiffScreen(Screen[None]):
         n = len(diff.files)
         summary = Content.assemble(
             (self._title, "bold"),
-            (f"   {n} file{'s' if n != 1 else ''}", "$text-muted"),
+            (f"   {n} file{'s' if n != 1 else ''}", "$foreground-muted"),
             (f"  +{diff.insertions}", "$text-success"),
             (f" −{diff.deletions}", "$text-error"),
         )
@@ -81,7 +83,7 @@ class DiffScreen(Screen[None]):
         files = self.query_one("#diff-files", OptionList)
         files.set_options([Option(stat_line(f, 34), id=f"file-{i}") for i, f in enumerate(diff.files)])
         if not diff.files:
-            self.query_one("#diff-text", Static).update(Content.styled("no changes", "$text-muted"))
+            self.query_one("#diff-text", Static).update(Content.styled("no changes", "$foreground-muted"))
             return
         files.highlighted = 0
         files.focus()
@@ -98,10 +100,10 @@ class DiffScreen(Screen[None]):
         body = (
             render_file(fp)
             if fp.text
-            else Content.styled("(no textual change: binary or mode only)", "$text-muted")
+            else Content.styled("(no textual change: binary or mode only)", "$foreground-muted")
         )
         self.query_one("#diff-text", Static).update(body)
-        scroll = self.query_one("#diff-scroll", VerticalScroll)
+        scroll = self.query_one("#diff-scroll", ScrollableContainer)
         scroll.border_title = Content(f"Diff · {sanitize(stat.path)}")
         scroll.scroll_home(animate=False)
 

@@ -44,7 +44,7 @@ def help_content() -> Content:
     lines.append(
         Content.styled(
             "In `cockpit demo` an open gate approves itself after a countdown; any key stops it.",
-            "$text-muted",
+            "$foreground-muted",
         )
     )
     return Content("\n").join(lines)

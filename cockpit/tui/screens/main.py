@@ -78,6 +78,8 @@ class MainScreen(Screen[None]):
 
     def render_frame(self, d: Dirty, selected: int | None, moved: bool, tick: bool) -> None:
         """Redraw what changed. ``moved``: the selection changed; ``tick``: the clock moved."""
+        if not self.query(SessionHeader):
+            return  # the app is shutting down: its widgets are already gone
         app = self.cockpit
         s = app.model.state
         now = app.clock()
@@ -102,7 +104,7 @@ class MainScreen(Screen[None]):
             self.query_one(ReviewersPane).show(s, pr, app.model.streams)
         if moved or (selected is not None and selected in d.composer):
             doc = app.model.composer.get(selected) if selected is not None else None
-            self.query_one(ComposerPane).show(doc, selected)
+            self.query_one(ComposerPane).show(doc, selected, pr is not None and pr.solo)
         if d.gates or d.prs or moved:
             self.refresh_bindings()
 

@@ -38,27 +38,27 @@ class OverrideScreen(ModalScreen[str | None]):
         Binding("escape", "pick('')", "Cancel", id="override.cancel"),
     ]
 
-    def __init__(self, gate: GateOpened) -> None:
+    def __init__(self, gate: GateOpened, note: Content | None = None) -> None:
         super().__init__(classes="dialog-screen")
         self.gate = gate
+        self.note = note  # e.g. the split verdict, said again where the choice is made
         self.actions = override_actions(gate)
 
     def compose(self) -> ComposeResult:
         g = self.gate
         with Vertical(classes="dialog") as box:
             box.border_title = f"Override · PR {g.pr} · {GATE_KIND_TEXT.get(g.gate_kind, g.gate_kind)}"
-            proposed = Content.assemble(
-                ("Proposed: ", "$text-muted"),
-                (g.proposal, "bold"),
-                ("  ", ""),
-                (one_line(g.summary, 160), ""),
-            )
-            yield Static(proposed, classes="dialog-body")
+            summary = one_line(g.summary, 300)
+            if not summary.lower().startswith("composer proposes"):
+                summary = f"Proposed: {g.proposal}. {summary}".strip()
+            yield Static(Content(summary), classes="dialog-body")
+            if self.note is not None:
+                yield Static(self.note, classes="dialog-body")
             for action in self.actions:
                 line = Content.assemble(
                     (f" {_KEYS[action]} ", "bold $text-warning"),
                     (f"{action:<8}", "bold"),
-                    (_WHAT[action], "$text-muted"),
+                    (_WHAT[action], "$foreground-muted"),
                 )
                 yield Button(line, id=f"pick-{action}", classes="choice", compact=True)
             with Horizontal(classes="dialog-buttons"):

@@ -18,6 +18,7 @@ from textual.widgets.markdown import MarkdownStream
 from cockpit.tui.model import ComposerDoc
 
 EMPTY = "*Nothing from the composer for this PR yet.*"
+SOLO = "*A solo PR: the writer works from the task, nobody reviews, you approve the merge.*"
 
 
 class ComposerPane(Vertical):
@@ -40,9 +41,10 @@ class ComposerPane(Vertical):
     def on_mount(self) -> None:
         self.run_worker(self._apply_loop(), group="composer-pane", exit_on_error=False)
 
-    def show(self, doc: ComposerDoc | None, pr: int | None) -> None:
+    def show(self, doc: ComposerDoc | None, pr: int | None, solo: bool = False) -> None:
         if doc is None:
-            want = (f"empty-{pr}", "", EMPTY if pr is not None else "*No PR selected.*")
+            empty = SOLO if solo else EMPTY
+            want = (f"empty-{pr}", "", empty if pr is not None else "*No PR selected.*")
         else:
             want = (f"{pr}:{doc.key}", doc.title, doc.text or "*…*")
         if want != self._want:
@@ -51,9 +53,12 @@ class ComposerPane(Vertical):
             self._wake.set()
         if doc is not None and doc.streaming:
             self._follow_end()
-        self.border_subtitle = (f"PR {pr} · " if pr is not None else "") + (doc.title if doc else "")
-        if doc is not None and doc.streaming:
-            self.border_subtitle += " · streaming"
+        parts = [f"PR {pr}"] if pr is not None else []
+        if doc is not None:
+            parts.append(doc.title)
+            if doc.streaming:
+                parts.append("streaming")
+        self.border_subtitle = " · ".join(parts)
 
     def _follow_end(self) -> None:
         """Keep the end of a growing document in view, unless the user scrolled up to read."""

@@ -19,6 +19,8 @@ from cockpit.tui.format import (
     GATE_KIND_TEXT,
     PROPOSAL_TEXT,
     edit_label,
+    fmt_duration,
+    fmt_tokens,
     gate_options,
     one_line,
     verdict_badge,
@@ -47,7 +49,7 @@ def split_line(s: SessionState, gate: GateOpened) -> Content | None:
     parts: list[Content | tuple[str, str] | str] = [("⚠ Reviewers disagree: ", "bold $text-error")]
     for i, (name, v) in enumerate(sorted(rnd.verdicts.items())):
         if i:
-            parts.append((" · ", "$text-muted"))
+            parts.append((" · ", "$foreground-muted"))
         parts += [(sanitize(name) + " ", ""), verdict_badge(v.verdict)]
     parts.append(("  — read both before you answer", "$text-error"))
     return Content.assemble(*parts)
@@ -62,19 +64,19 @@ def banner_content(s: SessionState, view: BannerView) -> Content:
         ("◆ Waiting for you", "bold $text-warning"),
         (f" · PR {g.pr} " if g.pr is not None else " · ", "bold"),
         (title, "bold"),
-        (f" · {kind} · round {g.round}", "$text-muted"),
+        (f" · {kind} · round {g.round}", "$foreground-muted"),
     ]
     if view.open_count > 1:
         head.append((f" · {view.open_count} gates open", "$text-warning"))
     if view.why:
-        head.append((f" ({view.why})", "$text-muted"))
+        head.append((f" ({view.why})", "$foreground-muted"))
     proposal = PROPOSAL_TEXT.get(g.proposal, g.proposal)
     second: list[Content | tuple[str, str] | str] = [
-        ("Approve will ", "$text-muted"),
+        ("Approve will ", "$foreground-muted"),
         (proposal, "bold"),
     ]
     if g.commit:
-        second += [(" · commit ", "$text-muted"), (g.commit[:8], "bold $text-warning")]
+        second += [(" · commit ", "$foreground-muted"), (g.commit[:8], "bold $text-warning")]
     lines = [Content.assemble(*head), Content.assemble(*second)]
     if g.summary:
         lines.append(Content(one_line(g.summary, 400)))
@@ -88,7 +90,9 @@ def banner_content(s: SessionState, view: BannerView) -> Content:
 def keys_content(view: BannerView) -> Content:
     g = view.gate
     if view.readonly:
-        return Content.styled("replay: read-only, answers were given in the live session", "$text-muted")
+        return Content.styled(
+            "replay: read-only, answers were given in the live session", "$foreground-muted"
+        )
     markup = []
     for answer, key, label in gate_options(g):
         if answer == "edit":
@@ -98,12 +102,40 @@ def keys_content(view: BannerView) -> Content:
     if view.countdown is not None:
         secs = max(0, int(view.countdown + 0.999))
         tail = Content.styled(
-            f"   approves by itself in {secs}s · any key stops the countdown", "$text-muted"
+            f"   approves by itself in {secs}s · any key stops the countdown", "$foreground-muted"
         )
         keys = keys + tail
     elif view.countdown_stopped:
-        keys = keys + Content.styled("   countdown stopped: you decide", "$text-muted")
+        keys = keys + Content.styled("   countdown stopped: you decide", "$foreground-muted")
     return keys
+
+
+def done_content(s: SessionState) -> Content:
+    """The closing line: how it ended, what each PR became, what the composer spent."""
+    outcomes: dict[str, int] = {}
+    for pr in s.prs.values():
+        key = pr.outcome or pr.status
+        outcomes[key] = outcomes.get(key, 0) + 1
+    style = "bold $text-success" if s.status == "completed" else "bold $text-error"
+    parts: list[Content | tuple[str, str] | str] = [
+        (f"■ Session {s.status}", style),
+        (f" in {fmt_duration(s.elapsed_s(s.last_t))}", ""),
+    ]
+    for outcome, n in sorted(outcomes.items()):
+        parts.append((f" · {n} {outcome}", "$foreground-muted"))
+    composer = [p.usage["composer"].total for p in s.prs.values() if p.usage["composer"].total]
+    if composer:
+        avg = sum(composer) // len(composer)
+        parts.append(
+            (
+                f" · composer {fmt_tokens(avg)} tokens per PR (budget {fmt_tokens(s.composer_budget)})",
+                "$foreground-muted",
+            )
+        )
+    if s.finish_reason:
+        parts.append((f" · {s.finish_reason}", "$foreground-muted"))
+    parts.append(("   q quits", "$foreground-muted"))
+    return Content.assemble(*parts)
 
 
 class GateBanner(Static):
@@ -124,15 +156,23 @@ class GateBanner(Static):
             background: $error 12%;
         }
         &.-open { display: block; }
+        &.-done {
+            border-left: thick $success;
+            background: $success 10%;
+        }
         &:ansi { background: ansi_default; }
     }
     """
 
     def show_gate(self, s: SessionState, view: BannerView | None) -> None:
         if view is None:
-            self.set_class(False, "-open")
-            self.update("")
+            done = s.status != "running" and s.started_at > 0
+            self.set_class(False, "-split")
+            self.set_class(done, "-done")
+            self.set_class(done, "-open")
+            self.update(done_content(s) if done else "")
             return
+        self.set_class(False, "-done")
         self.set_class(split_line(s, view.gate) is not None, "-split")
         self.update(banner_content(s, view))
         self.set_class(True, "-open")

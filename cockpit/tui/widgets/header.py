@@ -12,7 +12,7 @@ from cockpit.state import SessionState
 from cockpit.text import sanitize
 from cockpit.tui.format import ROLE_STYLE, bar, fmt_duration, fmt_tokens
 
-_SEP = (" │ ", "$text-muted")
+_SEP = (" │ ", "$foreground-muted")
 
 
 def _meter(role: str, label: str, u: Usage) -> list[Content | tuple[str, str] | str]:
@@ -20,9 +20,9 @@ def _meter(role: str, label: str, u: Usage) -> list[Content | tuple[str, str] | 
         (label, ROLE_STYLE[role]),
         " ",
         (fmt_tokens(u.input_tokens), "bold"),
-        (" in ", "$text-muted"),
+        (" in ", "$foreground-muted"),
         (fmt_tokens(u.output_tokens), "bold"),
-        (" out", "$text-muted"),
+        (" out", "$foreground-muted"),
     ]
 
 
@@ -41,19 +41,19 @@ def header_content(
         run = ("● running", "$text-success")
     line1: list[Content | tuple[str, str] | str] = [
         ("cockpit", "bold $text-primary"),
-        (" replay" if replay else (" demo" if s.mode == "demo" else ""), "$text-muted"),
+        (" replay" if replay else (" demo" if s.mode == "demo" else ""), "$foreground-muted"),
         _SEP,
         (sanitize(repo), "bold"),
-        (f" ⎇ {sanitize(s.base_branch)}" if s.base_branch else "", "$text-muted"),
+        (f" ⎇ {sanitize(s.base_branch)}" if s.base_branch else "", "$foreground-muted"),
         _SEP,
         (fmt_duration(s.elapsed_s(now)), "bold"),
         _SEP,
         run,
     ]
     if s.id:
-        line1 += [_SEP, (s.id, "$text-muted")]
+        line1 += [_SEP, (s.id, "$foreground-muted")]
     if note:
-        line1 += [_SEP, (note, "$text-muted")]
+        line1 += [_SEP, (note, "$foreground-muted")]
     line2: list[Content | tuple[str, str] | str] = []
     pr = s.prs.get(selected) if selected is not None else None
     if pr is not None:
@@ -61,11 +61,11 @@ def header_content(
         line2 += [
             (f"composer PR {pr.n} ", "$text-secondary"),
             (fmt_tokens(used), "bold"),
-            (f"/{fmt_tokens(s.composer_budget)} ", "$text-muted"),
+            (f"/{fmt_tokens(s.composer_budget)} ", "$foreground-muted"),
         ]
         line2.append(bar(used, s.composer_budget, 8))
         line2.append(("  ", ""))
-    line2 += [("context ", "$text-muted"), (fmt_tokens(s.composer_context), "bold"), _SEP]
+    line2 += [("context ", "$foreground-muted"), (fmt_tokens(s.composer_context), "bold"), _SEP]
     line2 += _meter("composer", "composer", s.usage["composer"])
     line2.append(_SEP)
     line2 += _meter("writer", "writer", s.usage["writer"])

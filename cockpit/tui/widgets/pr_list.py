@@ -18,13 +18,13 @@ from cockpit.tui.format import fmt_duration, status_of
 def pr_prompt(pr: PRState, now: float, width: int) -> Content:
     glyph, style, label = status_of(pr.display_status)
     title = sanitize(pr.title).replace("\n", " ") or f"PR {pr.n}"
-    head = Content.assemble((f"{glyph} ", style), (f"{pr.n:>2} ", "$text-muted"), (title, "bold"))
+    head = Content.assemble((f"{glyph} ", style), (f"{pr.n:>2} ", "$foreground-muted"), (title, "bold"))
     detail = [(f"  {label}", style)]
     if pr.round:
-        detail.append((f" · r{pr.round}", "$text-muted"))
+        detail.append((f" · r{pr.round}", "$foreground-muted"))
     if pr.solo:
-        detail.append((" · solo", "$text-muted"))
-    detail.append((f" · {fmt_duration(pr.spent_s(now))}", "$text-muted"))
+        detail.append((" · solo", "$foreground-muted"))
+    detail.append((f" · {fmt_duration(pr.spent_s(now))}", "$foreground-muted"))
     return Content("\n").join(
         [head.truncate(width, ellipsis=True), Content.assemble(*detail).truncate(width)]
     )

@@ -46,7 +46,7 @@ def card_content(
     detail = sanitize(d.model)
     if d.framing and d.framing != d.name:
         detail += f" · {sanitize(d.framing)}"
-    head.append((f" · {detail}", "$text-muted"))
+    head.append((f" · {detail}", "$foreground-muted"))
     lines: list[Content] = []
     if verdict is not None:
         if verdict.summary:
@@ -55,25 +55,25 @@ def card_content(
             lines.append(_finding(f))
         if len(verdict.findings) > MAX_FINDINGS:
             lines.append(
-                Content.styled(f"… {len(verdict.findings) - MAX_FINDINGS} more findings", "$text-muted")
+                Content.styled(f"… {len(verdict.findings) - MAX_FINDINGS} more findings", "$foreground-muted")
             )
         if verdict.verdict == "unparsed":
-            lines.append(Content.styled("nothing parseable; the reviewer wrote:", "$text-muted"))
+            lines.append(Content.styled("nothing parseable; the reviewer wrote:", "$foreground-muted"))
             for ln in _tail(verdict.raw or (stream.text if stream else ""), STREAM_TAIL_LINES):
-                lines.append(Content.styled(ln, "$text-muted"))
+                lines.append(Content.styled(ln, "$foreground-muted"))
         return Content.assemble(*head), Content("\n").join(lines)
     if d.running:
         chars = stream.chars if stream is not None else 0
-        head.insert(0, ("reviewing… ", "$text-muted"))
-        head.append((f" · {fmt_tokens(chars)} chars", "$text-muted"))
+        head.insert(0, ("reviewing… ", "$foreground-muted"))
+        head.append((f" · {fmt_tokens(chars)} chars", "$foreground-muted"))
         text = stream.text if stream is not None and stream.text else (stream.thinking if stream else "")
-        style = "$text-muted" if stream is None or not stream.text else "$foreground 80%"
+        style = "$foreground-muted" if stream is None or not stream.text else "$foreground 80%"
         for ln in _tail(text, STREAM_TAIL_LINES):
             lines.append(Content.styled(ln, style))
         return Content.assemble(*head), Content("\n").join(lines)
     took = fmt_duration((d.finished_at or d.started_at) - d.started_at)
     if d.status == "ok":
-        head.append((f" · done in {took}, parsing…", "$text-muted"))
+        head.append((f" · done in {took}, parsing…", "$foreground-muted"))
         return Content.assemble(*head), Content("")
     head.insert(0, (f"✗ {d.status}  ", "bold $text-error"))
     if d.error:
@@ -93,9 +93,9 @@ def history_content(pr: PRState, current: int) -> Content | None:
         r = pr.rounds[n]
         if n == current or not r.verdicts:
             continue
-        parts.append((f"round {n}: ", "$text-muted"))
+        parts.append((f"round {n}: ", "$foreground-muted"))
         for name, v in sorted(r.verdicts.items()):
-            parts += [(sanitize(name) + " ", "$text-muted"), verdict_badge(v.verdict), ("  ", "")]
+            parts += [(sanitize(name) + " ", "$foreground-muted"), verdict_badge(v.verdict), ("  ", "")]
     return Content.assemble(*parts) if parts else None
 
 
@@ -170,10 +170,10 @@ class ReviewersPane(Vertical):
             verdict = rnd.verdicts.get(d.name) if rnd is not None else None
             self._cards[did].show(d, verdict, streams.get(did))
         if pr is None:
-            empty.update(Content.styled("No PR selected.", "$text-muted"))
+            empty.update(Content.styled("No PR selected.", "$foreground-muted"))
         elif rnd is None:
             why = "a solo PR is not reviewed" if pr.solo else "no review yet"
-            empty.update(Content.styled(why, "$text-muted"))
+            empty.update(Content.styled(why, "$foreground-muted"))
         else:
             empty.update("")
         empty.display = rnd is None
@@ -185,7 +185,7 @@ class ReviewersPane(Vertical):
             split.update(
                 Content.assemble(
                     ("⚠ Split verdict: ", "bold $text-error"),
-                    ("the reviewers disagree", "$text-error"),
+                    ("reviewers disagree", "$text-error"),
                 )
             )
         if rnd is not None:

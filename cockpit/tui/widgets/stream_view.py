@@ -52,11 +52,11 @@ class StreamView(ScrollView, can_focus=True):
         scrollbar-size-vertical: 1;
         padding: 0 1;
         & > .stream--text { color: $foreground; }
-        & > .stream--reasoning { color: $text-muted; text-style: italic; }
+        & > .stream--reasoning { color: $foreground-muted; text-style: italic; }
         & > .stream--stderr { color: $text-warning; }
         & > .stream--prompt { color: $text-primary; text-style: bold; }
         & > .stream--command { color: $foreground; text-style: bold; }
-        & > .stream--output { color: $text-muted; }
+        & > .stream--output { color: $foreground-muted; }
         & > .stream--ok { color: $text-success; }
         & > .stream--error { color: $text-error; }
         & > .stream--warning { color: $text-warning; }
@@ -64,7 +64,7 @@ class StreamView(ScrollView, can_focus=True):
         & > .stream--plan { color: $text-secondary; }
         & > .stream--commit { color: $text-success; text-style: bold; }
         & > .stream--sha { color: $text-warning; text-style: bold; }
-        & > .stream--meta { color: $text-muted; }
+        & > .stream--meta { color: $foreground-muted; }
         & > .stream--round { color: $text-primary; }
         & > .stream--title { color: $foreground; text-style: bold; }
         & > .stream--writer { color: $text-primary; text-style: bold; }
@@ -149,9 +149,9 @@ class StreamView(ScrollView, can_focus=True):
 
     def _wrap(self, line: Content, width: int, options: RenderOptions) -> list[Strip]:
         if not line:
-            return [Strip.blank(width)]
+            return [Strip.blank(width, self.rich_style)]
         strips = line.render_strips(width, None, self.visual_style, options)
-        return strips or [Strip.blank(width)]
+        return strips or [Strip.blank(width, self.rich_style)]
 
     def _rebuild(self) -> None:
         self._rows.clear()
