@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.command import CommandPalette
 from textual.widgets import TextArea
 
 from cockpit.events import (
@@ -197,3 +198,14 @@ async def test_demo_countdown_approves_by_itself_until_a_key_stops_it(tmp_path: 
         await h.press("a")
         ev2 = await h.journaled(HumanDecision, gate=g2.gate)
         assert ev2.by == "human"
+
+
+async def test_the_command_palette_reaches_the_actions(tmp_path: Path) -> None:
+    async with live(tmp_path, scenario=HANG_SCENARIO) as h:
+        await h.until("the session to start", lambda: h.app.model.state.status == "running")
+        await h.press("ctrl+p")
+        await h.screen(CommandPalette)
+        await h.type_text("Pause")
+        await h.pilot.pause(0.3)  # the palette searches its providers
+        await h.press("enter")
+        await h.journaled(SessionPaused, by="human")

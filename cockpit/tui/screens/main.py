@@ -53,6 +53,11 @@ class MainScreen(Screen[None]):
         Binding("q", "quit", "quit", id="cockpit.quit"),
     ]
 
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._bindings_shown = [b for b in self.BINDINGS if isinstance(b, Binding) and b.show]
+        self._keys_shown: tuple[bool | None, ...] = ()
+
     def compose(self) -> ComposeResult:
         yield SessionHeader(id="header")
         yield GateBanner(id="gate-banner")
@@ -85,7 +90,7 @@ class MainScreen(Screen[None]):
         now = app.clock()
         pr = s.prs.get(selected) if selected is not None else None
         if d.header or moved or tick:
-            self.query_one(SessionHeader).update(
+            self.query_one(SessionHeader).set(
                 header_content(s, now, selected, replay=app.controls is None, note=app.header_note())
             )
         pr_list = self.query_one(PrList)
@@ -106,7 +111,10 @@ class MainScreen(Screen[None]):
             doc = app.model.composer.get(selected) if selected is not None else None
             self.query_one(ComposerPane).show(doc, selected, pr is not None and pr.solo)
         if d.gates or d.prs or moved:
-            self.refresh_bindings()
+            keys = tuple(app.commands.applies(b.action) for b in self._bindings_shown)
+            if keys != self._keys_shown:
+                self._keys_shown = keys
+                self.refresh_bindings()  # the footer recomposes: only when what applies changed
 
     # --- keys ----------------------------------------------------------------------------
 

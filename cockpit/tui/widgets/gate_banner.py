@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.content import Content
-from textual.widgets import Static
 
 from cockpit.events import GateOpened
 from cockpit.state import SessionState
@@ -25,6 +24,7 @@ from cockpit.tui.format import (
     one_line,
     verdict_badge,
 )
+from cockpit.tui.widgets.textbox import TextBox
 
 # key -> screen action, so every key hint is also a button
 _ACTIONS = {"a": "approve", "o": "override", "e": "edit", "r": "retry", "s": "skip"}
@@ -138,7 +138,7 @@ def done_content(s: SessionState) -> Content:
     return Content.assemble(*parts)
 
 
-class GateBanner(Static):
+class GateBanner(TextBox):
     DEFAULT_CSS = """
     GateBanner {
         display: none;
@@ -170,9 +170,9 @@ class GateBanner(Static):
             self.set_class(False, "-split")
             self.set_class(done, "-done")
             self.set_class(done, "-open")
-            self.update(done_content(s) if done else "")
+            self.set(done_content(s) if done else Content(""))
             return
         self.set_class(False, "-done")
         self.set_class(split_line(s, view.gate) is not None, "-split")
-        self.update(banner_content(s, view))
+        self.set(banner_content(s, view))
         self.set_class(True, "-open")

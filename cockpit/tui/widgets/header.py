@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.content import Content
-from textual.widgets import Static
 
 from cockpit.events import Usage
 from cockpit.state import SessionState
 from cockpit.text import sanitize
 from cockpit.tui.format import ROLE_STYLE, bar, fmt_duration, fmt_tokens
+from cockpit.tui.widgets.textbox import TextBox
 
 _SEP = (" │ ", "$foreground-muted")
 
@@ -74,7 +74,7 @@ def header_content(
     return Content("\n").join([Content.assemble(*line1), Content.assemble(*line2)])
 
 
-class SessionHeader(Static):
+class SessionHeader(TextBox):
     DEFAULT_CSS = """
     SessionHeader {
         height: 2;

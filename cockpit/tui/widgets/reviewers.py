@@ -9,7 +9,6 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Static
 
 from cockpit.events import VerdictParsed
 from cockpit.state import DispatchState, PRState, RoundState, SessionState
@@ -17,6 +16,7 @@ from cockpit.text import sanitize
 from cockpit.tui.format import finding_line as _finding
 from cockpit.tui.format import fmt_duration, fmt_tokens, verdict_badge
 from cockpit.tui.model import StreamText
+from cockpit.tui.widgets.textbox import TextBox
 
 STREAM_TAIL_LINES = 6
 MAX_FINDINGS = 30
@@ -119,8 +119,8 @@ class ReviewerCard(Vertical):
 
     def __init__(self) -> None:
         super().__init__()
-        self._head = Static(classes="card-head")
-        self._body = Static(classes="card-body")
+        self._head = TextBox(classes="card-head")
+        self._body = TextBox(classes="card-body")
 
     def compose(self) -> ComposeResult:
         yield self._head
@@ -131,8 +131,8 @@ class ReviewerCard(Vertical):
         for c in ("-approve", "-changes", "-block", "-unparsed", "-failed", "-running"):
             self.set_class(c == cls, c)
         head, body = card_content(d, verdict, stream)
-        self._head.update(head)
-        self._body.update(body)
+        self._head.set(head)
+        self._body.set(body)
         self._body.display = bool(body)
 
 
@@ -143,15 +143,15 @@ class ReviewersPane(Vertical):
         self._cards: dict[str, ReviewerCard] = {}  # by dispatch id, in the order shown
 
     def compose(self) -> ComposeResult:
-        yield Static(id="split-warning")
+        yield TextBox(id="split-warning")
         with VerticalScroll(id="reviewer-cards", can_focus=True):
-            yield Static(id="reviewers-empty")
-            yield Static(id="reviewer-history")
+            yield TextBox(id="reviewers-empty")
+            yield TextBox(id="reviewer-history")
 
     def show(self, s: SessionState, pr: PRState | None, streams: dict[str, StreamText]) -> None:
-        split = self.query_one("#split-warning", Static)
-        empty = self.query_one("#reviewers-empty", Static)
-        history = self.query_one("#reviewer-history", Static)
+        split = self.query_one("#split-warning", TextBox)
+        empty = self.query_one("#reviewers-empty", TextBox)
+        history = self.query_one("#reviewer-history", TextBox)
         box = self.query_one("#reviewer-cards", VerticalScroll)
         rnd = shown_round(pr) if pr is not None else None
         ids = list(rnd.reviewers) if rnd is not None else []
@@ -170,19 +170,19 @@ class ReviewersPane(Vertical):
             verdict = rnd.verdicts.get(d.name) if rnd is not None else None
             self._cards[did].show(d, verdict, streams.get(did))
         if pr is None:
-            empty.update(Content.styled("No PR selected.", "$foreground-muted"))
+            empty.set(Content.styled("No PR selected.", "$foreground-muted"))
         elif rnd is None:
             why = "a solo PR is not reviewed" if pr.solo else "no review yet"
-            empty.update(Content.styled(why, "$foreground-muted"))
+            empty.set(Content.styled(why, "$foreground-muted"))
         else:
-            empty.update("")
+            empty.set(Content(""))
         empty.display = rnd is None
         hist = history_content(pr, rnd.n) if pr is not None and rnd is not None else None
-        history.update(hist or "")
+        history.set(hist or Content(""))
         history.display = hist is not None
         split.display = bool(rnd is not None and rnd.split)
         if rnd is not None and rnd.split:
-            split.update(
+            split.set(
                 Content.assemble(
                     ("⚠ Split verdict: ", "bold $text-error"),
                     ("reviewers disagree", "$text-error"),

@@ -1,25 +1,35 @@
-"""A line-API view of a Transcript: wrapped, styled, capped, and cheap to keep up to date.
+"""A line-API view of a Transcript: wrapped, styled, capped, and cheap under a flood.
 
 ``Log`` cannot style or wrap and ``RichLog`` cannot continue a partial line and costs ~2.7 KB a
-line (guides/textual.md), so this widget renders a shared ``Transcript`` itself: each logical
-line is wrapped once into Strips, only the lines that changed since the last frame are wrapped
-again, and lines the transcript dropped are dropped here too. It follows the end while the
-user is at the bottom, stays put when they scroll up, and follows again once they are back.
+line (guides/textual.md), so this widget renders a shared ``Transcript`` itself. It keeps only
+a row count per logical line (word-wrapped, computed with the same line breaker the renderer
+uses) and their running sum; strips are made only for lines on screen, and kept in a small LRU
+cache. Appending costs one line measurement, showing another PR's transcript measures the last
+screens at once and the older lines a slice per frame (until then their height is estimated),
+so switching PRs never stalls keys. It follows the end while the user is at the bottom, stays
+put when they scroll up, and follows again once they are back.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from bisect import bisect_right
 from itertools import islice
 from typing import ClassVar
 
+from rich._wrap import divide_line
+from rich.style import Style
+from textual.cache import LRUCache
 from textual.content import Content
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.visual import RenderOptions
 
 from cockpit.tui.transcript import Transcript
+
+EXACT_TAIL = 300  # lines measured exactly at once when a transcript is shown
+REFINE_SLICE = 400  # older lines measured per step after that
+STRIP_CACHE = 512  # lines whose strips are kept
 
 
 class StreamView(ScrollView, can_focus=True):
@@ -84,93 +94,145 @@ class StreamView(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.transcript = transcript
         self.placeholder = placeholder
-        self._rows: list[Strip] = []
-        self._counts: deque[int] = deque()  # rows per logical line, from line id self._first
-        self._first = 0
-        self._wrap_width = 0
+        self._first = 0  # transcript id of the line _counts[0] describes
+        self._counts: list[int] = []  # rows per logical line
+        self._starts: list[int] = []  # first row of each logical line
+        self._exact_from = 0  # _counts[i] is measured for i >= _exact_from, estimated below
+        self._width = 0
         self._version = -1
+        self._strips: LRUCache[int, list[Strip]] = LRUCache(STRIP_CACHE)
+        self._refining = False
+        self._style: Style | None = None  # the widget's rich style, per render pass
+        self._options: RenderOptions | None = None
         self.following = True  # keep the end in view; off while the user reads further up
 
     # --- feeding -------------------------------------------------------------------------
 
     def show(self, transcript: Transcript | None, placeholder: str = "") -> None:
-        """Show another transcript (the selected PR changed): rebuild and go to its end."""
+        """Show another transcript (the selected PR changed) from its end."""
         self.transcript = transcript
         self.placeholder = placeholder
-        self._rebuild()
         self.following = True
+        self._rebuild()
         self._to_end()
 
     def sync(self) -> None:
-        """Catch up with the transcript: drop, re-wrap and add only what changed."""
+        """Catch up with the transcript: drop, re-measure and add only what changed."""
         t = self.transcript
         if t is None or t.version == self._version:
             return
-        width = self._content_width()
-        if width != self._wrap_width:
+        if self._content_width() != self._width:
             self._rebuild()
             return
         changed = t.take_changes()
         self._version = t.version
-        removed = 0
-        while self._first < t.first and self._counts:
-            removed += self._counts.popleft()
-            self._first += 1
-        if removed:
-            del self._rows[:removed]
-        if not self._counts:
-            self._first = t.first
-        start = self._first + len(self._counts)
-        if changed is not None:
-            start = max(self._first, min(start, changed))
-        while self._first + len(self._counts) > start:
-            n = self._counts.pop()
-            if n:
-                del self._rows[-n:]
-        options = self._options()
-        for line in islice(t.lines, start - t.first, None):
-            strips = self._wrap(line, width, options)
-            self._counts.append(len(strips))
-            self._rows.extend(strips)
-        self.virtual_size = Size(width, len(self._rows))
+        removed_rows = 0
+        drop = min(len(self._counts), max(0, t.first - self._first))
+        if drop:
+            removed_rows = self._starts[drop] if drop < len(self._starts) else self._total()
+            del self._counts[:drop]
+            self._exact_from = max(0, self._exact_from - drop)
+        self._first = t.first
+        known = len(self._counts)
+        start = known if changed is None else max(0, min(known, changed - self._first))
+        del self._counts[start:]
+        for line_id in range(self._first + start, self._first + known):
+            self._strips.discard(line_id)
+        width = self._width
+        self._counts.extend(_rows(line, width) for line in islice(t.lines, start, None))
+        self._exact_from = min(self._exact_from, start)
+        self._restart(0 if drop else start)
+        self._set_virtual(Size(width, self._total()))
         if self.following:
             self._to_end()
-        elif removed:
-            self.scroll_to(y=max(0, self.scroll_y - removed), animate=False, immediate=True)
+        elif removed_rows:
+            self.scroll_to(y=max(0, self.scroll_y - removed_rows), animate=False, immediate=True)
         self.refresh()
 
-    # --- wrapping ------------------------------------------------------------------------
+    # --- measuring -----------------------------------------------------------------------
+
+    def _set_virtual(self, size: Size) -> None:
+        """Grow the scrollable area without a screen layout pass, unless scrollbars come or go.
+
+        ``virtual_size`` is a layout reactive: setting it 30 times a second relayouts and repaints
+        the whole screen each time (most of the cost of a flood, per bench/tui_latency.py).
+        """
+        old = self.virtual_size
+        if size == old:
+            return
+        viewport = self.scrollable_content_region.height
+        if (
+            not self.is_mounted
+            or old.width != size.width
+            or (old.height > viewport) != (size.height > viewport)
+        ):
+            self.virtual_size = size
+            return
+        self.set_reactive(StreamView.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     def _content_width(self) -> int:
         return max(1, self.scrollable_content_region.width)
 
-    def _options(self) -> RenderOptions:
-        return RenderOptions(self._get_style, self.styles.get_rules())
+    def _total(self) -> int:
+        return self._starts[-1] + self._counts[-1] if self._counts else 0
 
-    def _wrap(self, line: Content, width: int, options: RenderOptions) -> list[Strip]:
-        if not line:
-            return [Strip.blank(width, self.rich_style)]
-        strips = line.render_strips(width, None, self.visual_style, options)
-        return strips or [Strip.blank(width, self.rich_style)]
+    def _restart(self, index: int) -> None:
+        """Recompute the running row sums from line ``index`` on."""
+        del self._starts[index:]
+        row = self._starts[-1] + self._counts[len(self._starts) - 1] if self._starts else 0
+        for i in range(len(self._starts), len(self._counts)):
+            self._starts.append(row)
+            row += self._counts[i]
 
     def _rebuild(self) -> None:
-        self._rows.clear()
-        self._counts.clear()
         t = self.transcript
-        width = self._content_width()
-        self._wrap_width = width
+        self._strips.clear()
+        self._counts.clear()
+        self._starts.clear()
+        width = self._width = self._content_width()
         if t is None:
-            self._first, self._version = 0, -1
+            self._first, self._version, self._exact_from = 0, -1, 0
         else:
             t.take_changes()
             self._first, self._version = t.first, t.version
-            options = self._options()
-            for line in t.lines:
-                strips = self._wrap(line, width, options)
-                self._counts.append(len(strips))
-                self._rows.extend(strips)
-        self.virtual_size = Size(width, len(self._rows))
+            lines = list(t.lines)
+            self._exact_from = max(0, len(lines) - EXACT_TAIL)
+            self._counts = [_estimate(line, width) for line in lines[: self._exact_from]]
+            self._counts += [_rows(line, width) for line in lines[self._exact_from :]]
+            self._restart(0)
+            if self._exact_from and not self._refining:
+                self._refining = True
+                self.set_timer(1 / 60, self._refine)
+        self._set_virtual(Size(width, self._total()))
         self.refresh()
+
+    def _refine(self) -> None:
+        """Measure a slice of the lines still estimated (the oldest), keeping the view where it is."""
+        self._refining = False
+        self.sync()  # line i is the transcript's line i from here on
+        t = self.transcript
+        if t is None or not self._exact_from or self._width != self._content_width():
+            return
+        stop = min(self._exact_from, len(t.lines))
+        begin = max(0, stop - REFINE_SLICE)
+        before = self._total()
+        for i, line in enumerate(islice(t.lines, begin, stop), begin):
+            self._counts[i] = _rows(line, self._width)
+        self._exact_from = begin
+        self._restart(begin)
+        self._set_virtual(Size(self._width, self._total()))
+        if self.following:
+            self._to_end()
+        else:
+            self.scroll_to(y=max(0, self.scroll_y + self._total() - before), animate=False, immediate=True)
+        self.refresh()
+        if begin:
+            self._refining = True
+            self.set_timer(1 / 60, self._refine)
+
+    # --- scrolling -----------------------------------------------------------------------
 
     def _to_end(self) -> None:
         self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
@@ -189,30 +251,76 @@ class StreamView(ScrollView, can_focus=True):
             self.following = True  # back at the bottom: follow again
 
     def on_resize(self) -> None:
-        if self._content_width() != self._wrap_width:
+        if self._content_width() != self._width:
             self._rebuild()
         if self.following:
             self.call_after_refresh(self._settle_end)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        if self.is_mounted:
-            self._rebuild()
+        self._strips.clear()
+        self.refresh()
 
     # --- rendering -----------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Styles are looked up once per pass, not once per line (rich_style walks the DOM).
+        self._style = self.rich_style
+        self._options = RenderOptions(self._get_style, self.styles.get_rules())
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._style = self._options = None
+
+    def _line_strips(self, index: int) -> list[Strip]:
+        line_id = self._first + index
+        cached = self._strips.get(line_id)
+        if cached is not None:
+            return cached
+        t = self.transcript
+        j = line_id - t.first if t is not None else -1
+        if t is None or not 0 <= j < len(t.lines):
+            return []
+        line = t.lines[j]
+        options = self._options or RenderOptions(self._get_style, self.styles.get_rules())
+        strips = line.render_strips(self._width, None, self.visual_style, options) if line else []
+        strips = strips or [Strip.blank(self._width, self._style or self.rich_style)]
+        self._strips[line_id] = strips
+        return strips
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        index = self.scroll_offset.y + y
-        style = self.rich_style
-        if not self._rows and y == 0 and self.placeholder:
-            text = Content.styled(self.placeholder, ".stream--meta")
-            strips = text.render_strips(width, 1, self.visual_style, self._options())
-            return strips[0].crop_extend(0, width, style) if strips else Strip.blank(width, style)
-        if index >= len(self._rows):
+        style = self._style or self.rich_style
+        if not self._counts:
+            if y == 0 and self.placeholder:
+                text = Content.styled(self.placeholder, ".stream--meta")
+                options = RenderOptions(self._get_style, self.styles.get_rules())
+                strips = text.render_strips(width, 1, self.visual_style, options)
+                if strips:
+                    return strips[0].crop_extend(0, width, style)
             return Strip.blank(width, style)
-        return self._rows[index].crop_extend(0, width, style).apply_offsets(0, index)
+        row = self.scroll_offset.y + y
+        index = bisect_right(self._starts, row) - 1
+        if index < 0 or row >= self._total():
+            return Strip.blank(width, style)
+        strips = self._line_strips(index)
+        offset = row - self._starts[index]
+        if offset >= len(strips):
+            return Strip.blank(width, style)  # an estimated height, not measured yet
+        return strips[offset].crop_extend(0, width, style).apply_offsets(0, row)
 
     @property
     def row_count(self) -> int:
-        return len(self._rows)
+        return self._total()
+
+
+def _rows(line: Content, width: int) -> int:
+    """Rows a line takes word-wrapped at ``width`` (the renderer's own line breaker)."""
+    plain = line.plain
+    if not plain or line.cell_length <= width:
+        return 1
+    return len(divide_line(plain, width, fold=True)) + 1
+
+
+def _estimate(line: Content, width: int) -> int:
+    return max(1, -(-line.cell_length // width))
