@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from cockpit.bus import EventBus
@@ -35,6 +36,7 @@ from cockpit.tui.theme import ANSI_THEME, DEFAULT_THEME, THEMES
 from cockpit.tui.widgets.gate_banner import BannerView
 
 FRAME_S = 1 / 30
+MAX_TOASTS = 3  # per frame
 STYLES = Path(__file__).parent / "styles"
 DiffSource = Callable[[str, str], Diff]  # (base, head) -> Diff; called in a thread
 
@@ -196,14 +198,7 @@ class CockpitApp(App[int]):
         for gate in self.countdown.due():
             self._auto_approve(gate)
         d = self.model.take_dirty()
-        for severity, text in self.model.take_notices():
-            self.notify(
-                text,
-                severity="error"
-                if severity == "error"
-                else ("warning" if severity == "warning" else "information"),
-                markup=False,
-            )
+        self._toast(self.model.take_notices())
         if self.main is None or not self.main.is_mounted:
             self.model.dirty = _merge(self.model.dirty, d)
             return
@@ -216,6 +211,20 @@ class CockpitApp(App[int]):
         self._shown = selected
         self.frames += 1
         self.main.render_frame(d, selected, moved, tick)
+
+    def _toast(self, notices: list[tuple[str, str]]) -> None:
+        """Warnings and errors as toasts; a burst becomes a few toasts and a count, not a wall."""
+        shown = notices[-MAX_TOASTS:]
+        if len(notices) > len(shown):
+            hidden = len(notices) - len(shown)
+            self.notify(
+                f"{hidden} more warnings and errors: see the Writer pane and the journal", severity="warning"
+            )
+        for severity, text in shown:
+            level: SeverityLevel = (
+                "error" if severity == "error" else ("warning" if severity == "warning" else "information")
+            )
+            self.notify(text, severity=level, markup=False)
 
     async def settled(self) -> None:
         """Draw what is pending and wait until every pane caught up (tests, screenshots, bench)."""
@@ -375,6 +384,8 @@ def run_app(session: Any, *, gate_timeout: float = 0.0) -> int:
 
     app = CockpitApp(bus=session.bus, controls=session, runner=runner, gate_timeout=gate_timeout)
     code = app.run()
-    if code is None:
-        return 130 if not app.session_done else app.exit_code
-    return code
+    if code is not None:
+        return code
+    if app.return_code:  # the app itself failed (Textual printed the traceback)
+        return app.return_code
+    return app.exit_code if app.session_done else 130

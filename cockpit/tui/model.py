@@ -43,6 +43,8 @@ from cockpit.tui.transcript import Transcript
 MAX_STREAM_CHARS = 16_000  # a reviewer's stream tail kept for its card
 MAX_DOC_CHARS = 64_000  # a composer document (briefs and decisions are small)
 COMMAND_OUTPUT_LINES = 12  # lines of a command's output kept in the writer transcript
+KEEP_CLOSED = 8  # closed PRs whose whole transcript (up to its cap) is kept
+CLOSED_LINES = 400  # what older closed PRs keep: the journal has the rest
 
 # Events that move the "latest activity" a following view jumps to (stream output does not,
 # unless the followed PR is idle: two concurrent writers must not make the view flicker).
@@ -246,8 +248,18 @@ class ViewModel:
             style = ".stream--warning"
         why = f": {ev.reason}" if ev.reason else ""
         self.transcript(ev.pr).line((f"■ closed {ev.outcome}", style), (why, ".stream--meta"))
+        self._shrink_closed()
         self.dirty.prs = self.dirty.gates = self.dirty.header = True
         self.dirty.writer.add(ev.pr)
+
+    def _shrink_closed(self) -> None:
+        """Memory stays bounded over a long session: PRs closed long ago keep a short tail."""
+        closed = sorted(
+            (p for p in self.state.prs.values() if p.closed and p.n in self.transcripts),
+            key=lambda p: p.closed_at or 0.0,
+        )
+        for pr in closed[:-KEEP_CLOSED]:
+            self.transcripts[pr.n].shrink(CLOSED_LINES)
 
     def _merged(self, ev: Merged) -> None:
         assert ev.pr is not None

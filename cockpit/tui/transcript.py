@@ -67,6 +67,17 @@ class Transcript:
         self._mark(self.end - 1)
         self.lines[-1] = self._cut((last + Content.styled(text, style)).simplify())
 
+    def shrink(self, max_lines: int) -> None:
+        """Keep only the last ``max_lines`` lines from now on (a PR long closed)."""
+        self.max_lines = min(self.max_lines, max_lines)
+        dropped = 0
+        while len(self.lines) > self.max_lines:
+            self.lines.popleft()
+            self.first += 1
+            dropped += 1
+        if dropped:
+            self.version += 1
+
     def close(self) -> None:
         """End a partial line, so what comes next starts on a line of its own."""
         self.open = False

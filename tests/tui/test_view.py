@@ -15,15 +15,17 @@ from cockpit.events import (
     Event,
     Finding,
     GateOpened,
+    PrClosed,
     PrOpened,
     RoundStarted,
     SessionStarted,
     VerdictParsed,
+    Warn,
 )
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.countdown import Countdown
 from cockpit.tui.diff_render import render_file, split_patch
-from cockpit.tui.model import ViewModel
+from cockpit.tui.model import CLOSED_LINES, ViewModel
 from cockpit.tui.transcript import Transcript
 from cockpit.tui.widgets.gate_banner import GateBanner
 from cockpit.tui.widgets.reviewers import ReviewerCard
@@ -275,3 +277,21 @@ async def test_a_replay_without_controls_says_keys_are_read_only() -> None:
         messages = [n.message for n in app._notifications]
         assert messages and all("replay" in m for m in messages)
         assert app.model.state.gates  # still open: nothing was answered
+
+
+def test_transcripts_of_prs_closed_long_ago_shrink() -> None:
+    m = ViewModel()
+    m.apply(_ev(SessionStarted, 0, repo="/r", base_branch="main", base_sha="b" * 40, worktree_root="/w"))
+    seq = 1
+    for n in range(1, 12):
+        m.apply(_ev(PrOpened, seq, pr=n, title=f"PR {n}", task="t", branch=f"b{n}"))
+        seq += 1
+        for i in range(600):
+            m.apply(_ev(Warn, seq, pr=n, message=f"line {i}"))
+            seq += 1
+        m.apply(_ev(PrClosed, seq, pr=n, outcome="merged"))
+        seq += 1
+    sizes = {n: len(m.transcripts[n].lines) for n in range(1, 12)}
+    assert all(sizes[n] <= CLOSED_LINES for n in (1, 2, 3))
+    assert all(sizes[n] > 600 for n in range(4, 12))
+    assert m.transcripts[1].plain_tail(1)[0].startswith("■ closed merged")
