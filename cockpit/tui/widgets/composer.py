@@ -46,7 +46,7 @@ class ComposerPane(Vertical):
             empty = SOLO if solo else EMPTY
             want = (f"empty-{pr}", "", empty if pr is not None else "*No PR selected.*")
         else:
-            want = (f"{pr}:{doc.key}", doc.title, doc.text or "*…*")
+            want = (f"{pr}:{doc.key}", doc.title, doc.text or "*Waiting for the composer's first words…*")
         if want != self._want:
             self._want = want
             self.settled.clear()
