@@ -382,7 +382,11 @@ def replay(
     bus = EventBus()
     driver = ReplayDriver(j.path, row.id, bus, speed=speed if speed > 0 else float("inf"), follow=follow)
     if not headless:
-        headless = True  # the live UI's replay arrives with the tui package
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            die("the cockpit needs a terminal; pass --headless to print a line per step instead")
+        from cockpit.tui.app import run_replay
+
+        sys.exit(run_replay(driver, diff_source=_replay_diff(row.repo)))
     printer = HeadlessPrinter(verbose=verbose)
     bus.subscribe(printer.on_event)
 
@@ -392,6 +396,15 @@ def replay(
 
     asyncio.run(go())
     printer.print_summary()
+
+
+def _replay_diff(repo_path: str) -> Callable[[str, str], Any]:
+    """Diffs for a replay come from the repository, as long as it (and its commits) still exist."""
+
+    def diff(base: str, head: str) -> Any:
+        return Repo.open(repo_path).diff(base, head)
+
+    return diff
 
 
 @main.command()

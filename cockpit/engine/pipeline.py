@@ -471,7 +471,7 @@ class Pipeline:
         proposal: str = decision.action
         summary = f"composer proposes {decision.action}"
         if decision.rationale:
-            summary += f": {decision.rationale.splitlines()[0][:160]}"
+            summary += f": {prompts.clip(decision.rationale.splitlines()[0], 160)}"
         if decision.action == "fix" and pr.round >= self.s.max_rounds:
             proposal = "abandon"
             summary = (

@@ -80,11 +80,16 @@ def _header(pr: int, title: str, round_no: int, max_rounds: int | None = None) -
     return f"PR {pr}: {title}\n{rounds}\n"
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a word boundary when there is one, marked with …."""
     text = text.strip()
     if len(text) <= limit:
         return text
-    return text[: limit - 1].rstrip() + "…"
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-—") + "…"
 
 
 @dataclass(frozen=True)
@@ -134,20 +139,20 @@ def decide_request(
 ) -> str:
     """The decision request: task, brief, writer's note, commit subjects and verdicts — no code."""
     parts = [_header(pr, title, round_no, max_rounds)]
-    parts.append(f"Task:\n{_clip(task, MAX_BRIEF_CHARS)}")
+    parts.append(f"Task:\n{clip(task, MAX_BRIEF_CHARS)}")
     if round_no > 1:
-        parts.append(f"Brief for this round:\n{_clip(brief, MAX_BRIEF_CHARS)}")
-    parts.append(f"Writer's note:\n{_clip(writer_note, MAX_NOTE_CHARS) or '(none)'}")
+        parts.append(f"Brief for this round:\n{clip(brief, MAX_BRIEF_CHARS)}")
+    parts.append(f"Writer's note:\n{clip(writer_note, MAX_NOTE_CHARS) or '(none)'}")
     subjects = "; ".join(f"{sha[:8]} {msg.splitlines()[0] if msg else ''}".strip() for sha, msg in commits)
     parts.append(f"Commits: {subjects or '(none)'} — {files_changed} files, +{insertions} −{deletions}")
     lines = ["Verdicts:"]
     for v in verdicts:
-        lines.append(f"- {v.reviewer}: {v.verdict.upper()} — {_clip(v.summary, 300) or '(no summary)'}")
+        lines.append(f"- {v.reviewer}: {v.verdict.upper()} — {clip(v.summary, 300) or '(no summary)'}")
         lines += [f"  - {_finding_line(f)}" for f in v.findings[:MAX_FINDINGS]]
         if len(v.findings) > MAX_FINDINGS:
             lines.append(f"  - … {len(v.findings) - MAX_FINDINGS} more")
         if v.verdict == "unparsed":
-            lines.append(f"  - (answer not parsed; it began: {_clip(v.raw, 200)!r})")
+            lines.append(f"  - (answer not parsed; it began: {clip(v.raw, 200)!r})")
     for name in failed_reviewers:
         lines.append(f"- {name}: FAILED — this reviewer gave no verdict")
     parts.append("\n".join(lines))
@@ -159,7 +164,7 @@ def _finding_line(f: Finding) -> str:
     where = f.file or ""
     if where and f.line is not None:
         where += f":{f.line}"
-    return f"[{f.severity}] {where + ' ' if where else ''}{_clip(f.text, 240)}"
+    return f"[{f.severity}] {where + ' ' if where else ''}{clip(f.text, 240)}"
 
 
 def review_system(name: str, framing: str) -> str:
@@ -193,7 +198,7 @@ def review_request(
     body = cut_diff(diff, max_diff_bytes)
     return (
         _header(pr, title, round_no)
-        + f"\nTask:\n{task.strip()}\n\nWriter's note:\n{_clip(writer_note, MAX_NOTE_CHARS) or '(none)'}\n\n"
+        + f"\nTask:\n{task.strip()}\n\nWriter's note:\n{clip(writer_note, MAX_NOTE_CHARS) or '(none)'}\n\n"
         + f"Diff ({files_changed} files, +{insertions} −{deletions}):\n```diff\n{body}```\n"
     )
 

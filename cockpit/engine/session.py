@@ -34,7 +34,7 @@ from cockpit.config import Config
 from cockpit.engine.dispatch import Dispatched, Dispatcher
 from cockpit.engine.gates import GateAnswer, GateError, Gates
 from cockpit.engine.pipeline import Pipeline, PrRun
-from cockpit.engine.prompts import ThreadEntry, session_thread
+from cockpit.engine.prompts import ThreadEntry, clip, session_thread
 from cockpit.engine.recorder import Recorder
 from cockpit.events import (
     CommitSeen,
@@ -317,7 +317,7 @@ class Session:
         if pr.outcome == "merged":
             note = pr.merge_message.splitlines()[0] if pr.merge_message else ""
         elif pr.decision is not None and pr.decision.rationale:
-            note = pr.decision.rationale.splitlines()[0][:160]
+            note = clip(pr.decision.rationale.splitlines()[0], 160)
         self._thread.append(ThreadEntry(pr.n, pr.title, pr.outcome or "closed", max(pr.round, 1), note))
 
     def thread(self) -> tuple[str, ...]:

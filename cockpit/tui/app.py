@@ -27,7 +27,7 @@ from cockpit.events import Event, GateOpened, HumanDecision, PrClosed, SessionFi
 from cockpit.git.model import Diff
 from cockpit.state import PRState
 from cockpit.tui.commands import Commands
-from cockpit.tui.controls import SessionControls
+from cockpit.tui.controls import ReplayControls, SessionControls
 from cockpit.tui.countdown import Countdown
 from cockpit.tui.model import Dirty, ViewModel
 from cockpit.tui.screens.confirm import ConfirmScreen
@@ -65,10 +65,12 @@ class CockpitApp(App[int]):
         diff_source: DiffSource | None = None,
         theme: str | None = None,
         follow: bool = True,
+        replay: ReplayControls | None = None,
     ) -> None:
         super().__init__()
         self.bus = bus
         self.controls = controls
+        self.replay = replay
         self.runner = runner
         self.clock = clock
         self.model = ViewModel()
@@ -180,6 +182,10 @@ class CockpitApp(App[int]):
             for g in list(self._answered):
                 if g not in open_ids:
                     self._answered.discard(g)
+
+    def refresh_header(self) -> None:
+        self.model.dirty.header = True
+        self._ask_frame()
 
     def _ask_frame(self) -> None:
         if not self._frame_asked:
@@ -305,6 +311,9 @@ class CockpitApp(App[int]):
 
     def header_note(self) -> str:
         notes = []
+        if self.replay is not None and not self.session_done:
+            pace = "as fast as it goes" if self.replay.speed == float("inf") else f"×{self.replay.speed:g}"
+            notes.append(f"replay {pace}" + (" · paused (p)" if self.replay.paused else " (p pauses)"))
         if not self.follow:
             notes.append("follow off (f)")
         if self.countdown.active:
@@ -372,6 +381,18 @@ def _merge(a: Dirty, b: Dirty) -> Dirty:
         reviewers=a.reviewers | b.reviewers,
         composer=a.composer | b.composer,
     )
+
+
+def run_replay(driver: Any, *, diff_source: DiffSource | None = None) -> int:
+    """Watch a journaled session again in the same cockpit: the same events, the same widgets."""
+
+    async def runner() -> int:
+        await driver.run()
+        return 0
+
+    app = CockpitApp(bus=driver.bus, controls=None, runner=runner, diff_source=diff_source, replay=driver)
+    app.run()
+    return app.return_code or 0
 
 
 def run_app(session: Any, *, gate_timeout: float = 0.0) -> int:

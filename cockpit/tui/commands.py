@@ -229,14 +229,32 @@ class Commands:
         self.app.push_screen(ConfirmScreen(f"Interrupt PR {pr.n}'s writer?", body, "Interrupt"), confirmed)
 
     def pause(self) -> None:
+        if self._toggle_replay():
+            return
         c = self._controls()
         if c is not None and c.pause():
             self.app.notify("Paused: running dispatches finish, no new ones start.")
 
     def resume(self) -> None:
+        if self._toggle_replay():
+            return
         c = self._controls()
         if c is not None:
             c.resume()
+
+    def _toggle_replay(self) -> bool:
+        """In a replay, p pauses and resumes the replay itself; True when it did."""
+        replay = self.app.replay
+        if replay is None or self.app.session_done:
+            return False
+        if replay.paused:
+            replay.resume()
+            self.app.notify("Replay resumed.")
+        else:
+            replay.pause()
+            self.app.notify("Replay paused: p resumes.")
+        self.app.refresh_header()
+        return True
 
     def add_pr(self) -> None:
         c = self._controls()
