@@ -391,6 +391,8 @@ def run_replay(driver: Any, *, diff_source: DiffSource | None = None) -> int:
         return 0
 
     app = CockpitApp(bus=driver.bus, controls=None, runner=runner, diff_source=diff_source, replay=driver)
+    # Elapsed and spent times run on the replayed clock, not today's: "now" is the last event shown.
+    app.clock = lambda: app.model.state.last_t or time.time()
     app.run()
     return app.return_code or 0
 
