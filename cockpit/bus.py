@@ -20,7 +20,10 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
         self.published = 0
-        self.errors: list[BaseException] = []  # a view's bug must not starve the other views
+        # A view's bug must not starve the other views: count failures, log each subscriber once.
+        self.failures = 0
+        self.first_error: BaseException | None = None
+        self._logged: set[int] = set()
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         self._subscribers.append(fn)
@@ -38,5 +41,8 @@ class EventBus:
                 try:
                     fn(event)
                 except Exception as exc:
-                    self.errors.append(exc)
-                    log.exception("event subscriber %r failed on %s", fn, type(event).__name__)
+                    self.failures += 1
+                    self.first_error = self.first_error or exc
+                    if id(fn) not in self._logged:
+                        self._logged.add(id(fn))
+                        log.exception("event subscriber %r failed on %s", fn, type(event).__name__)

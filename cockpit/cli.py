@@ -168,15 +168,30 @@ def start_session(
         from cockpit.tui.app import run_app
 
         try:
-            return run_app(session, gate_timeout=gate_timeout)
+            return _checked(session, run_app(session, gate_timeout=gate_timeout))
+        except JournalError as exc:
+            die(str(exc))
         finally:
             journal.close()
     if not auto_approve and not sys.stdin.isatty():
         die("without --auto-approve, gates need a terminal to answer them (or pass --auto-approve)")
     try:
-        return asyncio.run(_run_headless(session, verbose))
+        return _checked(session, asyncio.run(_run_headless(session, verbose)))
+    except JournalError as exc:
+        die(str(exc))
+    except (asyncio.CancelledError, KeyboardInterrupt):  # a forced quit (Ctrl-C twice)
+        return EXIT_INTERRUPTED
     finally:
         journal.close()
+
+
+def _checked(session: Any, code: int) -> int:
+    """Say so when the journal could not write everything (the exit code stays the session's)."""
+    recorder = getattr(session, "recorder", None)
+    lost = recorder.lost if recorder is not None else 0
+    if lost:
+        click.echo(f"cockpit: warning: {lost} events could not be written to the journal", err=True)
+    return code
 
 
 async def _run_headless(session: Any, verbose: bool) -> int:

@@ -6,13 +6,17 @@ default). ``cockpit init`` writes ``CONFIG_TEMPLATE``, a commented file with eve
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+
+from cockpit.text import read_text_file
 
 CONFIG_NAME = "cockpit.toml"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
@@ -119,12 +123,11 @@ def _check(cfg: Config, text: str) -> None:
         fail("$.session.composer_budget_tokens", "must not be negative")
     if s.max_diff_bytes < 1000:
         fail("$.session.max_diff_bytes", "must be at least 1000")
-    for key, value in (
-        ("composer.timeout_s", cfg.composer.timeout_s),
-        ("writer.timeout_s", cfg.writer.timeout_s),
-    ):
-        if value <= 0:
-            fail(f"$.{key}", "must be positive")
+    timeouts = [("composer.timeout_s", cfg.composer.timeout_s), ("writer.timeout_s", cfg.writer.timeout_s)]
+    timeouts += [(f"reviewers[{i}].timeout_s", r.timeout_s) for i, r in enumerate(cfg.reviewers)]
+    for key, value in timeouts:
+        if not math.isfinite(value) or value <= 0:
+            fail(f"$.{key}", "must be a positive number of seconds")
     if cfg.composer.max_tokens < 1:
         fail("$.composer.max_tokens", "must be positive")
     if not cfg.reviewers:
@@ -136,13 +139,11 @@ def _check(cfg: Config, text: str) -> None:
         if r.name in seen:
             fail(f"$.reviewers[{i}].name", f"{r.name!r} is used by two reviewers")
         seen.add(r.name)
-        if r.timeout_s <= 0:
-            fail(f"$.reviewers[{i}].timeout_s", "must be positive")
         if r.host and not re.match(r"^https?://", r.host):
             fail(f"$.reviewers[{i}].host", f"{r.host!r} is not an http(s) URL")
     if cfg.writer.backend == "command" and not cfg.writer.command:
         fail("$.writer.command", "a command writer needs a command")
-    if cfg.scripted.speed < 0:
+    if not math.isfinite(cfg.scripted.speed) or cfg.scripted.speed < 0:
         fail("$.scripted.speed", "must not be negative")
 
 
@@ -230,11 +231,7 @@ def load_config(path: Path | None, repo: Path | None = None) -> Config:
         path = repo / CONFIG_NAME
     if path is None:
         return Config()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
-    return parse_config(text, str(path))
+    return parse_config(read_text_file(path, "config", ConfigError), str(path))
 
 
 def scripted_config(
@@ -310,3 +307,17 @@ timeout_s = 900
 # cached_input = 0.3
 # cache_write = 3.75
 """
+
+
+# Model API keys a process may carry; their values never reach the journal (DESIGN invariant 6).
+KNOWN_SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY", "CODEX_API_KEY")
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
+
+
+def secret_values(cfg: Config, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The values to redact: the composer's key, well-known model keys, secret-looking writer env."""
+    env = os.environ if environ is None else environ
+    names = {cfg.composer.api_key_env, *KNOWN_SECRET_ENV}
+    values = {env.get(n, "") for n in names}
+    values |= {v for k, v in cfg.writer.env.items() if _SECRET_NAME.search(k)}
+    return sorted((v for v in values if len(v) >= 8), key=len, reverse=True)

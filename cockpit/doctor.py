@@ -52,7 +52,9 @@ def check_writer(cfg: Config) -> list[Check]:
     w = cfg.writer
     if w.backend == "scripted":
         return [Check("ok", "writer: scripted (offline)")]
-    argv = w.command if isinstance(w.command, list) else w.command.split()
+    from cockpit.backends.codex import command_argv
+
+    argv = command_argv(w.command)  # exactly as the writer backend will run it
     if not argv:
         return [Check("fail", "writer: no command configured", "set [writer] command")]
     exe = argv[0]
@@ -137,7 +139,10 @@ def check_repo(repo_dir: Path, cfg: Config) -> list[Check]:
                 f"a merge that touches them will be refused: {listed}",
             )
         )
-    locks = sorted(p for p in repo.common_dir.rglob("*.lock") if p.is_file())
+    c = repo.common_dir  # only where git leaves locks: walking objects/ is slow on a big repository
+    candidates = [c / "index.lock", c / "HEAD.lock", c / "config.lock", c / "packed-refs.lock"]
+    candidates += list((c / "refs").rglob("*.lock")) + list(c.glob("worktrees/*/*.lock"))
+    locks = sorted(p for p in candidates if p.is_file())
     if locks:
         out.append(
             Check(

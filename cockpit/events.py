@@ -335,9 +335,3 @@ def decode(data: bytes | str) -> AnyEvent:
 
 def kind_of(event: Event) -> str:
     return str(event.__struct_config__.tag)
-
-
-def to_builtins(event: Event) -> dict[str, Any]:
-    data = msgspec.to_builtins(event)
-    assert isinstance(data, dict)
-    return data

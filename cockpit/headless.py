@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from cockpit.config import Pricing
 from cockpit.events import (
@@ -40,6 +40,8 @@ from cockpit.events import (
 from cockpit.pricing import fmt_money, session_costs
 from cockpit.state import SessionState
 from cockpit.text import sanitize
+
+T = TypeVar("T")
 
 _COLORS = {
     "dim": "2",
@@ -336,21 +338,18 @@ def summary_lines(
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     right = {0, 3, 4, 5, 6, 7, 8, 9}
 
-    def fmt(cells: list[str]) -> str:
-        return "  ".join(
+    def fmt(cells: list[str], outcome_color: str = "") -> str:
+        padded = [
             c.rjust(w) if i in right else c.ljust(w)
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
+        ]
+        if outcome_color:
+            padded[2] = color(outcome_color, padded[2])  # the outcome cell itself, never a title
+        return "  ".join(padded)
 
     out = ["", color("bold", fmt(headers))]
     for r in rows[:-1]:
-        line = fmt(r)
-        outcome = r[2]
-        out.append(
-            line.replace(outcome, color(_OUTCOME_COLOR.get(outcome, "dim"), outcome), 1)
-            if outcome in _OUTCOME_COLOR
-            else line
-        )
+        out.append(fmt(r, _OUTCOME_COLOR.get(r[2], "")))
     out.append(color("dim", "-" * len(fmt(headers))))
     out.append(fmt(rows[-1]))
     if costs is not None:
@@ -399,6 +398,38 @@ def _edit_text(initial: str) -> str | None:
     return text if text and text != initial.strip() else None
 
 
+async def _on_daemon(fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking terminal call (input, an editor) on a daemon thread.
+
+    Not asyncio.to_thread: a session that stops while the prompt waits must not hang the exit
+    (asyncio.run waits for its executor's threads, and input() never returns on its own).
+    """
+    import asyncio
+    import threading
+
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: T | None, exc: BaseException | None) -> None:
+        if fut.done():
+            return
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(value)  # type: ignore[arg-type]
+
+    def work() -> None:
+        try:
+            value, exc = fn(*args), None
+        except BaseException as e:  # EOFError, OSError from the terminal
+            value, exc = None, e
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(settle, value, exc)
+
+    threading.Thread(target=work, name="gate-prompt", daemon=True).start()
+    return await fut
+
+
 async def answer_gates_on_terminal(session: Any, printer: HeadlessPrinter) -> None:
     """Headless without --auto-approve: ask at the terminal for each gate, in the order they open."""
     import asyncio
@@ -413,18 +444,16 @@ async def answer_gates_on_terminal(session: Any, printer: HeadlessPrinter) -> No
             keys = " · ".join(f"{k} {v}" for k, v in _KEYS.items() if v in gate.options)
             if gate.text:
                 printer.write(printer.c("dim", sanitize(gate.text)))
-            raw = await asyncio.to_thread(
-                input, f"PR{gate.pr} {gate.gate_kind} → {gate.proposal}?  {keys}  > "
-            )
+            raw = await _on_daemon(input, f"PR{gate.pr} {gate.gate_kind} → {gate.proposal}?  {keys}  > ")
             answer = _KEYS.get(raw.strip().lower()[:1])
             if answer is None or answer not in gate.options:
                 printer.write(f"choose one of: {keys}")
                 continue
             action, text = "", None
             if answer == "override":
-                action = (await asyncio.to_thread(input, "action (merge / fix / abandon): ")).strip().lower()
+                action = (await _on_daemon(input, "action (merge / fix / abandon): ")).strip().lower()
             if answer in ("edit", "override") and action != "abandon":
-                text = await asyncio.to_thread(_edit_text, gate.text)
+                text = await _on_daemon(_edit_text, gate.text)
                 if answer == "edit" and text is None:
                     printer.write("nothing changed; gate still open")
                     continue

@@ -81,23 +81,13 @@ def default_journal_path() -> Path:
     return Path(platformdirs.user_data_dir("cockpit", appauthor=False)) / "journal.sqlite3"
 
 
-def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    if readonly:
-        conn = sqlite3.connect(
-            f"file:{path}?mode=ro",
-            uri=True,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-            check_same_thread=False,
-            isolation_level=None,
-        )
-    else:
-        conn = sqlite3.connect(
-            path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
-        )
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
+    )
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if not readonly:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")  # WAL + FULL: a commit is on disk when it returns
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")  # WAL + FULL: a commit is on disk when it returns
     return conn
 
 
@@ -158,11 +148,23 @@ class Journal:
         self, session_id: str, repo: str, base_branch: str, mode: str, started_at: float | None = None
     ) -> None:
         now = time.time()
-        self._conn.execute(
-            "INSERT INTO sessions (id, repo, base_branch, mode, started_at, owner_pid, owner_host,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (session_id, repo, base_branch, mode, started_at or now, os.getpid(), socket.gethostname(), now),
-        )
+        try:
+            self._conn.execute(
+                "INSERT INTO sessions (id, repo, base_branch, mode, started_at, owner_pid, owner_host,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session_id,
+                    repo,
+                    base_branch,
+                    mode,
+                    started_at or now,
+                    os.getpid(),
+                    socket.gethostname(),
+                    now,
+                ),
+            )
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write journal {self.path}: {exc}") from exc
 
     def _row(self, r: sqlite3.Row | tuple[Any, ...]) -> SessionRow:
         (sid, repo, base, mode, started, finished, status, pid, host, _upd, last_seq) = r
@@ -264,8 +266,12 @@ class JournalWriter:
         self._committed = 0
         self._closing = False
         self._error: BaseException | None = None
+        self.lost = 0  # events that could not be written before close gave up (disk gone, say)
         self.batches = 0
-        self._conn = _connect(path)
+        try:
+            self._conn = _connect(path)
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write journal {path}: {exc}") from exc
         self._thread = threading.Thread(target=self._run, name=f"journal-{session}", daemon=True)
         self._thread.start()
 
@@ -299,32 +305,49 @@ class JournalWriter:
         self._conn.close()
 
     def _run(self) -> None:
-        while True:
+        try:
+            while True:
+                with self._cond:
+                    while not self._pending and not self._closing:
+                        self._cond.wait()
+                    if not self._pending and self._closing:
+                        return
+                    batch, self._pending = self._pending, []
+                written = self._commit_with_retry(batch)
+                if written and self.on_committed is not None:
+                    # Published before flush() returns, so "drained" means "views have it".
+                    try:
+                        self.on_committed(batch)
+                    except Exception as exc:  # a view's bug must not stop the journal
+                        self._report(exc)
+                with self._cond:
+                    self._committed += len(batch)
+                    self._cond.notify_all()
+        except BaseException as exc:  # an encoding bug, say: say so loudly, never die silently
+            self._error = exc
+            self._report(JournalError(f"journal writer for {self.path} stopped: {exc!r}"))
             with self._cond:
-                while not self._pending and not self._closing:
-                    self._cond.wait()
-                if not self._pending and self._closing:
-                    return
-                batch, self._pending = self._pending, []
-            self._commit_with_retry(batch)
-            with self._cond:
-                self._committed += len(batch)
                 self._cond.notify_all()
-            if self.on_committed is not None:
-                try:
-                    self.on_committed(batch)
-                except Exception as exc:  # a view's bug must not stop the journal
-                    self._report(exc)
 
-    def _commit_with_retry(self, batch: list[Event]) -> None:
+    def _commit_with_retry(self, batch: list[Event], give_up_s: float = 10.0) -> bool:
+        """Commit, retrying a failing database; gives up only once closing has waited ``give_up_s``."""
         delay = 0.05
+        closing_since: float | None = None
         while True:
             try:
                 self._commit(batch)
-                return
+                return True
             except sqlite3.Error as exc:
                 # Locked past the busy timeout, disk full, I/O error: keep the batch, say so, retry.
                 self._error = exc
+                if self._closing:
+                    closing_since = closing_since or time.monotonic()
+                    if time.monotonic() - closing_since > give_up_s:
+                        self.lost += len(batch)
+                        self._report(
+                            JournalError(f"journal {self.path}: {exc}; {len(batch)} events not written")
+                        )
+                        return False
                 self._report(JournalError(f"journal {self.path}: {exc}; retrying"))
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)

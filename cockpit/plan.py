@@ -7,6 +7,8 @@ from pathlib import Path
 
 import msgspec
 
+from cockpit.text import read_text_file
+
 
 class PlanError(ValueError):
     pass
@@ -56,8 +58,4 @@ def parse_plan(text: str, source: str = "plan") -> tuple[list[PlanItem], str]:
 
 
 def load_plan(path: Path) -> tuple[list[PlanItem], str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PlanError(f"cannot read plan {path}: {exc.strerror or exc}") from exc
-    return parse_plan(text, str(path))
+    return parse_plan(read_text_file(path, "plan", PlanError), str(path))

@@ -17,6 +17,8 @@ from cockpit.bus import EventBus
 from cockpit.events import Event, SessionFinished
 from cockpit.journal import Journal
 
+BATCH = 2000  # events read per query, so a long session starts at once
+
 
 class ReplayDriver:
     def __init__(
@@ -80,7 +82,7 @@ class ReplayDriver:
             next_seq = 0
             prev_t: float | None = None
             while True:
-                batch: list[Event] = list(self._read(journal, next_seq))
+                batch: list[Event] = self._read(journal, next_seq, BATCH)
                 for ev in batch:
                     await self._unpaused.wait()
                     await self._wait(self._gap(prev_t, ev.t))
@@ -90,14 +92,20 @@ class ReplayDriver:
                     next_seq = ev.seq + 1
                     if isinstance(ev, SessionFinished):
                         self.finished = True
-                if self.finished or not self.follow:
+                if self.finished:
                     return self.published
-                if not batch:
+                if len(batch) < BATCH:  # read to the end of what is journaled so far
+                    if not self.follow or self._owner_gone(journal):
+                        return self.published
                     await asyncio.sleep(self.poll_s)
         finally:
             journal.close()
 
-    def _read(self, journal: Journal, from_seq: int, limit: int = 2000) -> list[Event]:
+    def _owner_gone(self, journal: Journal) -> bool:
+        """A followed session whose process died without finishing will never write again."""
+        return journal.get_session(self.session).status not in ("running",)
+
+    def _read(self, journal: Journal, from_seq: int, limit: int) -> list[Event]:
         out: list[Event] = []
         for ev in journal.read_events(self.session, from_seq):
             out.append(ev)

@@ -14,6 +14,7 @@ from typing import Literal
 import msgspec
 
 from cockpit.events import Usage
+from cockpit.text import read_text_file
 
 WriterOutcome = Literal["commit", "no_commit", "dirty", "fail", "hang"]
 
@@ -157,7 +158,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
 
 
 def load_scenario(path: Path) -> Scenario:
-    return parse_scenario(path.read_text(encoding="utf-8"), str(path))
+    return parse_scenario(read_text_file(path, "scenario", ScenarioError), str(path))
 
 
 def builtin_scenario(name: str = "demo") -> Scenario:

@@ -46,7 +46,6 @@ AWAITING = "awaiting"
 WRITING = "writing"
 REVIEWING = "reviewing"
 DECIDING = "deciding"
-MERGING = "merging"
 MERGED = "merged"
 ABANDONED = "abandoned"
 FAILED = "failed"
@@ -60,6 +59,16 @@ _DISPATCH_STATUS = {
     "writer": WRITING,
     "reviewer": REVIEWING,
 }
+
+
+def split_verdict(verdicts: Iterable[str]) -> bool:
+    """Reviewers disagree: at least one approves and at least one asks for changes or blocks."""
+    kinds = set(verdicts)
+    return "approve" in kinds and bool(kinds & {"changes", "block"})
+
+
+def _total(usages: Iterable[Usage]) -> Usage:
+    return sum(usages, Usage())
 
 
 def _usage_by_role() -> dict[str, Usage]:
@@ -106,9 +115,7 @@ class RoundState:
 
     @property
     def split(self) -> bool:
-        """Reviewers disagree: at least one approves and at least one asks for changes or blocks."""
-        kinds = {v.verdict for v in self.verdicts.values()}
-        return "approve" in kinds and bool(kinds & {"changes", "block"})
+        return split_verdict(v.verdict for v in self.verdicts.values())
 
 
 @dataclass
@@ -163,10 +170,7 @@ class PRState:
 
     @property
     def total_usage(self) -> Usage:
-        total = Usage()
-        for u in self.usage.values():
-            total = total + u
-        return total
+        return _total(self.usage.values())
 
 
 @dataclass
@@ -217,10 +221,7 @@ class SessionState:
 
     @property
     def total_usage(self) -> Usage:
-        total = Usage()
-        for u in self.usage.values():
-            total = total + u
-        return total
+        return _total(self.usage.values())
 
     # --- the fold ----------------------------------------------------------------------------
 

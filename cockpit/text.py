@@ -8,6 +8,7 @@ Newlines and tabs survive (tabs as spaces, so column math stays right).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 # C0 controls except \t and \n, DEL, and C1 controls (0x80-0x9f: 8-bit CSI and friends).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
@@ -35,3 +36,13 @@ def sanitize(text: str, tab: str = "    ") -> str:
         text = text.replace("\r\n", "\n")
     text = text.replace("\t", tab)
     return _CONTROL.sub(_visible, text)
+
+
+def read_text_file(path: Path, what: str, error: type[ValueError]) -> str:
+    """A UTF-8 text file (a byte-order mark is fine), or ``error`` naming the file."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start}): is this the {what} file?") from exc

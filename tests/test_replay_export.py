@@ -153,3 +153,42 @@ def test_replay_command(tmp_path: Path) -> None:
         timeout=60,
     )
     assert missing.returncode == 2 and "no session 'nope'" in missing.stderr
+
+
+async def test_a_long_session_replays_whole(tmp_path: Path) -> None:
+    """More events than one read batch: the replay still reaches the end (no --follow)."""
+    from cockpit.replay import BATCH
+
+    path = tmp_path / "j.sqlite3"
+    j = Journal(path)
+    j.begin_session("s1", "/r", "main", "run")
+    w = j.writer("s1")
+    n = BATCH * 2 + 501
+    for i in range(n - 1):
+        w.append(Warn(session="s1", seq=i, t=float(i), message=str(i)))
+    w.append(SessionFinished(session="s1", seq=n - 1, t=float(n), status="completed"))
+    w.flush()
+    w.close()
+    seen: list[Event] = []
+    bus = EventBus()
+    bus.subscribe(seen.append)
+    driver = ReplayDriver(path, "s1", bus, speed=0)
+    assert await driver.run() == n and driver.finished
+    assert [e.seq for e in seen] == list(range(n))
+
+
+async def test_follow_ends_when_the_owner_is_gone(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "j.sqlite3"
+    j = Journal(path)
+    j.begin_session("s1", "/r", "main", "run")
+    w = j.writer("s1")
+    w.append(Warn(session="s1", seq=0, t=1.0, message="only"))
+    w.flush()
+    w.close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE sessions SET owner_pid = 999999999")  # a process that no longer exists
+    conn.commit()
+    driver = ReplayDriver(path, "s1", EventBus(), speed=0, follow=True, poll_s=0.01)
+    assert await asyncio.wait_for(driver.run(), 10) == 1 and not driver.finished

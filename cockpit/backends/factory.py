@@ -15,8 +15,8 @@ def resolve_scenario(ref: str) -> Scenario:
         if ref.startswith("builtin:"):
             return builtin_scenario(ref.removeprefix("builtin:"))
         return load_scenario(Path(ref).expanduser())
-    except FileNotFoundError as exc:
-        raise ConfigError(f"scripted.scenario: no scenario at {ref!r}") from exc
+    except FileNotFoundError as exc:  # a missing builtin
+        raise ConfigError(f"scripted.scenario: no scenario {ref!r}") from exc
     except ScenarioError as exc:
         raise ConfigError(str(exc)) from exc
 

@@ -21,6 +21,7 @@ import pydantic
 
 from cockpit.backends.base import DispatchError, Output, OutputSink, ReviewJob, ReviewResult
 from cockpit.events import Usage
+from cockpit.sim.tokens import estimate_tokens
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 CONNECT_TIMEOUT_S = 10.0
@@ -175,11 +176,15 @@ class OllamaReviewer:
                 hint="the server closed the stream early; check the ollama server log, then retry",
             )
         usage = Usage(input_tokens=final.prompt_eval_count or 0, output_tokens=final.eval_count or 0)
-        self._report_limits(final, usage, out)
+        self._report_limits(final, usage, out, estimate_tokens(job.system) + estimate_tokens(job.prompt))
         return ReviewResult("".join(text), usage)
 
-    def _report_limits(self, final: ollama.ChatResponse, usage: Usage, out: OutputSink) -> None:
-        """Say so when a limit cut the answer or may have cut the prompt (ollama does it silently)."""
+    def _report_limits(self, final: ollama.ChatResponse, usage: Usage, out: OutputSink, sent: int) -> None:
+        """Say so when a limit cut the answer or may have cut the prompt (ollama does it silently).
+
+        ``sent`` is an estimate of the prompt's tokens: when the server evaluated far fewer, its
+        context (num_ctx, often 4096 by default) dropped the rest, typically most of the diff.
+        """
         if final.done_reason == "length":
             out(
                 Output(
@@ -189,7 +194,17 @@ class OllamaReviewer:
                 )
             )
         num_ctx = self.options.get("num_ctx")
-        if isinstance(num_ctx, int) and usage.input_tokens >= num_ctx:
+        if usage.input_tokens and sent > 2048 and usage.input_tokens < sent // 2:
+            out(
+                Output(
+                    "status",
+                    f"ollama read {usage.input_tokens} prompt tokens of about {sent} sent: the model's "
+                    "context cut the prompt (the diff, most likely); set options.num_ctx for this "
+                    "reviewer in cockpit.toml, or lower [session] max_diff_bytes",
+                    meta={"prompt_cut": True, "sent": sent},
+                )
+            )
+        elif isinstance(num_ctx, int) and usage.input_tokens >= num_ctx:
             out(
                 Output(
                     "status",

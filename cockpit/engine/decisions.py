@@ -7,13 +7,12 @@ object with an ``action``, then for ``DECISION: MERGE``-style lines with ``Commi
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from cockpit.backends.base import Tool
-from cockpit.engine.jsontext import balanced_objects, fenced_blocks
+from cockpit.engine.jsontext import balanced_objects, fenced_blocks, loads_or_none
 from cockpit.events import Action
 
 DECIDE_TOOL = Tool(
@@ -101,10 +100,7 @@ def from_text(text: str) -> ParsedDecision:
         raise DecisionParseError("the composer answered with no text and no decide call")
     candidates = fenced_blocks(text) + balanced_objects(text)
     for cand in candidates:
-        try:
-            obj = json.loads(cand)
-        except ValueError:
-            continue
+        obj = loads_or_none(cand)
         if isinstance(obj, dict) and normalize_action(obj.get("action")):
             d = from_tool_input(obj)
             return ParsedDecision(d.action, d.rationale, d.commit_message, d.brief, "text")

@@ -1,7 +1,7 @@
 """Running one backend call as a dispatch: journaled, paused-aware, bounded and interruptible.
 
 Every dispatch is its own task so it can be cancelled alone: a human interrupt cancels just
-that task (status ``interrupted``), a timeout cancels it through ``wait_for`` (status
+that task (status ``interrupted``), a timeout cancels it through ``asyncio.timeout`` (status
 ``timeout``); either way the backend's cleanup (killing a process group, closing a stream) runs
 before the dispatch is recorded as finished. A cancellation of the caller itself (the session
 stopping, a PR skipped) propagates after the dispatch is recorded as ``cancelled``.
@@ -128,7 +128,10 @@ class Dispatcher:
         error = ""
         usage = Usage()
         try:
-            result = await asyncio.wait_for(task, timeout=timeout_s)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation of the
+            # caller that lands in the same tick as the dispatch finishing (a skip would be lost).
+            async with asyncio.timeout(timeout_s):
+                result = await task
             usage = result.usage
         except TimeoutError:
             status, error = "timeout", f"no answer within {timeout_s:g} s"

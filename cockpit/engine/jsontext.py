@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n(.*?)(?:```|\Z)", re.DOTALL)
+
+
+def loads_or_none(candidate: str) -> Any:
+    """JSON, or None when it is not (deeply nested debris raises RecursionError, not ValueError)."""
+    try:
+        return json.loads(candidate)
+    except (ValueError, RecursionError):
+        return None
 
 
 def fenced_blocks(text: str) -> list[str]:

@@ -9,6 +9,7 @@ a view needs that is not also in the journal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,8 @@ from cockpit.events import (
     Warn,
     WorktreeCreated,
 )
-from cockpit.git.model import Diff, GitError, MergeRefused
+from cockpit.git.model import Diff, GitError, MergeRefused, MergeResult
+from cockpit.state import split_verdict
 
 if TYPE_CHECKING:
     from cockpit.engine.session import Session
@@ -69,6 +71,7 @@ class PrRun:
     failed_reviewers: list[str] = field(default_factory=list)
     decision: ParsedDecision | None = None
     merge_message: str = ""
+    stats: tuple[str, int, int, int] | None = None  # (head, files, +, -) of the last diff reviewed
     outcome: Outcome | None = None
     task_handle: asyncio.Task[None] | None = None
     writing_started: bool = False
@@ -124,28 +127,58 @@ class Pipeline:
         return await self.s.gates.ask(req)
 
     async def close(self, outcome: Outcome, reason: str = "") -> None:
+        """Close the PR. The PrClosed event goes out even if a skip or stop cancels us half-way."""
         pr = self.pr
         removed = False
-        if pr.worktree_ready:
-            await self.s.watcher.rescan()  # report every commit on the branch before we stop watching it
-        if outcome in ("merged", "abandoned") and pr.worktree_ready:
-            try:
-                await asyncio.to_thread(self.s.repo.remove_worktree, pr.wt_path)
-                removed = True
-                self.s.watcher_worktrees_changed()
-            except GitError as exc:
-                self.s.recorder.emit(Error(pr=pr.n, where="git", message=f"could not remove worktree: {exc}"))
+        try:
+            if pr.worktree_ready:
+                await self.s.watcher.rescan()  # report every commit on the branch before we stop watching
+            if outcome in ("merged", "abandoned") and pr.worktree_ready:
+                removed = await self._remove_worktree()
+        finally:
+            self.closed_now(outcome, reason, removed)
+
+    def closed_now(self, outcome: Outcome, reason: str, worktree_removed: bool = False) -> None:
+        pr = self.pr
+        if pr.closed:
+            return
         self.s.untrack(pr)
         self.s.release_writer_slot(pr)
         pr.outcome = outcome
-        self.s.recorder.emit(PrClosed(pr=pr.n, outcome=outcome, reason=reason, worktree_removed=removed))
+        self.s.recorder.emit(
+            PrClosed(pr=pr.n, outcome=outcome, reason=reason, worktree_removed=worktree_removed)
+        )
+
+    async def _remove_worktree(self) -> bool:
+        """Remove a finished PR's worktree, unless something in it was never committed (kept, said)."""
+        pr = self.pr
+        try:
+            dirty = await asyncio.to_thread(self.s.repo.dirty_files, pr.wt_path)
+            if dirty:
+                listed = ", ".join(dirty[:10]) + (" …" if len(dirty) > 10 else "")
+                self.s.recorder.emit(
+                    Warn(
+                        pr=pr.n,
+                        code="worktree_kept",
+                        message=(
+                            f"worktree {pr.wt_path} kept: {len(dirty)} uncommitted file(s) in it: {listed}"
+                        ),
+                    )
+                )
+                return False
+            await asyncio.to_thread(self.s.repo.remove_worktree, pr.wt_path)
+        except GitError as exc:
+            self.s.recorder.emit(Error(pr=pr.n, where="git", message=f"could not remove worktree: {exc}"))
+            return False
+        self.s.watcher_worktrees_changed()
+        return True
 
     async def common_answer(self, answer: GateAnswer) -> bool:
-        """Handle skip / abandon, the same at every gate; True when the PR is closed."""
+        """Handle skip / abandon (also as an override), the same at every gate; True when closed."""
         if answer.answer == "skip":
             await self.close("skipped", f"skipped by {answer.by}")
             return True
-        if answer.answer == "abandon":
+        if answer.answer == "abandon" or (answer.answer == "override" and answer.action == "abandon"):
             await self.close("abandoned", f"abandoned by {answer.by}")
             return True
         return False
@@ -295,10 +328,10 @@ class Pipeline:
 
     # --- solo ------------------------------------------------------------------------------
 
-    async def solo_gate(self) -> None:
+    async def solo_gate(self, summary: str = "solo PR: merge the writer's commit?") -> None:
         pr = self.pr
         message = self._last_subject() or pr.title
-        ans = await self.gate("merge", "merge", text=message, summary="solo PR: merge the writer's commit?")
+        ans = await self.gate("merge", "merge", text=message, summary=summary)
         await self.act(ans, "merge", message, "")
 
     def _last_subject(self) -> str:
@@ -311,6 +344,8 @@ class Pipeline:
         head = pr.head
         diff: Diff = await asyncio.to_thread(self.s.repo.diff, self.s.base_branch, head)
         n_files = len(diff.files)
+        pr.stats = (head, n_files, diff.insertions, diff.deletions)
+        size = len(diff.text.encode())
         request = prompts.review_request(
             pr=pr.n,
             title=pr.title,
@@ -323,15 +358,12 @@ class Pipeline:
             deletions=diff.deletions,
             max_diff_bytes=self.s.max_diff_bytes,
         )
-        if len(diff.text.encode()) > self.s.max_diff_bytes:
+        if size > self.s.max_diff_bytes:
             self.s.recorder.emit(
                 Warn(
                     pr=pr.n,
                     code="diff_cut",
-                    message=(
-                        f"diff of {len(diff.text.encode())} bytes cut to {self.s.max_diff_bytes} "
-                        "for the reviewers"
-                    ),
+                    message=(f"diff of {size} bytes cut to {self.s.max_diff_bytes} for the reviewers"),
                 )
             )
         results = await asyncio.gather(
@@ -386,6 +418,9 @@ class Pipeline:
                 return
             if ans.answer == "retry":
                 return
+            if ans.answer == "override":
+                await self.act(ans, ans.action, pr.title, ans.text or "")
+                return
             if proposal == "fail" and ans.answer == "approve":
                 await self.fail(ans, f"review failed: {names}")
                 return
@@ -395,7 +430,10 @@ class Pipeline:
 
     async def decide(self) -> None:
         pr = self.pr
-        files, ins, dels = await asyncio.to_thread(self._stats)
+        if pr.stats is None or pr.stats[0] != pr.head:
+            await asyncio.to_thread(self._stats)
+        assert pr.stats is not None
+        _, files, ins, dels = pr.stats
         request = prompts.decide_request(
             pr=pr.n,
             title=pr.title,
@@ -444,8 +482,15 @@ class Pipeline:
             if ans.answer == "override":
                 await self.act(ans, ans.action, ans.text or "", ans.text or "")
                 return
-            await self.fail(ans, f"no decision: {why}")
-            return
+            if ans.answer == "edit" and ans.text:
+                try:  # the human wrote the decision themselves ("Decision: fix ...")
+                    decision = from_text(ans.text)
+                except DecisionParseError as exc:
+                    self.s.recorder.emit(Warn(pr=pr.n, code="decision", message=f"your text: {exc}"))
+                    return  # step stays "decide": the gate opens again
+            else:
+                await self.fail(ans, f"no decision: {why}")
+                return
         pr.decision = decision
         self.s.recorder.emit(
             DecisionProposed(
@@ -462,9 +507,9 @@ class Pipeline:
         )
         await self.decision_gate(decision)
 
-    def _stats(self) -> tuple[int, int, int]:
+    def _stats(self) -> None:
         diff = self.s.repo.diff(self.s.base_branch, self.pr.head)
-        return len(diff.files), diff.insertions, diff.deletions
+        self.pr.stats = (self.pr.head, len(diff.files), diff.insertions, diff.deletions)
 
     async def decision_gate(self, decision: ParsedDecision) -> None:
         pr = self.pr
@@ -481,7 +526,7 @@ class Pipeline:
         text = decision.commit_message if decision.action == "merge" else decision.brief
         if decision.action == "merge" and not text:
             text = pr.title
-        split = _split(pr.verdicts)
+        split = split_verdict(v.verdict for v in pr.verdicts)
         if split:
             summary += " — reviewers disagree"
         ans = await self.gate("decision", proposal, text=text, summary=summary, split=split)
@@ -504,10 +549,9 @@ class Pipeline:
         elif action == "fix":
             fix_brief = edited or brief
             if not fix_brief.strip():
+                findings = "\n".join(f"- {f.text}" for v in pr.verdicts for f in v.findings)
                 fix_brief = (
-                    "Address the reviewers' findings:\n"
-                    + "\n".join(f"- {f.text}" for v in pr.verdicts for f in v.findings)
-                    or "Address the review."
+                    f"Address the reviewers' findings:\n{findings}" if findings else "Address the review."
                 )
             pr.round += 1
             pr.brief = fix_brief
@@ -527,11 +571,17 @@ class Pipeline:
         if tip != pr.head:
             await self.moved(tip)
             return
+        merging = asyncio.ensure_future(self._merge_locked())
         try:
-            async with self.s.merge_lock:
-                result = await asyncio.to_thread(
-                    self.s.repo.merge, pr.branch, pr.head, self.s.base_branch, pr.merge_message
-                )
+            result = await asyncio.shield(merging)
+        except asyncio.CancelledError:
+            # A skip or stop arrived mid-merge. The merge itself runs to its end in its thread;
+            # record what it did, so the journal never contradicts the repository.
+            with contextlib.suppress(Exception):
+                done = await merging
+                self._merged(done)
+                self.closed_now("merged", "merged before the skip or stop took effect")
+            raise
         except MergeRefused as exc:
             await self.refused(exc)
             return
@@ -541,27 +591,48 @@ class Pipeline:
                 return
             await self.fail(ans, f"merge failed: {exc}")
             return
+        self._merged(result)
+        await self.close("merged")
+
+    async def _merge_locked(self) -> MergeResult:
+        pr = self.pr
+        async with self.s.merge_lock:
+            return await asyncio.to_thread(
+                self.s.repo.merge, pr.branch, pr.head, self.s.base_branch, pr.merge_message
+            )
+
+    def _merged(self, result: MergeResult) -> None:
         self.s.recorder.emit(
             Merged(
-                pr=pr.n,
+                pr=self.pr.n,
                 sha=result.sha_merged,
                 merge_sha=result.merge_sha,
                 base_branch=self.s.base_branch,
                 fast_forward=result.fast_forward,
-                message=pr.merge_message,
+                message=self.pr.merge_message,
             )
         )
-        await self.close("merged")
 
     async def moved(self, tip: str) -> None:
         pr = self.pr
+        if pr.solo:  # no review to redo: ask again about merging the new tip
+            pr.head = tip
+            await self.solo_gate(f"the branch moved ({tip[:8]}): merge the new tip?")
+            return
+        last = pr.round >= self.s.max_rounds
         ans = await self.gate(
             "moved",
-            "review",
+            "fail" if last else "review",
             commit=tip,
-            summary=(f"the branch moved after review ({pr.head[:8]} → {tip[:8]}): review the new tip?"),
+            summary=(
+                f"the branch moved after review ({pr.head[:8]} → {tip[:8]}): "
+                + (f"round {pr.round} of {self.s.max_rounds} was the last" if last else "review the new tip?")
+            ),
         )
         if await self.common_answer(ans):
+            return
+        if last:
+            await self.fail(ans, "the branch moved after the last review round")
             return
         pr.head = tip
         pr.round += 1
@@ -592,8 +663,3 @@ class Pipeline:
             await self.close("abandoned", f"abandoned by {ans.by} after a refused merge")
             return
         await self.fail(ans, f"merge refused: {exc}")
-
-
-def _split(verdicts: list[VerdictParsed]) -> bool:
-    kinds = {v.verdict for v in verdicts}
-    return "approve" in kinds and bool(kinds & {"changes", "block"})

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 
 from cockpit.backends.base import Output
 from cockpit.bus import EventBus
-from cockpit.events import DispatchOutput, Error, Event
+from cockpit.events import DispatchOutput, Error, Event, encode
 from cockpit.journal import Journal, JournalWriter
 
 E = TypeVar("E", bound=Event)
 
+REDACTED = b"[redacted]"
 COALESCED_CHANNELS = frozenset({"text", "reasoning", "stderr", "command_output"})
 MAX_BUFFER_CHARS = 64_000
 
@@ -46,6 +48,7 @@ class Recorder:
         *,
         coalesce_s: float = 0.05,
         clock: Callable[[], float] = time.time,
+        secrets: Iterable[str] = (),
     ) -> None:
         self.session = session
         self.bus = bus
@@ -53,14 +56,11 @@ class Recorder:
         self.clock = clock
         self._loop = asyncio.get_running_loop()
         self._seq = 0
+        # Known secret values, as they appear inside JSON; longest first so none hides another.
+        self._secrets = sorted({json.dumps(v)[1:-1].encode() for v in secrets if v}, key=len, reverse=True)
         self._buffers: dict[str, _Buffer] = {}
-        self.journal_errors: list[BaseException] = []
         self._writer: JournalWriter = journal.writer(session, self._committed, self._journal_error)
         self._closed = False
-
-    @property
-    def next_seq(self) -> int:
-        return self._seq
 
     def emit(self, event: E) -> E:
         """Stamp and journal ``event``; views receive it once it is committed."""
@@ -70,9 +70,20 @@ class Recorder:
 
     def _append(self, event: E) -> E:
         stamped = msgspec.structs.replace(event, session=self.session, seq=self._seq, t=self.clock())
+        if self._secrets:
+            stamped = self._redacted(stamped)
         self._seq += 1
         self._writer.append(stamped)
         return stamped
+
+    def _redacted(self, event: E) -> E:
+        """The event with every known secret replaced (a writer that ran `env`, say)."""
+        data = encode(event)
+        if not any(secret in data for secret in self._secrets):
+            return event
+        for secret in self._secrets:
+            data = data.replace(secret, REDACTED)
+        return msgspec.json.decode(data, type=type(event))
 
     def output(self, dispatch: str, pr: int | None, out: Output) -> None:
         """A piece of a dispatch's stream. Plain text is coalesced; structured pieces are not."""
@@ -119,7 +130,6 @@ class Recorder:
             self._loop.call_soon_threadsafe(self.bus.publish, batch)
 
     def _journal_error(self, exc: BaseException) -> None:
-        self.journal_errors.append(exc)
         if self._loop.is_closed():
             return
         with contextlib.suppress(RuntimeError):
@@ -140,9 +150,19 @@ class Recorder:
         if self._closed:
             return
         self._closed = True
-        await self.drain()
-        await asyncio.to_thread(self._writer.close)
+        self.flush_outputs()
+        await asyncio.to_thread(self._writer.close)  # commits (and publishes) everything first
         await asyncio.sleep(0)
 
-    def stats(self) -> dict[str, Any]:
-        return {"events": self._seq, "journal_batches": self._writer.batches}
+    def close_now(self) -> None:
+        """The same, blocking: for a shutdown that can no longer await (a forced quit)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.flush_outputs()
+        self._writer.close()
+
+    @property
+    def lost(self) -> int:
+        """Events the journal could not write before it gave up at close (0 when all is well)."""
+        return self._writer.lost

@@ -30,7 +30,7 @@ from cockpit.backends.base import (
     WriteResult,
 )
 from cockpit.bus import EventBus
-from cockpit.config import Config
+from cockpit.config import Config, secret_values
 from cockpit.engine.dispatch import Dispatched, Dispatcher
 from cockpit.engine.gates import GateAnswer, GateError, Gates
 from cockpit.engine.pipeline import Pipeline, PrRun
@@ -49,7 +49,7 @@ from cockpit.events import (
     SessionStatus,
     Warn,
 )
-from cockpit.git.model import CommitInfo, GitError
+from cockpit.git.model import CommitInfo
 from cockpit.git.names import branch_name, slugify, worktree_name
 from cockpit.git.repo import Repo
 from cockpit.git.watcher import CommitWatcher
@@ -158,8 +158,10 @@ class Session:
             raise SessionError("a session runs once")
         self._started = True
         self._changed = asyncio.Event()
-        self.journal.begin_session(self.id, str(self.repo.workdir), self.base_branch, self.mode)
-        self.recorder = Recorder(self.journal, self.id, self.bus)
+        self.journal.begin_session(
+            self.id, str(self.repo.workdir), self.base_branch, self.mode
+        )  # JournalError
+        self.recorder = Recorder(self.journal, self.id, self.bus, secrets=secret_values(self.config))
         self.dispatcher = Dispatcher(self.recorder)
         self.gates = Gates(self.recorder, auto_approve=self.auto_approve)
         self.composer_lock = asyncio.Lock()
@@ -215,11 +217,15 @@ class Session:
                 p.outcome = "interrupted"
                 self.recorder.emit(PrClosed(pr=p.n, outcome="interrupted", reason=reason or "session ended"))
         self.recorder.emit(SessionFinished(status=status, reason=reason))
-        with contextlib.suppress(Exception):
-            await self.watcher.stop()
-        await self.backends_close()
-        await self.recorder.aclose()
         self.result = SessionResult(self.id, status, {p.n: p.outcome or "" for p in self.prs})
+        try:
+            with contextlib.suppress(Exception):
+                await self.watcher.stop()
+            await self.backends_close()
+            await self.recorder.aclose()
+        except asyncio.CancelledError:
+            self.recorder.close_now()  # a forced quit: still put the session's end on disk
+            raise
 
     async def backends_close(self) -> None:
         for closer in self.backends.closers:
@@ -402,13 +408,6 @@ class Session:
         pr = self._by_branch.get(branch)
         if pr is None:
             return
-        if not commits and rewritten:
-            # Reset to an older commit: nothing new, but the tip moved; record where it is now.
-            try:
-                tip = await asyncio.to_thread(self.repo.tip, branch)
-                commits = [await asyncio.to_thread(self.repo.commit_info, tip)]
-            except GitError:
-                return
         for i, c in enumerate(commits):
             pr.commits.append((c.sha, c.message))
             self.recorder.emit(
@@ -444,14 +443,14 @@ class Session:
         return self.gates.open_gates() if self._started else []
 
     def pause(self, by: str = "human") -> bool:
-        if self._finished or self.dispatcher.paused:
+        if not self._started or self._finished or self.dispatcher.paused:
             return False
         self.dispatcher.pause()
         self.recorder.emit(SessionPaused(by=by))
         return True
 
     def resume(self, by: str = "human") -> bool:
-        if self._finished or not self.dispatcher.paused:
+        if not self._started or self._finished or not self.dispatcher.paused:
             return False
         self.dispatcher.resume()
         self.recorder.emit(SessionResumed(by=by))
@@ -463,9 +462,6 @@ class Session:
             return False
         running = self.dispatcher.running(pr=pr, role="writer")
         return any(self.dispatcher.interrupt(d, by) for d in running)
-
-    def interrupt_dispatch(self, dispatch: str, by: str = "human") -> bool:
-        return self._started and not self._finished and self.dispatcher.interrupt(dispatch, by)
 
     def skip(self, pr_n: int, by: str = "human") -> bool:
         """Skip a PR wherever it is: at a gate, running, or not started yet."""
@@ -487,6 +483,7 @@ class Session:
             self.recorder.emit(
                 PrClosed(pr=pr.n, outcome="skipped", reason=f"skipped by {by} before it started")
             )
+            self._remember(pr)
             self._signal()
             return True
         pr.task_handle.cancel()

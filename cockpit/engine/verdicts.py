@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.engine.jsontext import balanced_objects, fenced_blocks, repair_json
+from cockpit.engine.jsontext import balanced_objects, fenced_blocks, loads_or_none, repair_json
 from cockpit.events import Finding, VerdictKind
 
 VERDICT_SCHEMA: dict[str, Any] = {
@@ -119,7 +119,7 @@ def parse_verdict(text: str) -> ParsedVerdict:
     if not stripped:
         return ParsedVerdict("unparsed", how="none")
     for how, candidate in _json_candidates(stripped):
-        obj = _loads(candidate)
+        obj = loads_or_none(candidate)
         if isinstance(obj, dict):
             parsed = _from_object(obj, how)
             if parsed is not None:
@@ -147,13 +147,6 @@ def _json_candidates(text: str) -> list[tuple[str, str]]:
     if start >= 0:
         out.append(("repaired", repair_json(text[start:])))
     return out
-
-
-def _loads(candidate: str) -> Any:
-    try:
-        return json.loads(candidate)
-    except (ValueError, RecursionError):
-        return None
 
 
 def _from_object(obj: dict[str, Any], how: str) -> ParsedVerdict | None:
@@ -200,7 +193,7 @@ def _int_or_none(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():  # isdigit() admits "²", which int() refuses
         return int(value.strip())
     return None
 

@@ -216,6 +216,8 @@ class CommitWatcher:
         if tip == old:
             return None
         shas, rewritten = self.repo.new_commits(old, tip, base)
+        if not shas and rewritten:
+            shas = [tip]  # moved back (a reset): report where the tip is now, the tip we compared
         return tip, [self.repo.commit_info(sha) for sha in shas], rewritten
 
     def _schedule_followup(self) -> None:

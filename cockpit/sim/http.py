@@ -229,7 +229,9 @@ def _head(status: int, headers: dict[str, str]) -> bytes:
 
 
 async def _write_response(
-    writer: asyncio.StreamWriter, response: Response | StreamResponse, keep_alive: bool,
+    writer: asyncio.StreamWriter,
+    response: Response | StreamResponse,
+    keep_alive: bool,
     head_only: bool = False,
 ) -> bool:
     """Write one response; False when the connection was dropped on purpose."""
@@ -299,6 +301,7 @@ class ServerThread:
 
     def call(self, fn: Callable[[], Any]) -> Any:
         """Run a plain function on the server loop (to change a simulator's script safely)."""
+
         async def _call() -> Any:
             return fn()
 

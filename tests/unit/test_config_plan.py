@@ -76,3 +76,21 @@ def test_plans() -> None:
     assert title_from_task("x" * 100).endswith("…") and len(title_from_task("x" * 100)) == 60
     with pytest.raises(PlanError):
         from_tasks([" "])
+
+
+def test_files_that_are_not_plain_utf8(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf[session]\nmax_rounds = 2\n")
+    assert load_config(bom).session.max_rounds == 2
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'[session]\ngoal = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match="latin.toml: not UTF-8"):
+        load_config(latin)
+    from cockpit.plan import load_plan
+
+    with pytest.raises(PlanError, match="not UTF-8"):
+        load_plan(latin)
+    with pytest.raises(PlanError, match="cannot read plan"):
+        load_plan(tmp_path)  # a directory
+    with pytest.raises(ConfigError, match="composer.timeout_s: must be a positive number"):
+        parse_config("[composer]\ntimeout_s = nan\n", "c.toml")

@@ -104,3 +104,12 @@ def test_decision_from_tool_and_text() -> None:
 def test_decision_text_parser_raises_only_its_own_error(text: str) -> None:
     with contextlib.suppress(DecisionParseError):
         from_text(text)
+
+
+def test_odd_digits_and_deep_nesting_do_not_escape() -> None:
+    got = parse_verdict('{"verdict": "changes", "summary": "s", "findings": [{"text": "t", "line": "²"}]}')
+    assert got.verdict == "changes" and got.findings[0].line is None
+    deep = "```json\n" + "[" * 100_000 + "\n```\nDecision: merge"
+    assert from_text(deep).action == "merge"
+    with pytest.raises(DecisionParseError):
+        from_text("[" * 100_000)
