@@ -18,18 +18,18 @@ import contextlib
 import os
 import shlex
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 from cockpit.backends.base import DispatchError, Output, OutputSink, WriteJob, WriteResult
-from cockpit.backends.process import GRACE_S, SpawnError, run_streaming
+from cockpit.backends.cli import StderrTail, exit_text, require_worktree, run_writer, writer_environ
+from cockpit.backends.process import GRACE_S
 from cockpit.events import Usage
 
 BriefVia = Literal["stdin", "arg", "file"]
 BRIEF = "{brief}"
 BRIEF_FILE = "{brief_file}"
-STDERR_TAIL = 5
 MAX_PARAGRAPH_CHARS = 64 * 1024
 
 
@@ -69,8 +69,10 @@ class CommandWriter:
     """A CLI writer. ``command`` is an argv list, or a string run by ``/bin/sh -c``.
 
     Cancellation (the engine's interrupt or timeout) stops the tool's whole process group
-    (SIGINT, SIGTERM, SIGKILL) and keeps whatever it left in the worktree. The environment gets
-    ``COCKPIT_PR``, ``COCKPIT_ROUND`` and ``COCKPIT_BRANCH`` for scripts that want them.
+    (SIGINT, SIGTERM, SIGKILL), and whatever it started in a session of its own, and keeps
+    whatever it left in the worktree. The environment is cockpit's without model API keys
+    (``cli.writer_environ``) plus ``env``, and ``COCKPIT_PR``, ``COCKPIT_ROUND`` and
+    ``COCKPIT_BRANCH`` for scripts that want them.
     """
 
     backend = "command"
@@ -86,6 +88,7 @@ class CommandWriter:
         model: str = "",
         partial_after_s: float = 0.5,
         grace_s: float = GRACE_S,
+        drop_env: Iterable[str] = (),
     ) -> None:
         if brief_via not in ("stdin", "arg", "file"):
             raise ValueError(f"brief_via must be stdin, arg or file, not {brief_via!r}")
@@ -100,6 +103,7 @@ class CommandWriter:
         self.model = model or Path(first).name
         self.partial_after_s = partial_after_s
         self.grace_s = grace_s
+        self.drop_env = tuple(drop_env)  # more key variables to keep from it (the composer's)
 
     def argv(self, brief: str, brief_file: str = "") -> list[str]:
         """The command line, with the brief (or its file) put where the settings ask."""
@@ -118,64 +122,47 @@ class CommandWriter:
         return [_substitute(w, values, quote=False) for w in self.command] + args
 
     async def write(self, job: WriteJob, out: OutputSink) -> WriteResult:
-        if not job.worktree.is_dir():
-            raise DispatchError(
-                f"the worktree {job.worktree} does not exist", hint="the PR's worktree is gone"
-            )
+        require_worktree(job)
         brief_file = ""
         if self.brief_via == "file":
             fd, brief_file = tempfile.mkstemp(prefix=f"cockpit-brief-pr{job.pr}-", suffix=".md")
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(job.prompt)
         final = _FinalMessage()
-        stderr_tail: list[str] = []
+        stderr_tail = StderrTail()
 
         def on_stdout(text: str, partial: bool) -> None:
             final.feed(text, partial)
             out(Output("text", text if partial else text + "\n"))
 
         def on_stderr(text: str, partial: bool) -> None:
-            if not partial and text.strip():
-                stderr_tail.append(text)
-                del stderr_tail[:-STDERR_TAIL]
+            if not partial:
+                stderr_tail.add(text)
             out(Output("stderr", text if partial else text + "\n"))
 
-        env = {
-            **os.environ,
-            **self.env,
-            "COCKPIT_PR": str(job.pr),
-            "COCKPIT_ROUND": str(job.round),
-            "COCKPIT_BRANCH": job.branch,
-        }
-        argv = self.argv(job.prompt, brief_file)
+        env = writer_environ(self.env, drop=self.drop_env)
+        env.update(COCKPIT_PR=str(job.pr), COCKPIT_ROUND=str(job.round), COCKPIT_BRANCH=job.branch)
         try:
-            finished = await run_streaming(
-                argv,
+            finished = await run_writer(
+                self.model,
+                self.argv(job.prompt, brief_file),
                 cwd=job.worktree,
                 env=env,
+                out=out,
                 on_stdout=on_stdout,
                 on_stderr=on_stderr,
+                spawn_hint="check the writer's `command` setting (is the tool installed and on PATH?)",
                 stdin_data=job.prompt.encode("utf-8") if self.brief_via == "stdin" else None,
                 partial_after_s=self.partial_after_s,
                 grace_s=self.grace_s,
             )
-        except SpawnError as exc:
-            raise DispatchError(
-                f"cannot run {exc.argv0}: {exc.cause.strerror or exc.cause}",
-                hint="check the writer's `command` setting (is the tool installed and on PATH?)",
-            ) from exc
         finally:
             if brief_file:
                 with contextlib.suppress(OSError):
                     os.unlink(brief_file)
-        if finished.swept:
-            out(Output("status", "stopped processes the command left running", {"type": "cleanup"}))
-        rc = finished.returncode
-        if rc != 0:
-            how = f"was killed by signal {-rc}" if rc < 0 else f"exited with status {rc}"
-            tail = "\n".join(stderr_tail)
+        if finished.returncode != 0:
             raise DispatchError(
-                f"{self.model} {how}" + (f": {tail}" if tail else ""),
+                exit_text(self.model, finished.returncode, stderr_tail.text()),
                 hint="see the writer's stderr; the worktree keeps whatever the command wrote",
             )
         return WriteResult(final.text(), Usage())

@@ -1,14 +1,19 @@
 """Subprocess handling shared by the CLI writers: own process group, streamed lines, clean stop.
 
 A writer CLI starts children of its own (shells, test runners, git), and some of them outlive
-their parent: the real Codex CLI leaves its running command orphaned on SIGTERM. So every
-writer runs as the leader of a new session, and stopping it means stopping the whole group:
-SIGINT (the CLI's own clean interrupt), then SIGTERM, then SIGKILL, each after a grace period,
-until no live process is left in the group. The group is also swept after a normal exit, so a
-command a writer left running in the background does not hold our pipes (or the worktree) open.
+their parent: the real Codex CLI leaves its running command orphaned on SIGTERM, and it starts
+every command it runs in a session of its own (the sandbox's helpers and ``bwrap`` too), so a
+command is not in the writer's process group at all. So every writer runs as the leader of a
+new session with a marker in its environment (``COCKPIT_DISPATCH=<uuid>``, inherited by
+everything it starts unless a program scrubs its children's environment), and stopping it means
+stopping the group *and* every marked process: SIGINT (the CLI's own clean interrupt), then
+SIGTERM, then SIGKILL, each after a grace period, until none of them lives. They are also
+swept after a normal exit, so a command a writer left running in the background does not hold
+our pipes (or the worktree) open.
 
 Membership is read from ``/proc`` and zombies are ignored: PID 1 in a container does not always
-reap orphans, and a zombie cannot be signalled anyway.
+reap orphans, and a zombie cannot be signalled anyway. Where there is no ``/proc`` only the
+group is stopped.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import codecs
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Mapping, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +35,8 @@ EXIT_POLL_S = 0.05  # while a writer runs: how soon its exit is noticed
 DRAIN_S = 0.5  # how long the pipes may stay open after the leader exits before the group is swept
 READ_CHUNK = 64 * 1024
 MAX_LINE_CHARS = 32 * 1024 * 1024  # a longer run without a newline is passed on as one line
+MARKER_ENV = "COCKPIT_DISPATCH"  # no KEY/SECRET/TOKEN in the name: Codex's env filter keeps it
+PROC = Path("/proc")
 
 LineSink = Callable[[str, bool], None]
 """Receives one line without its newline; the flag is True for a partial line flushed on a timer
@@ -44,28 +52,65 @@ class SpawnError(OSError):
         self.cause = cause
 
 
+def _stat_fields(entry: Path) -> list[str] | None:
+    """``state ppid pgrp session ...`` of one /proc entry; None when it is gone or unreadable."""
+    try:
+        stat = (entry / "stat").read_text()
+    except OSError:
+        return None
+    # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+    return stat[stat.rfind(")") + 2 :].split()
+
+
+def _live(fields: list[str] | None) -> bool:
+    return fields is not None and bool(fields) and fields[0] not in ("Z", "X")
+
+
 def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes whose process group is ``pgid``."""
-    proc = Path("/proc")
-    if not proc.is_dir():  # not Linux: fall back to asking the kernel whether the group exists
+    if not PROC.is_dir():  # not Linux: fall back to asking the kernel whether the group exists
         try:
             os.killpg(pgid, 0)
         except (ProcessLookupError, PermissionError):
             return []
         return [pgid]
     out: list[int] = []
-    for entry in proc.iterdir():
+    for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) >= 3 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+        fields = _stat_fields(entry)
+        if _live(fields) and fields is not None and len(fields) >= 3 and fields[2] == str(pgid):
             out.append(int(entry.name))
     return out
+
+
+def _carries(entry: Path, needle: bytes) -> bool:
+    try:
+        environ = (entry / "environ").read_bytes()
+    except OSError:  # gone, or another user's
+        return False
+    return needle in environ.split(b"\0")
+
+
+def _marked(marker: str) -> list[tuple[int, int]]:
+    """(pid, process group) of live processes whose environment holds the marker."""
+    if not marker or not PROC.is_dir():
+        return []
+    needle = f"{MARKER_ENV}={marker}".encode()
+    me = os.getpid()
+    out: list[tuple[int, int]] = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me or not _carries(entry, needle):
+            continue
+        fields = _stat_fields(entry)
+        if _live(fields) and fields is not None and len(fields) >= 3:
+            out.append((int(entry.name), int(fields[2])))
+    return out
+
+
+def marked_processes(marker: str) -> list[int]:
+    """Live processes whose environment holds ``COCKPIT_DISPATCH=<marker>`` (none without /proc)."""
+    return [pid for pid, _group in _marked(marker)]
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -73,11 +118,39 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
-async def _wait_gone(proc: asyncio.subprocess.Process, pgid: int, within_s: float) -> bool:
+def _signal_marked(marker: str, sig: signal.Signals, pgid: int) -> None:
+    """Signal each marked process outside group ``pgid`` (``killpg`` reaches those), through a
+    pidfd checked again once it is held, so a pid reused since the scan is left alone."""
+    needle = f"{MARKER_ENV}={marker}".encode()
+    for pid, group in _marked(marker):
+        if group == pgid:
+            continue
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue  # gone since the scan
+        except OSError:  # no pidfds here (old kernel): the plain signal
+            with contextlib.suppress(OSError):
+                os.kill(pid, sig)
+            continue
+        try:
+            if _carries(PROC / str(pid), needle):
+                signal.pidfd_send_signal(fd, sig)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _leftovers(proc: asyncio.subprocess.Process, marker: str) -> bool:
+    return proc.returncode is None or bool(group_members(proc.pid)) or bool(marked_processes(marker))
+
+
+async def _wait_gone(proc: asyncio.subprocess.Process, marker: str, within_s: float) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within_s
     while True:
-        if proc.returncode is not None and not group_members(pgid):
+        if not _leftovers(proc, marker):
             return True
         if loop.time() >= deadline:
             return False
@@ -95,59 +168,100 @@ async def exited(proc: asyncio.subprocess.Process) -> int:
     return proc.returncode
 
 
-async def stop_group(proc: asyncio.subprocess.Process, *, grace_s: float = GRACE_S) -> None:
-    """SIGINT, SIGTERM, SIGKILL to the process group of ``proc`` until nothing in it lives."""
-    pgid = proc.pid
+async def stop_group(proc: asyncio.subprocess.Process, *, marker: str = "", grace_s: float = GRACE_S) -> None:
+    """SIGINT, SIGTERM, SIGKILL to the process group of ``proc`` and to every process carrying
+    ``marker``, until none of them lives."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        if proc.returncode is not None and not group_members(pgid):
+        if not _leftovers(proc, marker):
             break
-        _signal_group(pgid, sig)
-        if await _wait_gone(proc, pgid, grace_s):
+        _signal_group(proc.pid, sig)
+        if marker:
+            _signal_marked(marker, sig, proc.pid)
+        if await _wait_gone(proc, marker, grace_s):
             break
+
+
+async def _despite_cancel(aw: Awaitable[Any]) -> bool:
+    """Await ``aw`` to its end even if this task is cancelled meanwhile; True if it was.
+
+    ``aw`` must be bounded (the stop sequence is, by its grace periods): a second cancel must
+    not cut the stop short and leave processes running.
+    """
+    task = asyncio.current_task()
+    before = task.cancelling() if task is not None else 0
+    future = asyncio.ensure_future(aw)
+    while not future.done():
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.shield(future)
+    if not future.cancelled():
+        future.exception()  # retrieved: a failed stop must not hide why the run ended
+    return task is not None and task.cancelling() > before
+
+
+class _Lines:
+    """Splits decoded text into lines, scanning each piece of text once (a long line is not re-split)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []  # the unfinished line, in pieces
+        self.size = 0
+
+    def feed(self, text: str) -> list[str]:
+        *done, rest = text.split("\n")
+        lines: list[str] = []
+        if done:
+            first = "".join([*self.parts, done[0]])
+            lines = [line.removesuffix("\r") for line in (first, *done[1:])]
+            self.parts, self.size = [], 0
+        if rest:
+            self.parts.append(rest)
+            self.size += len(rest)
+        return lines
+
+    def take(self) -> str:
+        """The unfinished line so far, which is then forgotten."""
+        text = "".join(self.parts)
+        self.parts, self.size = [], 0
+        return text
 
 
 async def _pump(stream: asyncio.StreamReader, sink: LineSink, partial_after_s: float | None) -> None:
     """Split a byte stream into lines as it arrives; flush a pending partial line on a timer."""
     loop = asyncio.get_running_loop()
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    pending = ""
+    pending = _Lines()
     pending_since = 0.0
     while True:
-        if pending and partial_after_s is not None:
+        if pending.size and partial_after_s is not None:
             wait_s = pending_since + partial_after_s - loop.time()
             try:
                 if wait_s <= 0:
                     raise TimeoutError
                 chunk = await asyncio.wait_for(stream.read(READ_CHUNK), wait_s)
             except TimeoutError:
-                sink(pending, True)
-                pending = ""
+                sink(pending.take(), True)
                 continue
         else:
             chunk = await stream.read(READ_CHUNK)
         if not chunk:
-            pending += decoder.decode(b"", final=True)
-            if pending:
-                sink(pending, False)
+            for line in pending.feed(decoder.decode(b"", final=True)):
+                sink(line, False)
+            if pending.size:
+                sink(pending.take(), False)
             return
-        text = decoder.decode(chunk)
-        if not pending:
-            pending_since = loop.time()
-        pending += text
-        *lines, pending = pending.split("\n")
+        had_pending = pending.size > 0
+        lines = pending.feed(decoder.decode(chunk))
         for line in lines:
-            sink(line.removesuffix("\r"), False)
-        if lines:
+            sink(line, False)
+        if lines or not had_pending:
             pending_since = loop.time()
-        if len(pending) > MAX_LINE_CHARS:
-            sink(pending, False)
-            pending = ""
+        if pending.size > MAX_LINE_CHARS:
+            sink(pending.take(), False)
 
 
 @dataclass(frozen=True)
 class Finished:
     returncode: int
-    swept: bool  # processes were still alive in the group after the leader exited
+    swept: bool  # processes were still alive (in the group, or marked) after the leader exited
 
 
 async def run_streaming(
@@ -163,14 +277,17 @@ async def run_streaming(
 ) -> Finished:
     """Run ``argv`` as a new process group, stream its output, and always leave no process behind.
 
-    stdin is /dev/null unless ``stdin_data`` is given (then it is written and closed). On any
-    exception, cancellation included, the group is stopped (``stop_group``) before it propagates.
+    stdin is /dev/null unless ``stdin_data`` is given (then it is written and closed). The
+    environment gets a fresh ``COCKPIT_DISPATCH`` marker. On any exception, cancellation
+    included, the group and the marked processes are stopped (``stop_group``) before it
+    propagates; a cancel that arrives during the stop is held until the stop is done.
     """
+    marker = uuid.uuid4().hex
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd,
-            env=dict(env),
+            env={**env, MARKER_ENV: marker},
             stdin=asyncio.subprocess.PIPE if stdin_data is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -195,9 +312,9 @@ async def run_streaming(
                     task.result()  # a sink's exception stops the run now, not at exit
         returncode = waiter.result()
         _done, unfinished = await asyncio.wait(tasks, timeout=DRAIN_S)
-        swept = bool(group_members(proc.pid))
+        swept = bool(group_members(proc.pid) or marked_processes(marker))
         if unfinished or swept:
-            await stop_group(proc, grace_s=grace_s)
+            await stop_group(proc, marker=marker, grace_s=grace_s)
             _done, unfinished = await asyncio.wait(tasks, timeout=DRAIN_S)
             for task in unfinished:  # a process that escaped the group still holds a pipe
                 task.cancel()
@@ -205,15 +322,14 @@ async def run_streaming(
             if not task.cancelled():
                 task.result()
         return Finished(returncode, swept)
-    except BaseException:
+    except BaseException as exc:
         waiter.cancel()
-        stopper = asyncio.ensure_future(stop_group(proc, grace_s=grace_s))
-        try:
-            await asyncio.shield(stopper)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        cancelled = await _despite_cancel(stop_group(proc, marker=marker, grace_s=grace_s))
+        for task in tasks:
+            task.cancel()
+        cancelled |= await _despite_cancel(asyncio.gather(*tasks, return_exceptions=True))
+        if cancelled and not isinstance(exc, asyncio.CancelledError):
+            raise asyncio.CancelledError() from exc
         raise
 
 

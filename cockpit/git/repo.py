@@ -242,15 +242,36 @@ class Repo:
                     shutil.rmtree(self.common_dir / "worktrees" / name, ignore_errors=True)
 
     def git_dirs_for(self, worktree_path: Path) -> tuple[Path, ...]:
-        """The directories a commit in that worktree writes to (objects, refs, its admin dir)."""
+        """The directories a commit in that linked worktree writes to, and no others.
+
+        The shared objects, the directory holding its branch's loose ref, that directory's twin
+        under ``logs/`` (the reflog) and the worktree's own admin dir (index, HEAD; codex 0.171
+        mounts it read-only unless it is named itself, even below another named dir). A sandboxed
+        writer given these can commit on its branch, but not write hooks or config (code that
+        would run outside the sandbox at the user's next git command) nor move other branches
+        (measured with codex-cli 0.171: the commit succeeds, those writes are refused). With a
+        flat branch name the ref directory is ``refs/heads`` itself, shared with ``main``:
+        cockpit's own ``cockpit/<session>/...`` names keep it to the session. Missing
+        directories are created: ``pack-refs`` deletes emptied ones. The main checkout (not a
+        linked worktree) writes all over the git dir, so it gets the git dir.
+        """
         wrepo = _open(worktree_path)
         common = _common_dir(wrepo)
         if common != self.common_dir:
             raise GitError(f"{worktree_path} belongs to {common}, not to {self.common_dir}")
-        # Both: codex's workspace-write sandbox mounts the worktree's own admin dir read-only
-        # unless it is named too (measured with codex-cli 0.171.0: the commit fails silently).
         own = Path(wrepo.path).resolve()
-        return (self.common_dir, own) if own != self.common_dir else (self.common_dir,)
+        if own == self.common_dir:
+            return (self.common_dir,)
+        dirs = [common / "objects"]
+        head = wrepo.references.get("HEAD")
+        target = head.target if head is not None else None
+        if isinstance(target, str) and target.startswith("refs/"):  # on a branch (not detached)
+            ref_dir = Path(target).parent
+            dirs += [common / ref_dir, common / "logs" / ref_dir]
+        dirs.append(own)
+        for d in dirs:
+            d.mkdir(parents=True, exist_ok=True)
+        return tuple(dirs)
 
     # --- commits and diffs ------------------------------------------------------------------
 

@@ -15,11 +15,16 @@ does not commit; ``no_commit`` changes nothing on disk; ``fail`` ends with ``tur
 edits made by earlier steps stay); ``hang`` starts a real long-running command and waits for a
 signal. ``run`` steps report their scripted output and are not executed; the commit is.
 
+When a model provider with a ``base_url`` is configured (``$CODEX_HOME/config.toml`` or ``-c``)
+and nothing accepts a connection there, it reports ``Reconnecting... waiting for network`` and
+backs off forever, as the real CLI does; otherwise it never talks to the provider.
+
 Sandbox, as the real one behaves: ``read-only`` writes nothing; ``workspace-write`` writes
 under ``--cd`` and ``--add-dir`` roots, and git metadata only when the worktree's own git dir is
-itself an ``--add-dir`` and the common dir lies under one (else the commit fails with "Read-only
-file system" and the run still exits 0); ``danger-full-access`` writes anything. Thread state
-lives in ``$CODEX_HOME/sessions`` (or a temp directory) unless ``--ephemeral``.
+itself an ``--add-dir`` and the objects, the branch's ref directory and its reflog directory lie
+under one (else the commit fails with "Read-only file system" and the run still exits 0);
+``danger-full-access`` writes anything. Thread state lives in ``$CODEX_HOME/sessions`` (or a
+temp directory) unless ``--ephemeral``.
 """
 
 from __future__ import annotations
@@ -28,15 +33,18 @@ import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -61,6 +69,8 @@ SANDBOXES = ("read-only", "workspace-write", "danger-full-access")
 KNOWN_MODEL = re.compile(r"^(gpt-|o\d|codex-)")
 HANG_COMMAND = ["sleep", "86400"]
 STDIN_NOTICE = "Reading additional input from stdin..."
+RECONNECT_WAITING = "Reconnecting... waiting for network (Connection failed: error sending request)"
+NO_PACING_RETRY_S = 0.05  # between reconnect notices at speed 0
 
 USAGE_TEXT = """\
 Usage: codex exec [OPTIONS] [PROMPT]
@@ -244,15 +254,56 @@ def config_overrides(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def provider_base_url(overrides: dict[str, str]) -> str:
+    """The model provider's ``base_url`` from ``$CODEX_HOME/config.toml`` and ``-c`` overrides; "" if none."""
+    home = os.environ.get("CODEX_HOME")
+    config: dict[str, Any] = {}
+    if home:
+        try:
+            config = tomllib.loads((Path(home) / "config.toml").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            config = {}
+    provider = overrides.get("model_provider") or str(config.get("model_provider", ""))
+    if not provider:
+        return ""
+    url = overrides.get(f"model_providers.{provider}.base_url")
+    if url is None:
+        providers = config.get("model_providers")
+        entry = providers.get(provider) if isinstance(providers, dict) else None
+        url = entry.get("base_url") if isinstance(entry, dict) else None
+    return str(url or "")
+
+
+def answers(base_url: str) -> bool:
+    """Whether anything accepts a connection at ``base_url``'s host and port."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_network(out: EventWriter, base_url: str, speed: float) -> None:
+    """As the real CLI does when nothing listens: report it, back off (0, 5, 15, 35 s ...), forever."""
+    backoff = 5.0
+    while not answers(base_url):
+        out.emit({"type": "error", "message": RECONNECT_WAITING})
+        time.sleep(backoff / speed if speed > 0 else NO_PACING_RETRY_S)
+        backoff *= 2
+
+
 # --- signals ----------------------------------------------------------------------------------
 
 _running: list[subprocess.Popen[bytes]] = []  # the command the simulated agent is running
 
 
 def _on_sigint(_sig: int, _frame: FrameType | None) -> None:
-    for child in _running:  # like the real CLI: the running command dies with the turn
+    for child in _running:  # like the real CLI: the running command (its group) dies with the turn
         try:
-            child.kill()
+            os.killpg(child.pid, signal.SIGKILL)
             child.wait(timeout=1)
         except (OSError, subprocess.TimeoutExpired):
             pass
@@ -358,7 +409,9 @@ class Sandbox:
         """Where the sandbox stops a commit and what git then says; None when it can write.
 
         As codex 0.171 does: the worktree's own git dir (what ``.git`` points to) is read-only
-        unless it is itself an ``--add-dir``; the common dir (objects, refs) must lie under one.
+        unless it is itself an ``--add-dir``; the shared objects, the directory of the branch's
+        loose ref and its reflog directory must each lie under one (nothing else of the common
+        dir is needed: ``Repo.git_dirs_for`` names just these).
         """
         if self.mode == "danger-full-access":
             return None
@@ -368,10 +421,26 @@ class Sandbox:
         own, common = dirs
         if self.mode == "read-only" or own not in self.add_dirs:
             return own, f"fatal: Unable to create '{own}/index.lock': Read-only file system\n"
-        if not _under(common, self.add_dirs):
+        objects = common / "objects"
+        if not _under(objects, self.add_dirs):
             return (
-                common,
+                objects,
                 "error: unable to create temporary file: Read-only file system\nfatal: adding files failed\n",
+            )
+        ref = _git(self.cwd, "symbolic-ref", "-q", "HEAD").stdout.strip()
+        if not ref:
+            return None  # detached: only the worktree's own HEAD moves
+        lock = common / f"{ref}.lock"
+        if not _under(lock.parent, self.add_dirs):
+            return (
+                lock.parent,
+                f"fatal: cannot lock ref 'HEAD': Unable to create '{lock}': Read-only file system\n",
+            )
+        log = common / "logs" / ref
+        if not _under(log.parent, self.add_dirs):
+            return (
+                log.parent,
+                f"fatal: cannot update the ref 'HEAD': unable to append to '{log}': Read-only file system\n",
             )
         return None
 
@@ -518,13 +587,18 @@ class Turn:
         )
 
     def hang(self) -> NoReturn:
-        """Start a command that never ends and wait with it, until a signal ends the run."""
+        """Start a command that never ends and wait with it, until a signal ends the run.
+
+        The command gets a session of its own, as the real CLI's commands do: it is not in the
+        CLI's process group, so stopping that group alone leaves it running.
+        """
         child = subprocess.Popen(
             HANG_COMMAND,
             cwd=self.sandbox.cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         _running.append(child)
         self.meter.produce(shlex.join(HANG_COMMAND))
@@ -683,6 +757,9 @@ def run(args: Args) -> int:
 
     out.emit({"type": "thread.started", "thread_id": state.thread_id})
     out.emit({"type": "turn.started"})
+    base_url = provider_base_url(overrides)
+    if base_url:
+        wait_for_network(out, base_url, speed)
     if not KNOWN_MODEL.match(model):
         out.completed_item(
             "error",

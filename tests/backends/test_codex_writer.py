@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pygit2
 import pytest
 
 from cockpit.backends.base import DispatchError, Output, WriteJob, Writer
-from cockpit.backends.codex import CodexWriter, sandbox_dirs, worktree_git_dir
+from cockpit.backends.codex import CodexWriter, provider_url, sandbox_dirs, worktree_git_dir
+from cockpit.backends.process import MARKER_ENV
 from cockpit.events import Usage
 
 if str(Path(__file__).resolve().parents[2]) not in sys.path:
@@ -135,6 +137,7 @@ def test_command_line_shapes(checkout: GitCheckout) -> None:
     assert fresh == [
         "/opt/codex/bin/codex", "exec", "--json", "--cd", wt, "--sandbox", "workspace-write",
         "--add-dir", str(checkout.common_dir), "--add-dir", str(checkout.worktree_git_dir),
+        "-c", "shell_environment_policy.ignore_default_excludes=false",
         "-m", "gpt-5.5", "-c", "model_reasoning_effort=high",
         prompt(1, "Add greeting"),
     ]  # fmt: skip
@@ -333,3 +336,192 @@ async def test_real_codex_cli_writes_commits_and_resumes(tmp_path: Path, checkou
     assert {"path": "src/greet.py", "kind": "add"} in changes
     assert any(o.channel == "command" and o.text == "pytest -q" for o in outs)
     assert processes_in(checkout.worktree) == []
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_nothing_answering_at_the_provider_ends_the_round(
+    tmp_path: Path, writer: CodexWriter, checkout: GitCheckout
+) -> None:
+    home = tmp_path / "codex-home"
+    home.mkdir(exist_ok=True)
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    (home / "config.toml").write_text(
+        f'model_provider = "local"\n[model_providers.local]\nbase_url = "{url}"\n', encoding="utf-8"
+    )
+    outs: list[Output] = []
+    with pytest.raises(DispatchError) as caught:
+        async with asyncio.timeout(60):  # the CLI alone would wait forever
+            await writer.write(job(checkout, 1, "Add greeting"), outs.append)
+    assert caught.value.message.startswith(f"nothing answers at {url}")
+    assert "model provider config" in caught.value.hint
+    assert sum(1 for o in outs if o.meta.get("reconnecting")) == 3  # stopped at the third notice
+    assert processes_in(checkout.worktree) == []
+
+
+def test_the_provider_url_comes_from_config_and_overrides(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        'model_provider = "a"\n[model_providers.a]\nbase_url = "http://a:1/v1"\n'
+        '[model_providers.b]\nbase_url = "http://b:2/v1"\n',
+        encoding="utf-8",
+    )
+    assert provider_url(home, [], {}) == "http://a:1/v1"
+    assert provider_url(home, ["-c", 'model_provider="b"'], {}) == "http://b:2/v1"
+    assert provider_url(home, ["--config=model_providers.a.base_url='http://c:3'"], {}) == "http://c:3"
+    assert provider_url(tmp_path / "none", [], {}) == "https://api.openai.com/v1"
+    assert provider_url(tmp_path / "none", [], {"OPENAI_BASE_URL": "http://proxy/v1"}) == "http://proxy/v1"
+    assert provider_url(tmp_path / "none", ["-c", "model_provider=odd"], {}) == ""
+
+
+ENV_SCENARIO = """
+[[pr]]
+title = "Show the environment"
+task = "env"
+[[pr.round]]
+[pr.round.writer]
+outcome = "no_commit"
+message = "Shown."
+steps = [{ run = "env" }]
+
+[[pr]]
+title = "Start a server"
+task = "a dev server that detaches, then a model that never answers again"
+[[pr.round]]
+[pr.round.writer]
+outcome = "hang"
+steps = [
+  { run = "setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo started" },
+  { say = "The server runs." },
+]
+"""
+
+
+@pytest.mark.codex
+async def test_real_codex_commands_see_no_keys_but_the_marker(
+    tmp_path: Path, checkout: GitCheckout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cockpit.scenario import parse_scenario
+
+    binary = codex_bin()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-leak-me-not")
+    monkeypatch.setenv("SOME_SERVICE_TOKEN", "token-leak-me-not")  # codex's own filter drops this one
+    with sim_server(parse_scenario(ENV_SCENARIO), speed=0) as sim:
+        home, env = make_codex_home(tmp_path, sim.base_url, writable_tmp=False)
+        # codex itself needs its provider key, so it stays in codex's environment
+        w = CodexWriter(str(binary), env={**env, **checkout.env}, codex_home=home)
+        outs: list[Output] = []
+        result = await w.write(job(checkout, 1, "Show the environment"), outs.append)
+    assert result.final_message == "Shown."
+    shown = next(o.text for o in outs if o.channel == "command_output" and o.meta["command"] == "env")
+    names = {line.split("=", 1)[0] for line in shown.splitlines() if "=" in line}
+    assert MARKER_ENV in names  # inherited inside bubblewrap: the sweep can find the commands
+    assert "leak-me-not" not in shown
+    assert "LOCAL_API_KEY" not in names and env["LOCAL_API_KEY"] not in shown
+    assert "CODEX_HOME" in names
+
+
+@pytest.mark.codex
+async def test_real_codex_cancelled_leaves_no_detached_command_running(
+    tmp_path: Path, checkout: GitCheckout
+) -> None:
+    from cockpit.scenario import parse_scenario
+
+    binary = codex_bin()
+    with sim_server(parse_scenario(ENV_SCENARIO), speed=0) as sim:
+        home, env = make_codex_home(tmp_path, sim.base_url, writable_tmp=False)
+        # without a sandbox the command's detached child outlives the CLI (bubblewrap kills it)
+        w = CodexWriter(
+            str(binary), env={**env, **checkout.env}, codex_home=home, sandbox="danger-full-access"
+        )
+        said = asyncio.Event()
+
+        def sink(o: Output) -> None:
+            if o.channel == "text":
+                said.set()
+
+        task = asyncio.create_task(w.write(job(checkout, 2, "Start a server"), sink))
+        await asyncio.wait_for(said.wait(), 60)
+        detached = [p for p in processes_in(checkout.worktree) if comm(p) == "sleep"]
+        assert len(detached) == 1 and os.getpgid(detached[0]) == detached[0]  # a session of its own
+        task.cancel()
+        try:
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert processes_in(checkout.worktree) == []
+        finally:
+            for pid in processes_in(checkout.worktree):
+                os.kill(pid, 9)
+
+
+def comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+GUARD_SCENARIO = """
+[[pr]]
+title = "Stay in the sandbox"
+task = "commit, and try to reach outside the branch"
+[[pr.round]]
+[pr.round.writer]
+message = "Committed."
+commit_message = "Guarded commit"
+steps = [
+  { edit = "guard.txt" },
+  { run = "echo 'echo pwned' > \\"$(git rev-parse --git-common-dir)/hooks/post-checkout\\"" },
+  { run = "git config core.hooksPath /tmp/elsewhere" },
+  { run = "git update-ref refs/heads/main HEAD" },
+]
+files = { "guard.txt" = "inside\\n" }
+"""
+
+
+@pytest.mark.codex
+async def test_real_codex_commits_with_the_narrow_git_dirs_and_cannot_touch_hooks_config_or_main(
+    tmp_path: Path, checkout: GitCheckout
+) -> None:
+    from cockpit.git.repo import Repo, branch_name
+    from cockpit.scenario import parse_scenario
+
+    binary = codex_bin()
+    repo = Repo.open(checkout.repo)
+    branch = branch_name("s1", 1, "Stay in the sandbox")
+    path = repo.create_worktree("s1-1", tmp_path / "wt" / "s1-1", branch, "main")
+    common = repo.common_dir
+    config_before = (common / "config").read_text()
+    main_before = branch_tip(checkout.repo, "main").id
+    guarded = WriteJob(
+        1, 1, "Stay in the sandbox", prompt(1, "Stay in the sandbox"), path, branch, repo.git_dirs_for(path)
+    )
+    assert common not in guarded.git_dirs
+    with sim_server(parse_scenario(GUARD_SCENARIO), speed=0) as sim:
+        home, env = make_codex_home(tmp_path, sim.base_url, writable_tmp=False)
+        w = CodexWriter(str(binary), env={**env, **checkout.env}, codex_home=home)
+        outs: list[Output] = []
+        result = await w.write(guarded, outs.append)
+
+    assert result.final_message == "Committed."
+    tip = branch_tip(checkout.repo, branch)
+    assert tip.message.strip() == "Guarded commit" and tip.parents[0].id == main_before
+    assert not (common / "hooks" / "post-checkout").exists()
+    assert (common / "config").read_text() == config_before
+    assert branch_tip(checkout.repo, "main").id == main_before
+    # codex 0.171 hides a command the sandbox refused from --json; the model is told, though
+    told = [
+        str(item["output"])
+        for item in sim.server.log[-1].json()["input"]
+        if item.get("type") == "function_call_output"
+    ]
+    refused = [t for t in told if "Read-only file system" in t]
+    assert len(refused) == 3, told
+    assert any("hooks/post-checkout" in t for t in refused) and any("config" in t for t in refused)
+    assert any("refs/heads/main.lock" in t for t in refused)
+    assert not [o for o in outs if o.channel == "command" and "hooks" in o.text]

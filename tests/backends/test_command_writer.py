@@ -7,13 +7,16 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from cockpit.backends.base import DispatchError, Output, WriteJob, Writer
+from cockpit.backends.cli import writer_environ
 from cockpit.backends.command import CommandWriter
+from cockpit.backends.process import MARKER_ENV, _pump, marked_processes
 from cockpit.events import Usage
 
 PY = sys.executable
@@ -267,3 +270,143 @@ async def test_cancellation_kills_the_whole_group_even_what_ignores_signals(
                 await task
     assert not any(alive(p) for p in started)
     assert (worktree / "wip.txt").read_text() == "half\n"  # what it wrote stays
+
+
+# --- the writer's environment, detached leftovers, a second cancel, long lines ----------------
+
+
+async def test_model_keys_stay_out_of_the_writers_environment(
+    tmp_path: Path, worktree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-leak-me-not")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-leak-me-not")
+    monkeypatch.setenv("COMPOSER_KEY", "composer-leak-me-not")  # the composer's api_key_env
+    monkeypatch.setenv("PASSED_THROUGH", "asked-for")
+    monkeypatch.setenv("PLAIN", "plain")
+    env_setting = {
+        "CODEX_API_KEY": "set-by-the-writer-env",
+        "MINE": "${PASSED_THROUGH}",
+        "GONE": "${NOT_SET}",
+    }
+    w = CommandWriter(["env"], env=env_setting, drop_env=["COMPOSER_KEY"], brief_via="stdin")
+    outs: list[Output] = []
+    await w.write(job(worktree), outs.append)
+    seen = dict(line.split("=", 1) for line in text_of(outs, "text").splitlines() if "=" in line)
+    assert "leak-me-not" not in text_of(outs, "text")
+    assert seen["CODEX_API_KEY"] == "set-by-the-writer-env"  # the writer's own env setting wins
+    assert seen["MINE"] == "asked-for" and "GONE" not in seen
+    assert seen["PLAIN"] == "plain" and seen["COCKPIT_PR"] == "1"
+    assert len(seen[MARKER_ENV]) == 32  # the marker every process it starts inherits
+
+
+def test_writer_environ_drops_known_keys_and_extra_names() -> None:
+    base = {"ANTHROPIC_AUTH_TOKEN": "t", "GEMINI_API_KEY": "g", "X_KEY": "x", "PATH": "/bin", "HOME": "/h"}
+    assert writer_environ({}, base=base) == {"X_KEY": "x", "PATH": "/bin", "HOME": "/h"}
+    assert writer_environ({"HOME": "/w"}, drop=["X_KEY"], base=base) == {"PATH": "/bin", "HOME": "/w"}
+    assert writer_environ({"GEMINI_API_KEY": "${GEMINI_API_KEY}"}, base=base)["GEMINI_API_KEY"] == "g"
+    assert writer_environ({"A": "x${PATH}"}, base=base)["A"] == "x${PATH}"  # only a whole-value reference
+
+
+async def test_a_detached_leftover_is_stopped_after_a_normal_exit(tmp_path: Path, worktree: Path) -> None:
+    pidfile = tmp_path / "pid"
+    # setsid: a session of its own, out of the writer's process group, as Codex runs its commands
+    tool = f"setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > {pidfile}; echo started"
+    w = CommandWriter(tool, brief_via="stdin", grace_s=0.2)
+    outs: list[Output] = []
+    await w.write(job(worktree), outs.append)
+    pid = int(pidfile.read_text())
+    try:
+        assert not alive(pid)
+        assert any(o.meta.get("type") == "cleanup" and "left running" in o.text for o in outs)
+    finally:
+        if alive(pid):
+            os.kill(pid, 9)
+
+
+def marked_in(outs: list[Output]) -> str:
+    return next(ln.split("=", 1)[1] for ln in text_of(outs, "text").splitlines() if ln.startswith(MARKER_ENV))
+
+
+async def test_no_marked_process_survives_a_cancelled_writer(tmp_path: Path, worktree: Path) -> None:
+    tool = script(
+        tmp_path,
+        "tool.sh",
+        f"""
+        echo {MARKER_ENV}=${MARKER_ENV}
+        setsid sh -c 'trap "" INT; sleep 1000' </dev/null >/dev/null 2>&1 &
+        sleep 1000 &
+        echo ready
+        wait
+        """,
+    )
+    outs: list[Output] = []
+    ready = asyncio.Event()
+
+    def sink(o: Output) -> None:
+        outs.append(o)
+        if o.text == "ready\n":
+            ready.set()
+
+    task = asyncio.create_task(CommandWriter(["/bin/sh", tool], grace_s=0.3).write(job(worktree), sink))
+    await asyncio.wait_for(ready.wait(), 30)
+    marker = marked_in(outs)
+    await wait_for(lambda: len(marked_processes(marker)) >= 4, "the detached sleep to start")
+    task.cancel()
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert marked_processes(marker) == []
+    finally:
+        for pid in marked_processes(marker):
+            os.kill(pid, 9)
+
+
+async def test_a_second_cancel_does_not_cut_the_stop_short(tmp_path: Path, worktree: Path) -> None:
+    interrupted = tmp_path / "interrupted"
+    tool = script(
+        tmp_path,
+        "tool.sh",
+        f"""
+        trap 'echo int >> {interrupted}' INT
+        echo $$ > {tmp_path / "pid"}
+        echo ready
+        while true; do sleep 0.05; done
+        """,
+    )
+    ready = asyncio.Event()
+
+    def sink(o: Output) -> None:
+        if o.text == "ready\n":
+            ready.set()
+
+    # SIGINT is survived, so the stop waits out its grace period, then SIGTERM ends the tool
+    task = asyncio.create_task(CommandWriter(["/bin/sh", tool], grace_s=1.0).write(job(worktree), sink))
+    await asyncio.wait_for(ready.wait(), 30)
+    pid = int((tmp_path / "pid").read_text())
+    task.cancel()
+    await wait_for(interrupted.exists, "the tool to get SIGINT")
+    task.cancel()  # e.g. the engine's timeout firing while the interrupt is being handled
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not alive(pid)
+
+
+async def test_a_long_line_costs_no_more_than_many_short_ones() -> None:
+    """A line is scanned once, not once per chunk: 16 MB in one line is about as cheap as in
+    16,000 lines (scanning it again per chunk made it ~40x dearer). CPU time of this process,
+    compared with itself, so a busy machine slows both sides alike."""
+
+    async def cpu_to_pump(data: bytes) -> tuple[float, list[int]]:
+        reader = asyncio.StreamReader()
+        reader.feed_data(data)
+        reader.feed_eof()
+        lengths: list[int] = []
+        start = time.process_time()
+        await _pump(reader, lambda line, _partial: lengths.append(len(line)), None)
+        return time.process_time() - start, lengths
+
+    size = 16_000_000
+    short, short_lines = await cpu_to_pump((b"x" * 999 + b"\n") * (size // 1000))
+    long, long_lines = await cpu_to_pump(b"x" * size + b"\nend")
+    assert short_lines == [999] * (size // 1000) and long_lines == [size, 3]
+    assert long < 10 * short + 0.05

@@ -190,12 +190,22 @@ def test_remove_worktree_leaves_foreign_folders_and_the_main_checkout_alone(
     assert (repo_dir / "README.md").exists()
 
 
-def test_git_dirs_for_names_the_common_dir(repo: Repo, wt_root: Path, tmp_path: Path, kit: GitKit) -> None:
-    _, path = make_pr(repo, wt_root)
+def test_git_dirs_for_names_only_what_a_commit_writes(
+    repo: Repo, wt_root: Path, tmp_path: Path, kit: GitKit
+) -> None:
+    branch, path = make_pr(repo, wt_root)
+    c = repo.common_dir
+    kit.git("pack-refs", "--all", cwd=repo.workdir)  # deletes refs/heads/cockpit/s1: it comes back
+    assert not (c / "refs" / "heads" / "cockpit").exists()
     dirs = repo.git_dirs_for(path)
-    # The common dir (objects, refs) and the worktree's own admin dir (index, HEAD).
-    assert dirs[0] == repo.common_dir and len(dirs) == 2
-    assert dirs[1].parent == repo.common_dir / "worktrees" and (dirs[1] / "HEAD").is_file()
+    admin = c / "worktrees" / worktree_name("s1", 1)
+    assert branch.startswith("cockpit/s1/")
+    assert dirs == (c / "objects", c / "refs/heads/cockpit/s1", c / "logs/refs/heads/cockpit/s1", admin)
+    assert all(d.is_dir() for d in dirs) and (admin / "HEAD").is_file()
+    assert not any(c / name in dirs for name in ("hooks", "config", "refs/heads", "refs", ""))
+    kit.git("checkout", "-q", "--detach", cwd=path)
+    assert repo.git_dirs_for(path) == (c / "objects", admin)  # a detached HEAD moves no branch
+    assert repo.git_dirs_for(repo.workdir) == (c,)  # the main checkout writes all over it
     other = kit.init_repo(tmp_path / "other")
     with pytest.raises(GitError, match="belongs to"):
         repo.git_dirs_for(other)

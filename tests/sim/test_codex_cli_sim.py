@@ -15,7 +15,7 @@ from typing import Any
 import pygit2
 import pytest
 
-from cockpit.backends.process import group_members
+from cockpit.backends.process import MARKER_ENV, group_members, marked_processes
 
 if str(Path(__file__).resolve().parents[2]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -229,19 +229,39 @@ def test_estimated_usage_grows_with_each_request(checkout: GitCheckout, env: dic
         ("none", "index.lock': Read-only file system"),
         ("common", "index.lock': Read-only file system"),  # codex 0.171: the worktree's own dir too
         ("own", "unable to create temporary file: Read-only file system"),
+        ("no ref dir", "cannot lock ref 'HEAD': Unable to create"),
+        ("no reflog dir", "unable to append to"),
     ],
 )
-def test_without_both_git_dirs_the_sandbox_blocks_the_commit_and_codex_still_exits_0(
+def test_without_the_git_dirs_the_sandbox_blocks_the_commit_and_codex_still_exits_0(
     checkout: GitCheckout, env: dict[str, str], which: str, says: str
 ) -> None:
     base = branch_tip(checkout.repo, "pr-1").id
-    add = {"none": [], "common": [checkout.common_dir], "own": [checkout.worktree_git_dir]}[which]
+    c, own = checkout.common_dir, checkout.worktree_git_dir
+    add = {
+        "none": [],
+        "common": [c],
+        "own": [own],
+        "no ref dir": [c / "objects", c / "logs/refs/heads", own],
+        "no reflog dir": [c / "objects", c / "refs/heads", own],
+    }[which]
     run = run_codex(exec_argv(checkout, prompt(1, "Add greeting"), add_dirs=add), env)
     assert run.returncode == 0
     commit = run.items("command_execution")[-1]
     assert commit["exit_code"] == 128 and says in commit["aggregated_output"]
     assert branch_tip(checkout.repo, "pr-1").id == base
     assert (checkout.worktree / "src" / "greet.py").exists()  # the edits are there, uncommitted
+
+
+def test_the_narrow_git_dirs_are_enough_to_commit(checkout: GitCheckout, env: dict[str, str]) -> None:
+    """What ``Repo.git_dirs_for`` names: objects, the branch's ref and reflog dirs, the admin dir."""
+    base = branch_tip(checkout.repo, "pr-1").id
+    c = checkout.common_dir
+    narrow = [c / "objects", c / "refs/heads", c / "logs/refs/heads", checkout.worktree_git_dir]
+    run = run_codex(exec_argv(checkout, prompt(1, "Add greeting"), add_dirs=narrow), env)
+    assert run.returncode == 0
+    tip = branch_tip(checkout.repo, "pr-1")
+    assert tip.parents[0].id == base and tip.message.strip() == "Add greeting module"
 
 
 def test_read_only_sandbox_writes_nothing(checkout: GitCheckout, env: dict[str, str]) -> None:
@@ -433,11 +453,16 @@ def test_without_json_the_final_message_is_on_stdout(checkout: GitCheckout, env:
     assert proc.stdout == "Nothing needed changing.\n"
 
 
+Hanging = tuple[subprocess.Popen[str], list[str], str]
+
+
 @pytest.fixture
-def hanging(checkout: GitCheckout, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+def hanging(checkout: GitCheckout, env: dict[str, str]) -> Iterator[Hanging]:
+    """The sim hanging in a command; its processes carry a marker in their environment."""
+    marker = f"hang-{os.getpid()}-{time.monotonic_ns()}"
     proc = subprocess.Popen(
         exec_argv(checkout, prompt(3, "Stuck")),
-        env=env,
+        env={**env, MARKER_ENV: marker},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -452,10 +477,10 @@ def hanging(checkout: GitCheckout, env: dict[str, str]) -> Iterator[tuple[subpro
             event = json.loads(line)
             if event["type"] == "item.started" and event["item"]["type"] == "command_execution":
                 break
-        yield proc, seen
+        yield proc, seen, marker
     finally:
-        if group_members(proc.pid):
-            os.killpg(proc.pid, signal.SIGKILL)
+        for pid in marked_processes(marker):
+            os.kill(pid, signal.SIGKILL)
         proc.wait()
 
 
@@ -468,22 +493,24 @@ def wait_for(predicate: Any, what: str) -> None:
 
 
 def test_sigint_exits_1_with_no_final_event_and_kills_its_command(
-    hanging: tuple[subprocess.Popen[str], list[str]], checkout: GitCheckout
+    hanging: Hanging, checkout: GitCheckout
 ) -> None:
-    proc, seen = hanging
-    assert len(group_members(proc.pid)) == 2  # the sim and the command it is running
+    proc, seen, marker = hanging
+    # the sim and the command it is running, which has a session of its own (as with the real CLI)
+    assert group_members(proc.pid) == [proc.pid] and len(marked_processes(marker)) == 2
     proc.send_signal(signal.SIGINT)  # to the sim alone, not the group
     rest, _ = proc.communicate(timeout=10)
     assert proc.returncode == 1
     kinds = [e["type"] for e in parse_jsonl("".join(seen) + rest)]
     assert "turn.completed" not in kinds and "turn.failed" not in kinds
-    wait_for(lambda: not group_members(proc.pid), "the command to die")
+    wait_for(lambda: not marked_processes(marker), "the command to die")
     assert (checkout.worktree / "wip.txt").read_text() == "work in progress\n"
 
 
-def test_sigterm_exits_143_and_orphans_its_command(hanging: tuple[subprocess.Popen[str], list[str]]) -> None:
-    proc, _seen = hanging
+def test_sigterm_exits_143_and_orphans_its_command(hanging: Hanging) -> None:
+    proc, _seen, marker = hanging
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=10)
     assert proc.returncode == 143
-    assert len(group_members(proc.pid)) == 1  # the running command outlived it, as with the real CLI
+    # the running command outlived it, as with the real CLI, and outside its group
+    assert not group_members(proc.pid) and len(marked_processes(marker)) == 1

@@ -1,0 +1,125 @@
+"""What the command-line writers share: the environment they get, and how a run becomes a result.
+
+The environment is cockpit's own minus the model API keys: a writer runs whatever commands it
+likes (``env``, ``printenv``, a test that dumps its environment), their output is streamed and
+journaled, and a key that is not there cannot leak. A writer that needs one gets it through its
+``env`` setting: a literal value, or ``"${NAME}"`` to pass cockpit's own ``NAME`` through.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cockpit.backends.base import DispatchError, Output, OutputSink, WriteJob
+from cockpit.backends.process import GRACE_S, Finished, LineSink, SpawnError, run_streaming
+from cockpit.config import KNOWN_SECRET_ENV
+
+KNOWN_KEY_ENV = (
+    *KNOWN_SECRET_ENV,  # the ones cockpit also redacts
+    "AZURE_OPENAI_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "MISTRAL_API_KEY",
+    "GROQ_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "OPENROUTER_API_KEY",
+    "XAI_API_KEY",
+    "TOGETHER_API_KEY",
+    "FIREWORKS_API_KEY",
+    "COHERE_API_KEY",
+    "HF_TOKEN",
+)
+"""Model API key variables a writer never inherits (its ``env`` setting may still set them)."""
+
+STDERR_TAIL = 5  # stderr lines quoted in a failure message
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def writer_environ(
+    setting: Mapping[str, str],
+    *,
+    drop: Iterable[str] = (),
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """``base`` (default ``os.environ``) without the known key variables and ``drop``, then the
+    writer's ``env`` ``setting`` on top. A setting whose whole value is ``${NAME}`` takes ``NAME``
+    from ``base`` (absent there: the variable is left out)."""
+    source = os.environ if base is None else base
+    dropped = {*KNOWN_KEY_ENV, *drop}
+    env = {k: v for k, v in source.items() if k not in dropped}
+    for key, value in setting.items():
+        ref = _REFERENCE.fullmatch(value)
+        if ref is None:
+            env[key] = value
+        elif ref.group(1) in source:
+            env[key] = source[ref.group(1)]
+        else:
+            env.pop(key, None)
+    return env
+
+
+def require_worktree(job: WriteJob) -> None:
+    if not job.worktree.is_dir():
+        raise DispatchError(f"the worktree {job.worktree} does not exist", hint="the PR's worktree is gone")
+
+
+@dataclass
+class StderrTail:
+    """The last non-blank stderr lines, for a failure message."""
+
+    size: int = STDERR_TAIL
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, line: str) -> None:
+        if line.strip():
+            self.lines.append(line)
+            del self.lines[: -self.size]
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def exit_text(name: str, returncode: int, detail: str = "") -> str:
+    """``<name> exited with status 3: <detail>`` / ``<name> was killed by signal 9: ...``."""
+    how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited with status {returncode}"
+    return f"{name} {how}" + (f": {detail}" if detail else "")
+
+
+async def run_writer(
+    name: str,
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    out: OutputSink,
+    on_stdout: LineSink,
+    on_stderr: LineSink,
+    spawn_hint: str,
+    stdin_data: bytes | None = None,
+    partial_after_s: float | None = None,
+    grace_s: float = GRACE_S,
+) -> Finished:
+    """``process.run_streaming`` for a writer named ``name``: a program that cannot start is a
+    ``DispatchError`` with ``spawn_hint``, and processes it left running are reported."""
+    try:
+        finished = await run_streaming(
+            argv,
+            cwd=cwd,
+            env=env,
+            on_stdout=on_stdout,
+            on_stderr=on_stderr,
+            stdin_data=stdin_data,
+            partial_after_s=partial_after_s,
+            grace_s=grace_s,
+        )
+    except SpawnError as exc:
+        raise DispatchError(
+            f"cannot run {exc.argv0}: {exc.cause.strerror or exc.cause}", hint=spawn_hint
+        ) from exc
+    if finished.swept:
+        out(Output("status", f"stopped processes {name} left running", {"type": "cleanup"}))
+    return finished
