@@ -269,3 +269,15 @@ async def test_real_codex_cli_writes_commits_and_the_pipeline_reviews(tmp_path: 
     assert result.exit_code == 0
     assert "Neptune" in git("show", "main:planets.py", cwd=session.repo.workdir)
     assert not [e for e in events if isinstance(e, Warn) and e.code == "committed_for_writer"]
+
+
+def test_the_composer_key_does_not_reach_the_writer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cockpit.backends.factory import build_backends
+    from cockpit.config import ComposerConfig, Config, WriterConfig
+
+    cfg = Config(composer=ComposerConfig(api_key_env="MY_COMPOSER_KEY"),
+                 writer=WriterConfig(backend="command", command="true"))
+    writer = build_backends(cfg).writer
+    assert "MY_COMPOSER_KEY" in writer.drop_env  # type: ignore[attr-defined]
+    codex = build_backends(msgspec.structs.replace(cfg, writer=WriterConfig())).writer
+    assert "MY_COMPOSER_KEY" in codex.drop_env  # type: ignore[attr-defined]
