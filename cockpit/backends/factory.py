@@ -71,7 +71,12 @@ def build_backends(cfg: Config, *, speed: float | None = None) -> Backends:
         from cockpit.backends.command import CommandWriter
 
         writer = CommandWriter(
-            w.command, args=w.args, env=w.env, timeout_s=w.timeout_s, brief_via=w.brief_via
+            w.command,
+            args=w.args,
+            env=w.env,
+            timeout_s=w.timeout_s,
+            brief_via=w.brief_via,
+            drop_env=(cfg.composer.api_key_env,),
         )
 
     reviewers: list[Reviewer] = []
