@@ -66,6 +66,7 @@ def build_backends(cfg: Config, *, speed: float | None = None) -> Backends:
             env=w.env,
             timeout_s=w.timeout_s,
             resume=w.resume,
+            drop_env=(cfg.composer.api_key_env,),  # the composer's key is not the writer's business
         )
     else:
         from cockpit.backends.command import CommandWriter
