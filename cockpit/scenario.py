@@ -7,6 +7,8 @@ demo tells the same story whichever path runs it. A scenario is TOML; see
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -26,6 +28,11 @@ class Pacing(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     step_s: float = 0.5  # between writer steps (commands, edits)
     think_s: float = 0.8  # before a model starts answering
     chunk_chars: int = 12  # characters per streamed chunk
+
+    @staticmethod
+    def scaled(seconds: float, speed: float) -> float:
+        """``seconds`` at ``speed`` (a divisor; 0 = no pauses at all)."""
+        return seconds / speed if speed > 0 and seconds > 0 else 0.0
 
 
 class Step(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
@@ -146,6 +153,44 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 class ScenarioError(ValueError):
     pass
+
+
+# --- finding a prompt's PR ---------------------------------------------------------------------
+
+PR_LINE = re.compile(r"^PR (\d+): (.+?)[ \t]*$", re.MULTILINE)
+ROUND_LINE = re.compile(r"^Round (\d+)\b", re.MULTILINE)
+REVIEWER_LINE = re.compile(r"^Reviewer:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Located:
+    """What a prompt's markers say, and the scenario PR they name (None: a PR it does not know)."""
+
+    pr: PrScript | None
+    number: int = 0  # n of the ``PR <n>: <title>`` line; 0 when there is none
+    title: str = ""  # as the prompt writes it; "" when there is no PR line
+    round: int = 1
+    reviewer: str = ""  # from a ``Reviewer: <name>`` line of the system prompt
+
+
+def locate(scenario: Scenario, prompt: str, system: str = "") -> Located:
+    """The PR a prompt is about, by the markers the engine writes (``PR <n>: <title>`` and
+    ``Round <r>`` in ``prompt``, ``Reviewer: <name>`` in ``system``): by exact title, else by
+    number n (1-based)."""
+    pr_line = PR_LINE.search(prompt)
+    round_line = ROUND_LINE.search(prompt)
+    reviewer = REVIEWER_LINE.search(system)
+    number, title = (int(pr_line.group(1)), pr_line.group(2)) if pr_line else (0, "")
+    found = scenario.find_pr(title) if title else None
+    if found is None and 1 <= number <= len(scenario.pr):
+        found = scenario.pr[number - 1]
+    return Located(
+        pr=found,
+        number=number,
+        title=title,
+        round=max(1, int(round_line.group(1))) if round_line else 1,
+        reviewer=reviewer.group(1) if reviewer else "",
+    )
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:

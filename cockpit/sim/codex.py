@@ -7,13 +7,15 @@ total per thread, SIGINT exits 1 at once and SIGTERM 143 leaving its command orp
 really edits files and really commits in ``--cd``. What the writer does comes from the scenario
 round matched by the prompt's ``PR <n>: <title>`` and ``Round <r>`` lines (env
 ``COCKPIT_SIM_SCENARIO``: a path or ``builtin:NAME``; ``COCKPIT_SIM_SPEED`` divides the pacing,
-0 = no pauses). The PR is found as the Responses simulator finds it (``find_writer_turn``): by
-exact title, else by number; an unknown PR gets a small notes file about the task, committed.
+0 = no pauses). It plays the same plan as the Responses simulator (``writer_plan``: the PR found
+by exact title, else by number; an unknown PR gets a small notes file about the task, committed),
+so the real CLI driven by that simulator and this one show the same files, commit and ending.
 
 Writer outcomes: ``commit`` writes the round's files and commits them; ``dirty`` writes them and
-does not commit; ``no_commit`` changes nothing on disk; ``fail`` ends with ``turn.failed`` (the
-edits made by earlier steps stay); ``hang`` starts a real long-running command and waits for a
-signal. ``run`` steps report their scripted output and are not executed; the commit is.
+does not commit; ``no_commit`` changes nothing on disk; ``fail`` writes them and ends with
+``turn.failed``; ``hang`` writes them, then starts a real long-running command (in a session of
+its own, as the real CLI runs commands) and waits for a signal. ``run`` steps report their
+scripted output and are not executed; the commit is.
 
 When a model provider with a ``base_url`` is configured (``$CODEX_HOME/config.toml`` or ``-c``)
 and nothing accepts a connection there, it reports ``Reconnecting... waiting for network`` and
@@ -49,19 +51,19 @@ from urllib.parse import urlsplit
 import msgspec
 
 from cockpit.events import Usage
-from cockpit.scenario import (
-    Pacing,
-    PatchError,
-    Scenario,
-    ScenarioError,
-    WriterScript,
-    apply_patches,
-    builtin_scenario,
-    edited_paths,
-    load_scenario,
-)
+from cockpit.scenario import Pacing, PatchError, Scenario, ScenarioError, builtin_scenario, load_scenario
 from cockpit.sim.codex_events import EventWriter, UsageMeter, usage_json, wrap_command
-from cockpit.sim.responses import find_writer_turn
+from cockpit.sim.writer_plan import (
+    Commit,
+    Delete,
+    Run,
+    Say,
+    Think,
+    UpdatePlan,
+    Write,
+    WriterTurn,
+    find_writer_turn,
+)
 
 VERSION = "codex-cli 0.0.0-sim"
 DEFAULT_MODEL = "gpt-5.5"
@@ -69,6 +71,7 @@ SANDBOXES = ("read-only", "workspace-write", "danger-full-access")
 KNOWN_MODEL = re.compile(r"^(gpt-|o\d|codex-)")
 HANG_COMMAND = ["sleep", "86400"]
 STDIN_NOTICE = "Reading additional input from stdin..."
+STREAM_FAILED = "stream disconnected before completion: "
 RECONNECT_WAITING = "Reconnecting... waiting for network (Connection failed: error sending request)"
 NO_PACING_RETRY_S = 0.05  # between reconnect notices at speed 0
 
@@ -291,7 +294,7 @@ def wait_for_network(out: EventWriter, base_url: str, speed: float) -> None:
     backoff = 5.0
     while not answers(base_url):
         out.emit({"type": "error", "message": RECONNECT_WAITING})
-        time.sleep(backoff / speed if speed > 0 else NO_PACING_RETRY_S)
+        time.sleep(Pacing.scaled(backoff, speed) or NO_PACING_RETRY_S)
         backoff *= 2
 
 
@@ -467,11 +470,10 @@ class Turn:
         self.last_message = ""
         self.plan_id = ""
         self.plan: list[dict[str, Any]] = []
-        self.plan_steps = 0
 
     def pause(self, seconds: float) -> None:
-        if self.speed > 0 and seconds > 0:
-            time.sleep(seconds / self.speed)
+        if wait := Pacing.scaled(seconds, self.speed):
+            time.sleep(wait)
 
     def say(self, text: str) -> None:
         self.meter.produce(text)
@@ -508,13 +510,12 @@ class Turn:
             status=status,
         )
 
-    def update_plan(self, texts: list[str]) -> None:
+    def update_plan(self, step: UpdatePlan) -> None:
         """The round's nth plan step (from 0) marks the items before the nth done, as the
         Responses simulator does (``plan_arguments``), so both paths show the same progress."""
-        self.meter.produce("\n".join(texts))
+        self.meter.produce("\n".join(step.items))
         self.meter.tool_result("Plan updated")
-        self.plan = [{"text": text, "completed": i < self.plan_steps} for i, text in enumerate(texts)]
-        self.plan_steps += 1
+        self.plan = [{"text": text, "completed": i < step.nth} for i, text in enumerate(step.items)]
         if self.plan_id:
             self.out.item("updated", self.plan_id, "todo_list", items=self.plan)
         else:
@@ -548,8 +549,21 @@ class Turn:
         self.meter.tool_result("Success." if ok else "apply_patch failed: Read-only file system")
         self.out.completed_item("file_change", changes=reported, status="completed" if ok else "failed")
 
-    def commit(self, message: str) -> None:
-        script = f"git add -A && git commit -m {shlex.quote(message)}"
+    def write(self, action: Write) -> None:
+        """Write one file as the plan says, from what it holds now; a patch that does not fit
+        leaves it alone (as on the real CLI's path, where the model reads the file and moves on)."""
+        target = self.sandbox.cwd / action.path
+        try:
+            current: str | None = target.read_text(encoding="utf-8") if target.is_file() else None
+        except (OSError, UnicodeDecodeError):
+            current = None
+        try:
+            content = action.content(current)
+        except PatchError:
+            return
+        self.change_files([(action.path, content)])
+
+    def commit(self, script: str) -> None:
         item_id = self.out.new_item_id()
         command = wrap_command(script)
         self.meter.produce(script)
@@ -614,57 +628,35 @@ class Turn:
         while True:
             time.sleep(3600)
 
-    def play(self, script: WriterScript, title: str) -> bool:
-        """Play the round; True when the turn completes, False when it fails."""
-        touch_files = script.outcome != "no_commit"
-        files: dict[str, str | None] = dict(script.files)
-        for rel in edited_paths(script):
-            if any(p.path == rel for p in script.patches):
-                # A patch applies to the file as the round finds it (it composes with other PRs).
-                on_disk = self.sandbox.cwd / rel
-                base = script.files.get(rel)
-                if base is None:
-                    base = on_disk.read_text(encoding="utf-8") if on_disk.is_file() else ""
-                try:
-                    files[rel] = apply_patches(rel, base, script.patches)
-                except PatchError as exc:
-                    files.pop(rel, None)
-                    self.out.completed_item("error", message=f"apply_patch failed: {exc}")
-        for rel in script.delete:
-            files[rel] = None
+    def play(self, turn: WriterTurn) -> bool:
+        """Play the round's plan; True when the turn completes, False when it fails."""
         self.pause(self.pacing.think_s)
-        for n, step in enumerate(script.steps):
+        for n, action in enumerate(turn.actions):
             if n:
                 self.pause(self.pacing.step_s)
-            if step.think is not None:
-                self.think(step.think)
-            elif step.say is not None:
-                self.say(step.say)
-            elif step.run is not None:
-                self.run(step.run, step.output, step.exit_code)
-            elif step.plan is not None:
-                self.update_plan(step.plan)
-            elif step.edit is not None and touch_files:
-                if step.edit in files:
-                    self.change_files([(step.edit, files.pop(step.edit))])
-                else:
-                    self.out.completed_item("error", message=f"the scenario has no content for {step.edit}")
-        if script.outcome == "fail":
-            message = script.error or "stream disconnected before completion: simulated failure"
+            if isinstance(action, Think):
+                self.think(action.text)
+            elif isinstance(action, Say):
+                self.say(action.text)
+            elif isinstance(action, Run):
+                self.run(action.command, action.output, action.exit_code)
+            elif isinstance(action, UpdatePlan):
+                self.update_plan(action)
+            elif isinstance(action, Write):
+                self.write(action)
+            elif isinstance(action, Delete):
+                self.change_files([(path, None) for path in action.paths])
+            elif isinstance(action, Commit):
+                self.commit(action.command)
+        if turn.ending == "failed":  # the real CLI's words for a response.failed
+            message = f"{STREAM_FAILED}{turn.final_text}"
             self.out.emit({"type": "error", "message": message})
             self.out.emit({"type": "turn.failed", "error": {"message": message}})
             return False
-        if script.outcome == "hang":
+        if turn.ending == "hang":
             self.hang()
-        if touch_files and files:
-            self.pause(self.pacing.step_s)
-            self.change_files(list(files.items()))
-        if script.outcome == "commit":
-            self.pause(self.pacing.step_s)
-            self.commit(script.commit_message or title or "Update")
-        self.say(script.message)
-        if self.plan_id:
-            self.plan = [{**p, "completed": True} for p in self.plan]
+        self.say(turn.final_text)
+        if self.plan_id:  # as it last stood: the real CLI does not tick the rest off at the end
             self.out.item("completed", self.plan_id, "todo_list", items=self.plan)
         return True
 
@@ -767,11 +759,10 @@ def run(args: Args) -> int:
             "this can degrade performance and cause issues.",
         )
     meter.prompt(prompt)
-    found_turn = find_writer_turn(scenario, prompt)
-    script, title = found_turn.script, found_turn.title
-
-    ok = turn.play(script, title)
-    state.usage = state.usage + (script.usage if script.usage != Usage() else meter.usage)
+    writer = find_writer_turn(scenario, prompt)
+    ok = turn.play(writer)
+    scripted = writer.script.usage
+    state.usage = state.usage + (scripted if scripted != Usage() else meter.usage)
     state.history, state.last_sent = meter.history, meter.last_sent
     state.turns += 1
     state.updated = time.time()

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -267,6 +268,72 @@ async def _write_response(
     writer.write(b"0\r\n\r\n")
     await writer.drain()
     return True
+
+
+class SimServer:
+    """What every simulator shares: its ``server``, started and closed with it (``async with``)."""
+
+    server: HttpServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def log(self) -> list[Request]:
+        return self.server.log
+
+    async def start(self) -> Self:
+        await self.server.start()
+        return self
+
+    async def close(self) -> None:
+        await self.server.close()
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+async def serve_until_signalled(
+    sim: SimServer, first_line: Callable[[], str] | None = None, *notes: str
+) -> None:
+    """Run ``sim`` standalone: print its URL (or ``first_line()``) and ``notes``, serve until
+    SIGINT or SIGTERM, then close it."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before the URL is out: a caller may signal at once
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await sim.start()
+    try:
+        print(first_line() if first_line is not None else sim.url, flush=True)
+        for note in notes:
+            print(note, flush=True)
+        await stop.wait()
+    finally:
+        await sim.close()
+
+
+def sse(name: str, data: Any) -> bytes:
+    """One server-sent event: its name and one JSON data line."""
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def chunks(text: str, size: int) -> list[str]:
+    """``text`` in pieces of ``size`` characters (at least 1), as a stream delivers it."""
+    size = max(1, size)
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+async def stall(seconds: float | None) -> None:
+    """Send nothing for ``seconds``; None: until the server closes (which cancels the connection)."""
+    if seconds is None:
+        await asyncio.Event().wait()
+    else:
+        await asyncio.sleep(seconds)
 
 
 class ServerThread:

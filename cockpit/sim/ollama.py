@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
 import json
 import math
 import re
-import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -30,8 +28,17 @@ from typing import Any, Literal
 
 import msgspec
 
-from cockpit.scenario import ReviewScript, Scenario, ScenarioError, load_scenario
-from cockpit.sim.http import DropConnection, HttpServer, Request, Response, StreamResponse
+from cockpit.scenario import Pacing, ReviewScript, Scenario, ScenarioError, load_scenario, locate
+from cockpit.sim.http import (
+    DropConnection,
+    HttpServer,
+    Request,
+    Response,
+    SimServer,
+    StreamResponse,
+    serve_until_signalled,
+    stall,
+)
 from cockpit.sim.tokens import estimate_tokens
 
 DEFAULT_VERSION = "0.12.6"
@@ -293,13 +300,6 @@ def _line(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
 
 
-async def _stall(seconds: float | None) -> None:
-    if seconds is None:
-        await asyncio.Event().wait()  # until the server closes and cancels the connection
-    else:
-        await asyncio.sleep(seconds)
-
-
 _MID_STREAM = ("error_line", "stall_mid_stream", "drop_mid_stream")
 
 _ROUTES: dict[str, tuple[str, ...]] = {
@@ -312,7 +312,7 @@ _ROUTES: dict[str, tuple[str, ...]] = {
 }
 
 
-class OllamaSim:
+class OllamaSim(SimServer):
     """The simulated server. ``calls`` records every chat request; ``server.log`` the raw ones."""
 
     def __init__(
@@ -336,25 +336,6 @@ class OllamaSim:
         self.peak_pending = 0  # the most chat requests it has served at once
         self._loaded: dict[str, float] = {}  # tagged name -> monotonic expiry
         self._modified = rfc3339_ns(time.time_ns() - 86_400 * 10**9 * 3)
-
-    # lifecycle
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    async def start(self) -> OllamaSim:
-        await self.server.start()
-        return self
-
-    async def close(self) -> None:
-        await self.server.close()
-
-    async def __aenter__(self) -> OllamaSim:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     def queue_fault(self, fault: Fault) -> None:
         """The next chat request suffers ``fault`` (queued faults apply in order, one per call)."""
@@ -553,7 +534,7 @@ class OllamaSim:
                 await asyncio.sleep(reply.first_token_s)
             if fault is not None and fault.kind == "stall":
                 call.outcome = "stalled"
-                await _stall(fault.stall_s)
+                await stall(fault.stall_s)
                 call.outcome = "pending"
             if fault is not None and fault.kind == "drop":
                 call.outcome = "dropped"
@@ -613,7 +594,7 @@ class OllamaSim:
                 return _error(500, text)
             if fault.kind == "stall_mid_stream":
                 call.outcome = "stalled"
-                await _stall(fault.stall_s)
+                await stall(fault.stall_s)
             else:
                 call.outcome = "dropped"
                 raise DropConnection()
@@ -663,7 +644,7 @@ class OllamaSim:
                     call.outcome = "dropped"
                     raise DropConnection()
                 call.outcome = "stalled"
-                await _stall(mid.stall_s)
+                await stall(mid.stall_s)
                 call.outcome = "streaming"
             call.eval_count = plan.eval_count
             final = {
@@ -739,37 +720,15 @@ class _Plan:
 
 # --- the scenario responder --------------------------------------------------------------------
 
-_REVIEWER = re.compile(r"^Reviewer:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
-_PR = re.compile(r"^PR (\d+): (.+?)[ \t]*$", re.MULTILINE)
-_ROUND = re.compile(r"^Round (\d+)\b", re.MULTILINE)
-
 APPROVE_TEXT = ReviewScript().text
 
 
-@dataclass(frozen=True)
-class PromptMarkers:
-    """What the engine wrote into a reviewer prompt, read back the way the simulators read it."""
-
-    reviewer: str = ""
-    pr: int = 0
-    title: str = ""
-    round: int = 1
-
-    @classmethod
-    def read(cls, body: dict[str, Any]) -> PromptMarkers:
-        messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-        system = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
-        users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
-        user = users[-1] if users else ""
-        reviewer = _REVIEWER.search(system)
-        pr = _PR.search(user)
-        round_no = _ROUND.search(user)
-        return cls(
-            reviewer=reviewer.group(1) if reviewer else "",
-            pr=int(pr.group(1)) if pr else 0,
-            title=pr.group(2) if pr else "",
-            round=max(1, int(round_no.group(1))) if round_no else 1,
-        )
+def prompt_texts(body: dict[str, Any]) -> tuple[str, str]:
+    """(the system prompts joined, the last user prompt) of a chat request."""
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    system = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
+    users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+    return system, users[-1] if users else ""
 
 
 class ScenarioResponder:
@@ -779,23 +738,19 @@ class ScenarioResponder:
         self.scenario = scenario or Scenario()
         self.speed = speed
 
-    def _scaled(self, seconds: float) -> float:
-        return seconds / self.speed if self.speed > 0 else 0.0
-
     def __call__(self, body: dict[str, Any]) -> Reply:
-        marks = PromptMarkers.read(body)
-        pr = self.scenario.find_pr(marks.title) if marks.title else None
-        if pr is None and 1 <= marks.pr <= len(self.scenario.pr):
-            pr = self.scenario.pr[marks.pr - 1]
-        script = self.scenario.review_script(pr, marks.round, marks.reviewer) if pr else ReviewScript()
-        who = f"the {marks.reviewer} reviewer" if marks.reviewer else "a reviewer"
-        about = f"PR {marks.pr} ({marks.title}), round {marks.round}" if marks.pr else "this change"
+        system, user = prompt_texts(body)
+        found = locate(self.scenario, user, system)
+        pr = found.pr
+        script = self.scenario.review_script(pr, found.round, found.reviewer) if pr else ReviewScript()
+        who = f"the {found.reviewer} reviewer" if found.reviewer else "a reviewer"
+        about = f"PR {found.number} ({found.title}), round {found.round}" if found.number else "this change"
         pacing = self.scenario.pacing
         return Reply(
             text=script.text if pr else APPROVE_TEXT,
             thinking=f"I am {who} for {about}. Read the diff, check it against the task, then answer.",
-            first_token_s=self._scaled(pacing.think_s),
-            chunk_s=self._scaled(pacing.chunk_s),
+            first_token_s=Pacing.scaled(pacing.think_s, self.speed),
+            chunk_s=Pacing.scaled(pacing.chunk_s, self.speed),
             chunk_chars=pacing.chunk_chars,
             fault=_scenario_fault(script.fault),
         )
@@ -840,14 +795,7 @@ async def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    async with sim:
-        print(sim.url, flush=True)
-        await stop.wait()
+    await serve_until_signalled(sim)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

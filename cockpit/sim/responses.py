@@ -7,14 +7,14 @@ pure function of the request: it finds the current turn (everything after the la
 prompt), counts which of its own tool calls already have outputs, and answers with the next
 step. Nothing is kept between requests, which keeps it correct across ``codex exec resume``.
 
-A round's ``WriterScript`` becomes model output: ``think`` → reasoning items, ``say`` →
-messages, ``plan`` → an ``update_plan`` call, ``run`` → an ``exec_command`` call (the CLI really
-runs it), ``edit`` → a ``cat`` of the file and then an ``apply_patch`` call (``Update File``
-replacing every line when the read found the file, ``Add File`` (which overwrites) when it
-found nothing or was cut short: an update hunk needs the old lines, and the read is how a real
-model learns them), ``delete`` → ``Delete File``,
-then for ``outcome = "commit"`` an ``exec_command`` running ``git add -A && git commit``, then
-the final message. ``fail`` ends with ``response.failed``; ``hang`` stalls the last response.
+A round's plan (``writer_plan``: the actions both writer simulators play) becomes model output:
+``Think`` → reasoning items, ``Say`` → messages, ``UpdatePlan`` → an ``update_plan`` call,
+``Run`` and ``Commit`` → ``exec_command`` calls (the CLI really runs them), ``Write`` → a
+``cat`` of the file and then an ``apply_patch`` call (``Update File`` replacing every line when
+the read found the file, ``Add File`` (which overwrites) when it found nothing or was cut short:
+an update hunk needs the old lines, and the read is how a real model learns them), ``Delete`` →
+``Delete File``; then the final message. ``fail`` ends with ``response.failed``; ``hang`` stalls
+the last response.
 
 Faults for tests are queued per request (``queue_fault``): an HTTP error status, a
 ``response.failed``, a stream that ends early, a dropped connection, a stall.
@@ -27,37 +27,46 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
 import json
 import re
 import shlex
-import signal
 import sys
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from cockpit.scenario import (
-    PatchError,
-    PrScript,
-    Scenario,
-    Step,
-    WriterScript,
-    apply_patches,
-    edited_paths,
-    load_scenario,
+from cockpit.scenario import Pacing, PatchError, Scenario, WriterScript, load_scenario
+from cockpit.sim.http import (
+    DropConnection,
+    HttpServer,
+    Request,
+    Response,
+    SimServer,
+    StreamResponse,
+    chunks,
+    serve_until_signalled,
+    sse,
+    stall,
 )
-from cockpit.sim.http import DropConnection, HttpServer, Request, Response, StreamResponse
 from cockpit.sim.tokens import estimate_tokens
+from cockpit.sim.writer_plan import (
+    Commit,
+    Delete,
+    Run,
+    Say,
+    Think,
+    UpdatePlan,
+    Write,
+    WriterTurn,
+    find_writer_turn,
+)
 
 Json = dict[str, Any]
 
-PR_LINE = re.compile(r"^PR (\d+): (.+?)\s*$", re.MULTILINE)
-ROUND_LINE = re.compile(r"^Round (\d+)\b", re.MULTILINE)
 EXIT_LINE = re.compile(r"^Process exited with code (-?\d+)$", re.MULTILINE)
 READ_TOKEN_BUDGET = 200_000  # max_output_tokens asked for a file read, so reads are not truncated
 HANG_S = 3600.0  # a "hang" stalls this long at most, so a forgotten stream cannot live forever
@@ -239,56 +248,6 @@ class Reply:
     error: str = ""
 
 
-@dataclass
-class WriterTurn:
-    """What the writer does in this turn: the script, and the PR/round it was found for."""
-
-    title: str
-    round: int
-    script: WriterScript
-    known: bool  # False: the PR is not in the scenario and the script is the generic one
-
-
-def slug(text: str) -> str:
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s[:40].rstrip("-") or "task"
-
-
-def find_writer_turn(scenario: Scenario, prompt: str) -> WriterTurn:
-    """The scenario's script for the ``PR <n>: <title>`` / ``Round <r>`` in ``prompt``."""
-    pr_match = PR_LINE.search(prompt)
-    round_match = ROUND_LINE.search(prompt)
-    round_no = max(1, int(round_match.group(1))) if round_match else 1
-    first_line = next((ln.strip() for ln in prompt.splitlines() if ln.strip()), "")
-    title = pr_match.group(2) if pr_match else first_line
-    pr: PrScript | None = scenario.find_pr(title) if pr_match else None
-    if pr is None and pr_match:
-        n = int(pr_match.group(1))
-        if 1 <= n <= len(scenario.pr):
-            pr = scenario.pr[n - 1]
-    if pr is not None:
-        return WriterTurn(pr.title, round_no, pr.round_script(round_no).writer, True)
-    title = title[:60] or "task"
-    return WriterTurn(title, round_no, generic_script(title, round_no, prompt), False)
-
-
-def generic_script(title: str, round_no: int, prompt: str) -> WriterScript:
-    """A plausible writer for a task the scenario does not know: note the task, commit it."""
-    path = f"NOTES/{slug(title)}.md"
-    task = "\n".join(ln for ln in prompt.strip().splitlines()[:60])
-    content = f"# {title}\n\nRound {round_no}.\n\n## Task\n\n{task}\n"
-    return WriterScript(
-        outcome="commit",
-        steps=[
-            Step(think=f"Reading the task for {title!r} and writing down what it asks."),
-            Step(edit=path),
-        ],
-        files={path: content},
-        message=f"Wrote {path} with the task notes and committed it.",
-        commit_message=f"{title}: task notes (round {round_no})",
-    )
-
-
 def parse_exec_output(text: str) -> tuple[int, str] | None:
     """(exit code, output) from an ``exec_command`` result, or None if it is not one we can trust."""
     head, sep, out = text.partition("\nOutput:\n")
@@ -381,71 +340,46 @@ class TurnPlayer:
         self._call({"type": "custom_tool_call", "id": self._id("ctc"), "name": "apply_patch", "input": patch})
 
     def walk(self) -> Reply:
-        script = self.writer.script
-        known: dict[str, str] = {}  # path -> the content this turn already gave it
-        plans = 0
-        for step in script.steps:
-            if step.think is not None:
-                self._note(
-                    {
-                        "type": "reasoning",
-                        "id": self._id("rs"),
-                        "summary": [{"type": "summary_text", "text": step.think}],
-                    }
-                )
-            elif step.say is not None:
-                self._note(_message(self._id("msg"), step.say))
-            elif step.plan is not None:
-                args = plan_arguments(step.plan, plans)
-                plans += 1
-                self._call(
-                    {
-                        "type": "function_call",
-                        "id": self._id("fc"),
-                        "name": "update_plan",
-                        "arguments": json.dumps(args),
-                    }
-                )
-            elif step.run is not None:
-                self._exec(step.run)
-            elif step.edit is not None and script.outcome != "no_commit":
-                self._edit(step.edit, script, known)
-        if script.outcome != "no_commit":
-            unedited = [p for p in edited_paths(script) if p not in known]
-            for path in unedited:  # files the steps did not mention still change
-                self._edit(path, script, known)
-            if script.delete:
-                self._patch(delete_file_patch(list(script.delete)))
-        if script.outcome == "commit":
-            message = script.commit_message or self.writer.title
-            self._exec(f"git add -A && git commit -q -m {shlex.quote(message)}")
+        for action in self.writer.actions:
+            if isinstance(action, Think):
+                summary = [{"type": "summary_text", "text": action.text}]
+                self._note({"type": "reasoning", "id": self._id("rs"), "summary": summary})
+            elif isinstance(action, Say):
+                self._note(_message(self._id("msg"), action.text))
+            elif isinstance(action, UpdatePlan):
+                args = plan_arguments(list(action.items), action.nth)
+                call = {"type": "function_call", "id": self._id("fc"), "name": "update_plan"}
+                self._call({**call, "arguments": json.dumps(args)})
+            elif isinstance(action, Run | Commit):
+                self._exec(action.command)
+            elif isinstance(action, Write):
+                self._write(action)
+            elif isinstance(action, Delete):
+                self._patch(delete_file_patch(list(action.paths)))
         final = list(self.pending)
-        if script.outcome == "fail":
-            return Reply(self.index, self.index + 1, final, "failed", script.error or "The writer failed.")
-        if script.outcome == "hang":  # it did its steps, then the model never answers again
+        ending = self.writer.ending
+        if ending == "failed":
+            return Reply(self.index, self.index + 1, final, "failed", self.writer.final_text)
+        if ending == "hang":  # it did its work, then the model never answers again
             return Reply(self.index, self.index + 1, final, "hang")
-        final.append(_message(self._id("msg"), script.message))
+        final.append(_message(self._id("msg"), self.writer.final_text))
         return Reply(self.index, self.index + 1, final)
 
-    def _edit(self, path: str, script: WriterScript, known: dict[str, str]) -> None:
-        """Write the round's content for ``path``: its ``files`` entry, then its ``patches``."""
-        old: str | None
-        if path in known:
-            old = known[path]
-        else:
-            # Quiet for a new file: no failed command in the stream. An empty read means "new or
-            # empty"; both are written with Add File, which overwrites.
-            cmd = f"cat -- {shlex.quote(path)} 2>/dev/null || true"
-            read = self._exec(cmd, login=False, max_output_tokens=READ_TOKEN_BUDGET)
-            parsed = parse_exec_output(read) if read is not None else None
-            old = parsed[1] if parsed is not None and parsed[0] == 0 and parsed[1] else None
-        content = script.files.get(path, old or "")
+    def _write(self, action: Write) -> None:
+        """Read the file (quietly: no failed command for a new one), then patch it whole.
+
+        An empty read means "new or empty"; both are written with Add File, which overwrites.
+        """
+        cmd = f"cat -- {shlex.quote(action.path)} 2>/dev/null || true"
+        read = self._exec(cmd, login=False, max_output_tokens=READ_TOKEN_BUDGET)
+        parsed = parse_exec_output(read) if read is not None else None
+        old = parsed[1] if parsed is not None and parsed[0] == 0 and parsed[1] else None
         try:
-            content = apply_patches(path, content, script.patches)
+            content = action.content(old)
         except PatchError:
             return  # the model "sees" the text is not there and leaves the file alone
+        path = action.path
         self._patch(add_file_patch(path, content) if old is None else update_file_patch(path, old, content))
-        known[path] = content
 
 
 def plan_reply(writer: WriterTurn, turn: Turn) -> Reply:
@@ -515,18 +449,8 @@ class _Event:
     data: Json
 
 
-def sse(event: Json) -> bytes:
-    return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
-
-
-def _chunks(text: str, size: int) -> Iterator[str]:
-    size = max(1, size)
-    for i in range(0, len(text), size):
-        yield text[i : i + size]
-
-
 @dataclass
-class ResponsesSim:
+class ResponsesSim(SimServer):
     """The simulator. ``server`` serves it; ``base_url`` is what the CLI's provider needs."""
 
     scenario: Scenario = field(default_factory=Scenario)
@@ -547,21 +471,8 @@ class ResponsesSim:
         """Each queued fault applies to one coming request, in order."""
         self.faults.extend(faults)
 
-    async def start(self) -> ResponsesSim:
-        await self.server.start()
-        return self
-
-    async def close(self) -> None:
-        await self.server.close()
-
-    async def __aenter__(self) -> ResponsesSim:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     def _pause(self, seconds: float) -> float:
-        return seconds / self.speed if self.speed > 0 else 0.0
+        return Pacing.scaled(seconds, self.speed)
 
     async def handle(self, request: Request) -> Response | StreamResponse:
         if request.path.rstrip("/") not in ("/v1/responses", "/responses"):
@@ -682,7 +593,7 @@ class ResponsesSim:
             ]
             evs += [
                 ev("output_text.delta", pause, content_index=0, delta=c)
-                for c in _chunks(text, pacing.chunk_chars)
+                for c in chunks(text, pacing.chunk_chars)
             ]
             evs += [
                 ev("output_text.done", content_index=0, text=text),
@@ -697,7 +608,7 @@ class ResponsesSim:
             ]
             evs += [
                 ev("reasoning_summary_text.delta", pause, summary_index=0, delta=c)
-                for c in _chunks(text, pacing.chunk_chars)
+                for c in chunks(text, pacing.chunk_chars)
             ]
             evs += [
                 ev("reasoning_summary_text.done", summary_index=0, text=text),
@@ -729,18 +640,12 @@ class ResponsesSim:
                     return
                 if fault.kind == "drop":
                     raise DropConnection()
-                await self._stall(fault.seconds)
+                await stall(fault.seconds)
             if ev.delay > 0:
                 await asyncio.sleep(ev.delay)
-            yield sse(ev.data)
+            yield sse(ev.data["type"], ev.data)
         if reply.end == "hang":
-            await self._stall(HANG_S)
-
-    async def _stall(self, seconds: float | None) -> None:
-        if seconds is None:
-            await asyncio.Event().wait()  # until the server closes and cancels the connection
-        else:
-            await asyncio.sleep(seconds)
+            await stall(HANG_S)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -751,17 +656,7 @@ async def _serve(args: argparse.Namespace) -> None:
     scenario = load_scenario(Path(args.scenario)) if args.scenario else Scenario()
     sim = ResponsesSim(scenario, speed=args.speed, api_key=args.api_key)
     sim.server = HttpServer(sim.handle, host=args.host, port=args.port)
-    await sim.start()
-    print(sim.base_url, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await sim.close()
+    await serve_until_signalled(sim, lambda: sim.base_url)
 
 
 def main(argv: list[str] | None = None) -> int:

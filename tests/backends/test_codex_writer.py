@@ -61,7 +61,7 @@ task = "fails"
 [[pr.round]]
 [pr.round.writer]
 outcome = "fail"
-error = "stream disconnected before completion: the model fell over"
+error = "the model fell over"
 
 [[pr]]
 title = "Stuck"

@@ -30,7 +30,9 @@ For tests of anything that drives ``codex exec``. Everything here is measured in
     repository's ``.git`` (objects, refs) and the worktree's own git dir
     ``.git/worktrees/<name>`` (index, HEAD), which codex 0.171 mounts read-only as the
     worktree's ``.git`` unless it is added itself. Missing either, every ``git commit`` fails
-    with "Read-only file system" while codex still exits 0.
+    with "Read-only file system" while codex still exits 0. (cockpit itself passes less:
+    ``Repo.git_dirs_for`` names only the objects, the branch's ref and reflog directories and
+    the worktree's own git dir, so the writer cannot touch hooks, config or other branches.)
 
 ``branch_tip(repo, branch) -> Commit``, ``blob_text(commit, path) -> str``
     For checking what codex committed.
