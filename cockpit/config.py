@@ -279,7 +279,8 @@ command = "codex"
 # model = "gpt-5-codex"
 sandbox = "workspace-write"     # read-only | workspace-write | danger-full-access
 args = []                       # extra arguments, placed before the prompt
-env = {}                        # extra environment for the writer process
+env = {}                        # extra environment for the writer ("${NAME}" passes cockpit's NAME on;
+                                # model API keys are not inherited otherwise)
 timeout_s = 1800
 resume = true                   # a fix round resumes the writer's thread
 commit_uncommitted = false      # commit what the writer left uncommitted, with its final message
@@ -310,7 +311,24 @@ timeout_s = 900
 
 
 # Model API keys a process may carry; their values never reach the journal (DESIGN invariant 6).
-KNOWN_SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY", "CODEX_API_KEY")
+KNOWN_SECRET_ENV = (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "OPENAI_API_KEY",
+    "CODEX_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "MISTRAL_API_KEY",
+    "GROQ_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "OPENROUTER_API_KEY",
+    "XAI_API_KEY",
+    "TOGETHER_API_KEY",
+    "FIREWORKS_API_KEY",
+    "COHERE_API_KEY",
+    "HF_TOKEN",
+)
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 
 

@@ -18,21 +18,7 @@ from cockpit.backends.base import DispatchError, Output, OutputSink, WriteJob
 from cockpit.backends.process import GRACE_S, Finished, LineSink, SpawnError, run_streaming
 from cockpit.config import KNOWN_SECRET_ENV
 
-KNOWN_KEY_ENV = (
-    *KNOWN_SECRET_ENV,  # the ones cockpit also redacts
-    "AZURE_OPENAI_API_KEY",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "MISTRAL_API_KEY",
-    "GROQ_API_KEY",
-    "DEEPSEEK_API_KEY",
-    "OPENROUTER_API_KEY",
-    "XAI_API_KEY",
-    "TOGETHER_API_KEY",
-    "FIREWORKS_API_KEY",
-    "COHERE_API_KEY",
-    "HF_TOKEN",
-)
+KNOWN_KEY_ENV = KNOWN_SECRET_ENV  # cockpit also redacts their values from the journal
 """Model API key variables a writer never inherits (its ``env`` setting may still set them)."""
 
 STDERR_TAIL = 5  # stderr lines quoted in a failure message
