@@ -358,15 +358,13 @@ def summary_lines(
         if costs.unpriced:
             line += f"; no price for {', '.join(sorted(costs.unpriced))} ([pricing] in cockpit.toml)"
         out.append(color("dim", line))
-    composer_per_pr = [
-        p.usage["composer"].input_tokens for p in s.prs.values() if p.usage["composer"].input_tokens
-    ]
+    composer_per_pr = [t for t in (s.composer_tokens(n) for n in s.prs) if t]
     if composer_per_pr:
         avg = sum(composer_per_pr) / len(composer_per_pr)
         out.append(
             color(
                 "dim",
-                f"composer input tokens per PR: avg {avg:,.0f}, max {max(composer_per_pr):,} "
+                f"composer tokens per PR (input + output): avg {avg:,.0f}, max {max(composer_per_pr):,} "
                 f"(budget {s.composer_budget:,} tokens per PR)",
             )
         )

@@ -215,6 +215,20 @@ class SessionState:
     def running_dispatches(self, pr: int | None = None) -> list[DispatchState]:
         return [d for d in self.dispatches.values() if d.running and (pr is None or d.pr == pr)]
 
+    def running_writer(self, pr: int) -> DispatchState | None:
+        """The PR's writer dispatch while it runs (a PR has at most one at a time)."""
+        for did in reversed(self.prs[pr].dispatches if pr in self.prs else []):
+            d = self.dispatches.get(did)
+            if d is not None and d.role == "writer" and d.running:
+                return d
+        return None
+
+    def composer_tokens(self, pr: int) -> int:
+        """The composer's tokens spent on one PR: input + output, which is what the per-PR budget
+        (``composer_budget``) counts. Every view compares this figure with the budget."""
+        p = self.prs.get(pr)
+        return p.usage["composer"].total if p is not None else 0
+
     def elapsed_s(self, now: float) -> float:
         end = self.finished_at if self.finished_at is not None else now
         return max(0.0, end - self.started_at) if self.started_at else 0.0

@@ -55,7 +55,7 @@ def test_demo_headless_then_sessions_json(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "session completed" in out
-    assert "merged" in out and "abandoned" in out and "composer input tokens per PR" in out
+    assert "merged" in out and "abandoned" in out and "composer tokens per PR" in out
     assert "\x1b[" not in out  # no colour when not a terminal
     repo = tmp_path / "w" / "textkit"
     assert "Add slugify() with tests" in git("log", "--oneline", "main", cwd=repo)
