@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
+
+import pygit2
 
 from cockpit.events import FileStat
 
@@ -36,10 +39,26 @@ class CommitInfo:
 
 @dataclass
 class Diff:
-    text: str
+    text: str  # the whole unified diff
     files: list[FileStat]
     insertions: int
     deletions: int
+
+    @cached_property
+    def patches(self) -> dict[str, str]:
+        """Each file's own part of ``text``, by its (new) path as in ``files``.
+
+        libgit2 splits it, not a pattern over the text: it reads the quoted headers git writes
+        for non-ASCII and other unusual paths (``diff --git "a/\\303\\251.txt" …``). Parsed on
+        first use only (the engine never needs it); a malformed text raises ``GitError``.
+        """
+        if not self.text.strip():
+            return {}
+        try:
+            parsed = pygit2.Diff.parse_diff(self.text)
+        except (pygit2.GitError, ValueError) as exc:
+            raise GitError(f"cannot split the diff into files: {exc}") from exc
+        return {p.delta.new_file.path: p.text or "" for p in parsed if p is not None}
 
 
 @dataclass
