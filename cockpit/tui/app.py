@@ -10,14 +10,18 @@ replay driver can publish recorded events to the same bus and the same widgets s
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import signal
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
 from textual import events
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -29,13 +33,16 @@ from cockpit.state import PRState
 from cockpit.tui.commands import Commands
 from cockpit.tui.controls import ReplayControls, SessionControls
 from cockpit.tui.countdown import Countdown
-from cockpit.tui.model import Dirty, ViewModel
+from cockpit.tui.model import ViewModel
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.main import MainScreen
 from cockpit.tui.theme import ANSI_THEME, DEFAULT_THEME, THEMES
 from cockpit.tui.widgets.gate_banner import BannerView
 
 FRAME_S = 1 / 30
+GATE_SETTLE_S = 0.3  # `a` ignores a gate the banner has shown for less than this (a double tap)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+HANGUP_GRACE_S = 15.0  # after a hangup, the longest the session gets to put its end on disk
 MAX_TOASTS = 3  # per frame
 STYLES = Path(__file__).parent / "styles"
 DiffSource = Callable[[str, str], Diff]  # (base, head) -> Diff; called in a thread
@@ -66,6 +73,7 @@ class CockpitApp(App[int]):
         theme: str | None = None,
         follow: bool = True,
         replay: ReplayControls | None = None,
+        gate_settle_s: float = GATE_SETTLE_S,
     ) -> None:
         super().__init__()
         self.bus = bus
@@ -78,7 +86,7 @@ class CockpitApp(App[int]):
         self.countdown = Countdown(gate_timeout if controls is not None else 0.0, clock)
         self.follow = follow
         self.selected: int | None = None
-        self.maximized = ""
+        self.gate_settle_s = gate_settle_s
         self.session_done = runner is None
         self.exit_code = 0
         self._diff_source = diff_source
@@ -88,8 +96,12 @@ class CockpitApp(App[int]):
         self._theme_name = theme or os.environ.get("COCKPIT_THEME") or DEFAULT_THEME
         self._answered: set[str] = set()
         self._quitting = False
+        self._hung_up = False
         self._frame_asked = False
         self._shown: int | None = -1
+        self._banner_gate: str | None = None  # the gate the banner shows, and since when
+        self._banner_since = 0.0
+        self._signals: list[signal.Signals] = []
         self._unsubscribe: Callable[[], None] | None = None
         self.main: MainScreen | None = None
         self.frames = 0
@@ -104,16 +116,73 @@ class CockpitApp(App[int]):
         for theme in THEMES:
             self.register_theme(theme)
         few_colours = not self.is_headless and self.console.color_system in ("standard", "windows")
-        self.theme = ANSI_THEME if few_colours else self._theme_name
+        self.theme = ANSI_THEME if few_colours else self._pick_theme(self._theme_name)
+        self._install_stop_signals()
         self._unsubscribe = self.bus.subscribe(self._on_event)
         self.set_interval(FRAME_S, self._frame)
         self.set_interval(1.0, self._second)
         if self.runner is not None:
             self.run_worker(self._run_session(), name="session", group="session", exit_on_error=False)
 
+    def _pick_theme(self, name: str) -> str:
+        """A theme name from the user (COCKPIT_THEME, --theme) that does not exist is a warning."""
+        if name in self.available_themes:
+            return name
+        known = ", ".join(sorted(t.name for t in THEMES))
+        self.notify(
+            f"No theme called {name!r}; using {DEFAULT_THEME} (cockpit's own: {known}).",
+            severity="warning",
+            markup=False,
+            timeout=10,
+        )
+        return DEFAULT_THEME
+
+    def _install_stop_signals(self) -> None:
+        """SIGTERM or SIGHUP (kill, a closed terminal) stops the session as q would, and leaves:
+        running writers are stopped, the journal records the session's end, and the terminal is
+        restored (a second signal leaves at once)."""
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._stop_signal, sig)
+                self._signals.append(sig)
+
+    def _stop_signal(self, sig: signal.Signals) -> None:
+        if sig == signal.SIGHUP and not self._hung_up:
+            self._hang_up()
+        if self._quitting or self.controls is None or self.session_done:
+            self._leave(self.exit_code if self.session_done else 130)
+        else:
+            self._stop_and_exit()
+
+    def _hang_up(self) -> None:
+        """The terminal is gone. Textual's writer thread dies on its first write to it, and
+        restoring the terminal on exit then blocks for good on that thread's full queue (seen in
+        tmux), so after a hangup the process ends without restoring anything (``_leave``), as
+        soon as the session has put its end on disk, and at the latest after HANGUP_GRACE_S."""
+        self._hung_up = True
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (1, 2):  # anything printed from here on goes nowhere instead of failing
+            with contextlib.suppress(OSError):
+                os.dup2(devnull, fd)
+        os.close(devnull)
+        watchdog = threading.Timer(HANGUP_GRACE_S, os._exit, args=(129,))
+        watchdog.daemon = True
+        watchdog.start()
+
+    def _leave(self, code: int) -> None:
+        if self._hung_up:
+            os._exit(code)  # see _hang_up: there is no terminal to restore, and trying would hang
+        self.exit(code)
+
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        with contextlib.suppress(RuntimeError):
+            loop = asyncio.get_running_loop()
+            for sig in self._signals:
+                loop.remove_signal_handler(sig)
+        self._signals.clear()
 
     async def _run_session(self) -> None:
         assert self.runner is not None
@@ -121,12 +190,14 @@ class CockpitApp(App[int]):
             code = await self.runner()
         except Exception as exc:
             code = 1
-            self.notify(f"the session failed: {type(exc).__name__}: {exc}", severity="error", timeout=30)
+            self.notify(
+                f"the session failed: {type(exc).__name__}: {exc}", severity="error", timeout=30, markup=False
+            )
         self.exit_code = code
         self.session_done = True
         self.model.dirty.header = True
-        if self._quitting:
-            self.exit(code)
+        if self._quitting or self._hung_up:
+            self._leave(code)
 
     def request_quit(self) -> None:
         """q: leave at once when nothing runs; otherwise ask, stop the session, then leave."""
@@ -158,12 +229,12 @@ class CockpitApp(App[int]):
             self.controls.stop()
         self.notify("Stopping the session…", timeout=30)
         if self.session_done:
-            self.exit(self.exit_code)
+            self._leave(self.exit_code)
 
     def action_quit_now(self) -> None:
         """ctrl+q / ctrl+c: the same question as q; a second time while stopping leaves at once."""
         if self._quitting:
-            self.exit(130)
+            self._leave(130)
         else:
             self.request_quit()
 
@@ -172,7 +243,6 @@ class CockpitApp(App[int]):
     def _on_event(self, ev: Event) -> None:
         self.model.apply(ev)
         if isinstance(ev, GateOpened):
-            self.countdown.opened(ev.gate)
             self._ask_frame()
         elif isinstance(ev, HumanDecision):
             self.countdown.closed(ev.gate)
@@ -193,7 +263,8 @@ class CockpitApp(App[int]):
             self.call_later(self._frame)
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and self.countdown.stop():
+        # Any key or click means a human is here: from then on they decide, not the clock.
+        if isinstance(event, (events.Key, events.MouseDown)) and self.countdown.stop():
             self.model.dirty.gates = True
         await super().on_event(event)
 
@@ -201,22 +272,26 @@ class CockpitApp(App[int]):
 
     def _frame(self, tick: bool = False) -> None:
         self._frame_asked = False
-        for gate in self.countdown.due():
-            self._auto_approve(gate)
-        d = self.model.take_dirty()
+        if self._main_on_top():  # nothing approves itself under a dialog or the diff
+            for gate in self.countdown.due():
+                self._auto_approve(gate)
         self._toast(self.model.take_notices())
         if self.main is None or not self.main.is_mounted:
-            self.model.dirty = _merge(self.model.dirty, d)
-            return
+            return  # what changed stays marked until there is a screen to draw it on
+        d = self.model.take_dirty()
         selected = self._resolve_selection()
         moved = selected != self._shown
-        if self.countdown.active and self.model.state.gates:
-            d.gates = True
         if not (moved or tick or d.any()):
             return
         self._shown = selected
         self.frames += 1
         self.main.render_frame(d, selected, moved, tick)
+
+    def _main_on_top(self) -> bool:
+        try:
+            return self.main is not None and self.screen is self.main
+        except ScreenStackError:  # starting or shutting down
+            return False
 
     def _toast(self, notices: list[tuple[str, str]]) -> None:
         """Warnings and errors as toasts; a burst becomes a few toasts and a count, not a wall."""
@@ -234,15 +309,11 @@ class CockpitApp(App[int]):
 
     async def settled(self) -> None:
         """Draw what is pending and wait until every pane caught up (tests, screenshots, bench)."""
-        import asyncio
-
-        from cockpit.tui.widgets.composer import ComposerPane
-
         for _ in range(3):
             self._frame()
             await asyncio.sleep(0)
             if self.main is not None and self.main.is_mounted:
-                await self.main.query_one(ComposerPane).settled.wait()
+                await self.main.composer.settled.wait()
             await self.animator.wait_until_complete()
             await asyncio.sleep(0.01)
 
@@ -277,6 +348,13 @@ class CockpitApp(App[int]):
         why = "the oldest open gate" if len(gates) > 1 else "not the selected PR"
         return gates[0], why
 
+    def just_shown(self, gate: str) -> bool:
+        """True while ``gate`` is not yet the banner's, or only just became it (a double tap on
+        `a` must not approve a gate that appeared under the finger)."""
+        if gate != self._banner_gate:
+            return True
+        return self.clock() - self._banner_since < self.gate_settle_s
+
     def answered(self, gate: str) -> None:
         self._answered.add(gate)
         self.countdown.closed(gate)
@@ -284,7 +362,12 @@ class CockpitApp(App[int]):
         self._ask_frame()
 
     def banner_view(self) -> BannerView | None:
+        """What the banner shows. Drawing it is what starts its gate's countdown and its settle time."""
         target = self.target_gate()
+        shown = target[0].gate if target is not None else None
+        if shown != self._banner_gate:
+            self._banner_gate, self._banner_since = shown, self.clock()
+        self.countdown.target(shown)
         if target is None:
             return None
         gate, why = target
@@ -370,17 +453,6 @@ class CockpitApp(App[int]):
         for cmd in super().get_system_commands(screen):
             if cmd.title not in ("Quit", "Keys"):
                 yield cmd
-
-
-def _merge(a: Dirty, b: Dirty) -> Dirty:
-    return Dirty(
-        header=a.header or b.header,
-        prs=a.prs or b.prs,
-        gates=a.gates or b.gates,
-        writer=a.writer | b.writer,
-        reviewers=a.reviewers | b.reviewers,
-        composer=a.composer | b.composer,
-    )
 
 
 def run_replay(driver: Any, *, diff_source: DiffSource | None = None) -> int:

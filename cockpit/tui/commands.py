@@ -1,13 +1,16 @@
 """What each key does. Keys, banner links and the command palette all call these.
 
 Commands read the view model and act only through the session's controls; the result shows up
-later as journaled events, like everything else. Without controls (a replay) a command that
-would change something says so and does nothing.
+later as journaled events, like everything else. Without controls (a replay) only the views and
+the replay's own pause apply; a command that would change something says so and does nothing.
+Toasts are plain text: what they quote (an error, a title) may look like markup.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from textual.notifications import SeverityLevel
 
 from cockpit.engine.gates import GateAnswer, GateError
 from cockpit.engine.session import SessionError
@@ -27,8 +30,8 @@ from cockpit.tui.widgets.gate_banner import split_line
 if TYPE_CHECKING:
     from cockpit.tui.app import CockpitApp
 
-_GATE_ACTIONS = {"approve": "approve", "override": "override", "edit": "edit", "retry": "retry"}
-_CHANGES = {"approve", "override", "edit", "retry", "skip", "interrupt", "pause", "resume", "add_pr"}
+_GATE_ANSWERS = frozenset({"approve", "override", "edit", "retry"})  # action name == answer name
+_CHANGES = _GATE_ANSWERS | {"skip", "interrupt", "pause", "resume", "add_pr"}
 READONLY = "This is a replay: nothing can be changed here."
 
 
@@ -38,6 +41,9 @@ class Commands:
 
     # --- helpers -------------------------------------------------------------------------
 
+    def _say(self, message: str, severity: SeverityLevel = "information") -> None:
+        self.app.notify(message, severity=severity, markup=False)
+
     @property
     def pr(self) -> PRState | None:
         n = self.app.selected
@@ -46,10 +52,10 @@ class Commands:
     def _controls(self) -> SessionControls | None:
         c = self.app.controls
         if c is None:
-            self.app.notify(READONLY, severity="warning")
+            self._say(READONLY, severity="warning")
             return None
         if c.finished:
-            self.app.notify("The session has ended: nothing left to change.", severity="warning")
+            self._say("The session has ended: nothing left to change.", severity="warning")
             return None
         return c
 
@@ -59,13 +65,11 @@ class Commands:
             return None
         target = self.app.target_gate()
         if target is None:
-            self.app.notify("No gate is open.", severity="warning")
+            self._say("No gate is open.", severity="warning")
             return None
         gate = target[0]
         if answer not in gate.options:
-            self.app.notify(
-                f"{answer} does not apply to PR {gate.pr}'s {gate.gate_kind} gate.", severity="warning"
-            )
+            self._say(f"{answer} does not apply to PR {gate.pr}'s {gate.gate_kind} gate.", severity="warning")
             return None
         return c, gate
 
@@ -73,7 +77,7 @@ class Commands:
         try:
             c.answer(gate.gate, answer)
         except GateError as exc:
-            self.app.notify(str(exc), severity="error")
+            self._say(str(exc), severity="error")
             return False
         self.app.answered(gate.gate)
         return True
@@ -81,21 +85,25 @@ class Commands:
     def applies(self, action: str) -> bool | None:
         """Whether a key applies now (False hides it from the footer)."""
         app = self.app
-        if app.controls is None:
-            return True  # a replay answers every key, if only to say it is read-only
         s = app.model.state
-        if action in _GATE_ACTIONS:
-            target = app.target_gate()
-            return target is not None and _GATE_ACTIONS[action] in target[0].options
-        if action in _CHANGES and s.status != "running":
-            return False
         pr = self.pr
+        if app.controls is None:  # a replay: its own pause and the views, nothing that changes things
+            replay = app.replay
+            if action in ("pause", "resume"):
+                return replay is not None and not app.session_done and replay.paused == (action == "resume")
+            if action in _CHANGES:
+                return False
+        elif action in _GATE_ANSWERS:
+            target = app.target_gate()
+            return target is not None and action in target[0].options
+        elif action in _CHANGES and s.status != "running":
+            return False
         if action == "pause":
             return not s.paused
         if action == "resume":
             return s.paused
         if action == "interrupt":
-            return pr is not None and any(d.role == "writer" for d in s.running_dispatches(pr.n))
+            return pr is not None and s.running_writer(pr.n) is not None
         if action == "skip":
             return pr is not None and not pr.closed
         if action == "diff":
@@ -106,13 +114,21 @@ class Commands:
 
     def approve(self) -> None:
         got = self._gate("approve")
-        if got is not None:
+        if got is not None and self._settled(got[1], "a"):
             self._answer(*got, GateAnswer("approve"))
 
     def retry(self) -> None:
         got = self._gate("retry")
-        if got is not None:
+        if got is not None and self._settled(got[1], "r"):
             self._answer(*got, GateAnswer("retry"))
+
+    def _settled(self, gate: GateOpened, key: str) -> bool:
+        """False (and says so) when the gate only just came on the banner: a double tap meant for
+        the last gate must not answer the next one unseen."""
+        if not self.app.just_shown(gate.gate):
+            return True
+        self._say(f"PR {gate.pr}'s {gate.gate_kind} gate just came up: read it, then press {key} again.")
+        return False
 
     def edit(self) -> None:
         got = self._gate("edit")
@@ -126,12 +142,14 @@ class Commands:
             if text is None:
                 return
             if not text.strip():
-                self.app.notify("Empty text: nothing sent, the gate is still open.", severity="warning")
+                self._say("Empty text: nothing sent, the gate is still open.", severity="warning")
                 return
             self._answer(c, gate, GateAnswer("edit", text=text))
 
+        # Model text reaches the terminal only through sanitize: TextArea draws escapes as they are.
+        text = sanitize(gate.text, tab="\t")
         self.app.push_screen(
-            EditorScreen(title, gate.text, "ctrl+s sends it on · esc cancels (the gate stays open)"), done
+            EditorScreen(title, text, "ctrl+s sends it on · esc cancels (the gate stays open)"), done
         )
 
     def override(self) -> None:
@@ -149,7 +167,7 @@ class Commands:
             self.app.push_screen(
                 EditorScreen(
                     f"PR {gate.pr}: the fix brief",
-                    self._fix_brief(gate),
+                    sanitize(self._fix_brief(gate), tab="\t"),
                     "the writer gets this brief for the next round · ctrl+s sends · esc cancels",
                 ),
                 lambda text: self._override_fix(c, gate, text),
@@ -178,9 +196,7 @@ class Commands:
         if text is None:
             return
         if not text.strip() and gate.gate_kind == "failure":
-            self.app.notify(
-                "A fix after a failure needs a brief; the gate is still open.", severity="warning"
-            )
+            self._say("A fix after a failure needs a brief; the gate is still open.", severity="warning")
             return
         self._answer(c, gate, GateAnswer("override", action="fix", text=text if text.strip() else None))
 
@@ -192,12 +208,12 @@ class Commands:
         if c is None or pr is None:
             return
         if pr.closed:
-            self.app.notify(f"PR {pr.n} is already {pr.status}.", severity="warning")
+            self._say(f"PR {pr.n} is already {pr.status}.", severity="warning")
             return
 
         def confirmed(yes: bool | None) -> None:
             if yes and not c.skip(pr.n):
-                self.app.notify(f"PR {pr.n} could not be skipped (it has closed).", severity="warning")
+                self._say(f"PR {pr.n} could not be skipped (it has closed).", severity="warning")
 
         self.app.push_screen(
             ConfirmScreen(
@@ -213,17 +229,17 @@ class Commands:
         pr = self.pr
         if c is None or pr is None:
             return
-        running = [d for d in self.app.model.state.running_dispatches(pr.n) if d.role == "writer"]
-        if not running:
-            self.app.notify(f"PR {pr.n} has no writer running.", severity="warning")
+        writer = self.app.model.state.running_writer(pr.n)
+        if writer is None:
+            self._say(f"PR {pr.n} has no writer running.", severity="warning")
             return
 
         def confirmed(yes: bool | None) -> None:
             if yes and not c.interrupt(pr.n):
-                self.app.notify(f"PR {pr.n}'s writer had already finished.", severity="warning")
+                self._say(f"PR {pr.n}'s writer had already finished.", severity="warning")
 
         body = (
-            f"{sanitize(pr.title)}\n\nThe writer ({running[0].id}) is stopped; what it left in the worktree "
+            f"{sanitize(pr.title)}\n\nThe writer ({writer.id}) is stopped; what it left in the worktree "
             "is kept. A gate then asks whether to retry."
         )
         self.app.push_screen(ConfirmScreen(f"Interrupt PR {pr.n}'s writer?", body, "Interrupt"), confirmed)
@@ -233,7 +249,7 @@ class Commands:
             return
         c = self._controls()
         if c is not None and c.pause():
-            self.app.notify("Paused: running dispatches finish, no new ones start.")
+            self._say("Paused: running dispatches finish, no new ones start.")
 
     def resume(self) -> None:
         if self._toggle_replay():
@@ -249,10 +265,10 @@ class Commands:
             return False
         if replay.paused:
             replay.resume()
-            self.app.notify("Replay resumed.")
+            self._say("Replay resumed.")
         else:
             replay.pause()
-            self.app.notify("Replay paused: p resumes.")
+            self._say("Replay paused: p resumes.")
         self.app.refresh_header()
         return True
 
@@ -267,9 +283,9 @@ class Commands:
             try:
                 n = c.add_pr(new.title, new.task, new.solo)
             except SessionError as exc:
-                self.app.notify(str(exc), severity="error")
+                self._say(str(exc), severity="error")
                 return
-            self.app.notify(f"PR {n} added.")
+            self._say(f"PR {n} added.")
 
         self.app.push_screen(AddPrScreen(), added)
 
@@ -280,19 +296,17 @@ class Commands:
         if pr is None:
             return
         if not pr.commits:
-            self.app.notify(f"PR {pr.n} has no commits yet.", severity="warning")
+            self._say(f"PR {pr.n} has no commits yet.", severity="warning")
             return
         load = self.app.diff_loader(pr)
         if load is None:
-            self.app.notify("No repository to read the diff from.", severity="warning")
+            self._say("No repository to read the diff from.", severity="warning")
             return
         self.app.push_screen(DiffScreen(f"PR {pr.n} · {sanitize(pr.title)} · {pr.head[:8]}", load))
 
     def follow(self) -> None:
         self.app.follow = not self.app.follow
-        self.app.notify(
-            "Following the latest activity." if self.app.follow else "Not following: j / k select."
-        )
+        self._say("Following the latest activity." if self.app.follow else "Not following: j / k select.")
 
     def help(self) -> None:
         self.app.push_screen(HelpScreen())

@@ -1,13 +1,15 @@
 """A unified diff as styled Content, one file at a time: line numbers, +/- backgrounds, and the
 code highlighted for its language with theme colours (so it reads in both themes and in 16
 colours). The patch text comes from git, but file contents are still outside input: it is
-sanitized and shown as text, and a huge file is cut with a note.
+sanitized and shown as text. Huge and minified files stay cheap: at most ``MAX_LINES_PER_FILE``
+lines are read and highlighted, each cut at ``MAX_LINE_CHARS``, and the +/- bands are padded to
+at most ``MAX_BAND_WIDTH`` cells (a frame of padding is what made a minified file cost gigabytes).
+Rendering is pure, so the diff screen runs it in a thread.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from pygments.lexer import Lexer  # type: ignore[import-untyped]
 from pygments.lexers import TextLexer, get_lexer_for_filename  # type: ignore[import-untyped]
@@ -19,8 +21,9 @@ from cockpit.events import FileStat
 from cockpit.text import sanitize
 
 MAX_LINES_PER_FILE = 4000
+MAX_LINE_CHARS = 1000  # a longer line (minified code, a data blob) is cut, with "…"
+MAX_BAND_WIDTH = 240  # rows are padded to the widest row, up to this, so a +/- background is a band
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@(.*)$")
-_GIT_HEADER = re.compile(r"^diff --git a/(.+?) b/(.+)$")
 
 # token type -> style; the first ancestor found wins
 _TOKEN_STYLES: tuple[tuple[_TokenType, str], ...] = (
@@ -36,35 +39,11 @@ _TOKEN_STYLES: tuple[tuple[_TokenType, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class FilePatch:
-    path: str
-    text: str  # the file's part of the unified diff, from its "diff --git" line
-
-
-def split_patch(patch: str) -> list[FilePatch]:
-    """The unified diff cut at each ``diff --git`` line (the b/ path names the file)."""
-    files: list[FilePatch] = []
-    path, start = "", -1
-    lines = patch.splitlines(keepends=True)
-    for i, line in enumerate(lines):
-        m = _GIT_HEADER.match(line.rstrip("\n"))
-        if m:
-            if start >= 0:
-                files.append(FilePatch(path, "".join(lines[start:i])))
-            path, start = m.group(2), i
-    if start >= 0:
-        files.append(FilePatch(path, "".join(lines[start:])))
-    elif patch.strip():
-        files.append(FilePatch("(patch)", patch))
-    return files
-
-
-def patch_for(stat: FileStat, patches: list[FilePatch]) -> FilePatch | None:
-    for p in patches:
-        if p.path == stat.path:
-            return p
-    return None
+def _clean(line: str) -> str:
+    """One line of the patch, sanitized and cut (only the part that can be shown is sanitized)."""
+    if len(line) <= MAX_LINE_CHARS:
+        return sanitize(line)
+    return sanitize(line[:MAX_LINE_CHARS])[:MAX_LINE_CHARS] + "…"
 
 
 def _lexer(path: str) -> Lexer:
@@ -95,15 +74,15 @@ def _highlight(code: list[str], lexer: Lexer) -> list[Content]:
     return lines[: len(code)]
 
 
-def render_file(fp: FilePatch, max_lines: int = MAX_LINES_PER_FILE) -> Content:
+def render_file(path: str, patch: str, max_lines: int = MAX_LINES_PER_FILE) -> Content:
     """One file's patch: headers dimmed, hunks with old/new line numbers and coloured +/- rows."""
-    lexer = _lexer(fp.path)
+    lexer = _lexer(path)
     out: list[Content] = []
-    raw = sanitize(fp.text).split("\n")
+    raw = patch.split("\n")
     i = 0
     width = 5
     while i < len(raw) and len(out) < max_lines:
-        line = raw[i]
+        line = _clean(raw[i])
         m = _HUNK.match(line)
         if not m:
             if line and not line.startswith(("diff --git", "index ")):
@@ -113,14 +92,13 @@ def render_file(fp: FilePatch, max_lines: int = MAX_LINES_PER_FILE) -> Content:
         old_n, new_n = int(m.group(1)), int(m.group(2))
         out.append(Content.assemble((f"{'':>{width}} {'':>{width}}  ", ""), (line, "$text-primary")))
         i += 1
+        room = max_lines - len(out)  # lines past the cap are neither read nor highlighted
         block: list[str] = []
-        while i < len(raw) and raw[i][:1] in ("+", "-", " ", "\\") and not _HUNK.match(raw[i]):
-            block.append(raw[i])
+        while i < len(raw) and len(block) < room and raw[i][:1] in ("+", "-", " ", "\\"):
+            block.append(_clean(raw[i]))
             i += 1
         code = [b[1:] if b[:1] in "+- " else "" for b in block]
         for b, hl in zip(block, _highlight(code, lexer), strict=True):
-            if len(out) >= max_lines:
-                break
             sign = b[:1]
             if sign == "\\":
                 out.append(Content.styled(f"{'':>{width * 2 + 2}}{b}", "$foreground-muted"))
@@ -137,11 +115,11 @@ def render_file(fp: FilePatch, max_lines: int = MAX_LINES_PER_FILE) -> Content:
                 new_n += 1
             row = Content.assemble((gutter + " ", "$foreground-muted"), (mark + " ", "bold"), hl)
             out.append(row.stylize_before(bg) if bg else row)
-    if i < len(raw) and len(out) >= max_lines:
+    if len(out) >= max_lines and any(raw[j] for j in range(i, len(raw))):
         out.append(Content.styled(f"… cut at {max_lines} lines; see the rest with git diff", "$text-warning"))
-    # Every row as wide as the widest, so a +/- background is a band, not a ragged edge.
-    width_all = max((c.cell_length for c in out), default=0) + 1
-    return Content("\n").join(c.extend_right(width_all - c.cell_length) for c in out)
+    band = min(MAX_BAND_WIDTH, max((c.cell_length for c in out), default=0) + 1)
+    rows = (c.extend_right(band - c.cell_length) if c.cell_length < band else c for c in out)
+    return Content("\n").join(rows)
 
 
 def stat_line(stat: FileStat, width: int = 40) -> Content:

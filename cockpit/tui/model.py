@@ -32,6 +32,7 @@ from cockpit.events import (
     SessionPaused,
     SessionResumed,
     SessionStarted,
+    VerdictParsed,
     Warn,
     WorktreeCreated,
 )
@@ -45,6 +46,7 @@ MAX_DOC_CHARS = 64_000  # a composer document (briefs and decisions are small)
 COMMAND_OUTPUT_LINES = 12  # lines of a command's output kept in the writer transcript
 KEEP_CLOSED = 8  # closed PRs whose whole transcript (up to its cap) is kept
 CLOSED_LINES = 400  # what older closed PRs keep: the journal has the rest
+CLOSED_DOC_CHARS = 4_000  # what their composer document keeps
 
 # Events that move the "latest activity" a following view jumps to (stream output does not,
 # unless the followed PR is idle: two concurrent writers must not make the view flicker).
@@ -117,9 +119,9 @@ class ViewModel:
         self.streams: dict[str, StreamText] = {}
         self.composer: dict[int, ComposerDoc] = {}
         self.focus_pr: int | None = None
-        self._gates_seen: dict[str, GateOpened] = {}  # every gate, for what an answer's text was
         self._running: dict[int, set[str]] = {}  # running dispatch ids per PR
-        self._items: dict[str, str] = {}  # the stream item (codex message id) each writer is in
+        self._items: dict[str, str] = {}  # the stream item (codex message id) each running writer is in
+        self._answered_gate: GateOpened | None = None  # the gate the event being applied answers
         self.notices: list[tuple[str, str]] = []  # (severity, text) for toasts
         self.dirty = Dirty(header=True, prs=True, gates=True)
         self._handlers: dict[type[Event], Callable[[Any], None]] = {
@@ -142,6 +144,7 @@ class ViewModel:
             GateOpened: self._gate,
             HumanDecision: self._answer,
             InterruptRequested: self._interrupt,
+            VerdictParsed: self._verdict,
         }
 
     # --- queries -------------------------------------------------------------------------
@@ -163,12 +166,25 @@ class ViewModel:
     # --- the fold ------------------------------------------------------------------------
 
     def apply(self, ev: Event) -> None:
+        # An answer's text is shown by the kind of gate it answered, which the fold forgets.
+        self._answered_gate = self.state.gates.get(ev.gate) if isinstance(ev, HumanDecision) else None
         self.state.apply(ev)
         if ev.pr is not None and self._moves_focus(ev, ev.pr):
             self.focus_pr = ev.pr
+        if isinstance(ev, (HumanDecision, PrClosed)):
+            self._focus_waiting_gate()
         handler = self._handlers.get(type(ev))
         if handler is not None:
             handler(ev)
+
+    def _focus_waiting_gate(self) -> None:
+        """Once the focused PR no longer waits for you, the oldest PR that does takes the view."""
+        focused = self.state.prs.get(self.focus_pr) if self.focus_pr is not None else None
+        if focused is not None and focused.gate is not None:
+            return
+        waiting = [g for g in self.state.waiting_for_human() if g.pr is not None]
+        if waiting:
+            self.focus_pr = waiting[0].pr
 
     def _moves_focus(self, ev: Event, pr: int) -> bool:
         focused = self.state.prs.get(self.focus_pr) if self.focus_pr is not None else None
@@ -233,6 +249,7 @@ class ViewModel:
 
     def _round(self, ev: RoundStarted) -> None:
         assert ev.pr is not None
+        self._drop_streams(ev.pr, before_round=ev.round)
         t = self.transcript(ev.pr)
         t.close()
         t.line(("", ""))
@@ -248,6 +265,7 @@ class ViewModel:
             style = ".stream--warning"
         why = f": {ev.reason}" if ev.reason else ""
         self.transcript(ev.pr).line((f"■ closed {ev.outcome}", style), (why, ".stream--meta"))
+        self._drop_streams(ev.pr)
         self._shrink_closed()
         self.dirty.prs = self.dirty.gates = self.dirty.header = True
         self.dirty.writer.add(ev.pr)
@@ -260,6 +278,17 @@ class ViewModel:
         )
         for pr in closed[:-KEEP_CLOSED]:
             self.transcripts[pr.n].shrink(CLOSED_LINES)
+            doc = self.composer.get(pr.n)
+            if doc is not None and len(doc.text) > CLOSED_DOC_CHARS:
+                doc.text = doc.text[:CLOSED_DOC_CHARS] + "\n\n*… cut: the journal has the rest.*\n"
+
+    def _drop_streams(self, pr: int, before_round: int | None = None) -> None:
+        """Reviewer stream tails serve running cards; a new round or a closed PR needs none of them."""
+        p = self.state.prs.get(pr)
+        for did in p.dispatches if p is not None else ():
+            d = self.state.dispatches.get(did)
+            if d is not None and d.role == "reviewer" and (before_round is None or d.round < before_round):
+                self.streams.pop(did, None)
 
     def _merged(self, ev: Merged) -> None:
         assert ev.pr is not None
@@ -379,6 +408,7 @@ class ViewModel:
         if pr is None:
             return
         self._running.get(pr, set()).discard(ev.dispatch)
+        self._items.pop(ev.dispatch, None)
         took = fmt_duration(ev.elapsed_s)
         if ev.role == "writer":
             t = self.transcript(pr)
@@ -449,8 +479,12 @@ class ViewModel:
         self.dirty.composer.add(ev.pr)
         self.dirty.reviewers.add(ev.pr)
 
+    def _verdict(self, ev: VerdictParsed) -> None:
+        if ev.pr is not None:
+            self.dirty.reviewers.add(ev.pr)
+        self.dirty.prs = self.dirty.gates = True  # the badges in the list and a split on the banner
+
     def _gate(self, ev: GateOpened) -> None:
-        self._gates_seen[ev.gate] = ev
         self.dirty.gates = self.dirty.prs = True
         if ev.pr is not None and ev.gate_kind in ("failure", "conflict", "moved"):
             self.transcript(ev.pr).line(
@@ -471,7 +505,7 @@ class ViewModel:
         self.dirty.writer.add(pr)
         if ev.text:
             body = sanitize(ev.text)
-            gate = self._gates_seen.get(ev.gate)
+            gate = self._answered_gate
             is_brief = (ev.answer == "override" and ev.action == "fix") or (
                 ev.answer == "edit"
                 and gate is not None

@@ -142,6 +142,7 @@ async def live(
     gate_timeout: float = 0.0,
     clock: Clock | None = None,
     size: tuple[int, int] = (120, 40),
+    gate_settle_s: float = 0.0,
 ) -> AsyncIterator[Live]:
     if scenario is None:
         setup = setup_demo(workdir=tmp / "demo", prs=prs, speed=0)
@@ -173,7 +174,14 @@ async def live(
         return code
 
     kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
-    app = CockpitApp(bus=session.bus, controls=session, runner=runner, gate_timeout=gate_timeout, **kwargs)
+    app = CockpitApp(
+        bus=session.bus,
+        controls=session,
+        runner=runner,
+        gate_timeout=gate_timeout,
+        gate_settle_s=gate_settle_s,  # tests press `a` as soon as a gate shows, unless they test that
+        **kwargs,
+    )
     try:
         async with app.run_test(size=size, notifications=True) as pilot:
             h = Live(app, pilot, session, journal, repo, clock, result)

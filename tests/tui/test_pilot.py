@@ -6,6 +6,8 @@ session recorded what it asked for.
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 from textual.command import CommandPalette
@@ -209,3 +211,59 @@ async def test_the_command_palette_reaches_the_actions(tmp_path: Path) -> None:
         await h.pilot.pause(0.3)  # the palette searches its providers
         await h.press("enter")
         await h.journaled(SessionPaused, by="human")
+
+
+async def test_sigterm_stops_the_session_and_leaves(tmp_path: Path) -> None:
+    async with live(tmp_path, scenario=HANG_SCENARIO) as h:
+        await h.until("the writer to run", lambda: h.app.commands.applies("interrupt"))
+        # Without the app's handler a real SIGTERM would end the test run itself: check first.
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await h.until("the app to exit", lambda: h.app.return_value is not None)
+        assert h.app.return_value == 130
+        assert [e.status for e in h.events(SessionFinished)] == ["interrupted"]
+        assert [e.outcome for e in h.events(PrClosed, pr=1)] == ["interrupted"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # given back when the app is gone
+
+
+async def test_a_gate_that_just_came_up_is_not_answered_by_a_double_tap(tmp_path: Path) -> None:
+    clock = Clock()
+    async with live(tmp_path, prs=1, clock=clock, gate_settle_s=0.3) as h:
+        g = await h.journaled(GateOpened, pr=1, gate_kind="brief")
+        banner = h.app.screen.query_one(GateBanner)
+        await h.until("the banner", lambda: "Waiting for you · PR 1" in banner.content.plain)
+        await h.press("a")  # the second tap of a double tap meant for an earlier gate
+        assert any("just came up" in n.message for n in h.app._notifications)
+        assert g.gate not in h.app._answered
+        clock.now += 0.5  # the banner has been up long enough to be read
+        await h.press("a")
+        ev = await h.journaled(HumanDecision, gate=g.gate)
+        assert (ev.answer, ev.by) == ("approve", "human")
+
+
+async def test_the_countdown_holds_under_a_dialog_and_a_click_stops_it(tmp_path: Path) -> None:
+    clock = Clock()
+    async with live(tmp_path, prs=1, gate_timeout=10, clock=clock) as h:
+        g1 = await h.journaled(GateOpened, pr=1, gate_kind="brief")
+        await h.until("the countdown", lambda: h.app.countdown.remaining(g1.gate) is not None)
+        h.app.push_screen(HelpScreen())  # a dialog up without a key press (the countdown still runs)
+        await h.screen(HelpScreen)
+        clock.now += 11
+        await h.pilot.pause(0.1)
+        assert not h.events(HumanDecision, gate=g1.gate)  # nothing approves itself under a dialog
+        h.app.pop_screen()
+        ev = await h.journaled(HumanDecision, gate=g1.gate)
+        assert ev.by == "timeout"
+        g2 = await h.journaled(GateOpened, pr=1, gate_kind="decision")
+        await h.until("the countdown", lambda: h.app.countdown.remaining(g2.gate) is not None)
+        await h.pilot.pause()
+        banner = h.app.screen.query_one(GateBanner)
+        rows = banner.content.plain.split("\n")
+        x = rows[-1].index("e edit") + 2  # the banner's left border and padding
+        await h.pilot.click(GateBanner, offset=(x, len(rows) - 1))
+        await h.screen(EditorScreen)  # the click opened the editor ...
+        assert h.app.countdown.stopped  # ... and stopped the countdown
+        clock.now += 60
+        await h.pilot.pause(0.1)
+        assert not h.events(HumanDecision, gate=g2.gate)
+        await h.press("escape")

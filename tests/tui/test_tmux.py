@@ -7,6 +7,7 @@ what the keys did. A private tmux server (-L) keeps it apart from anyone else's 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -107,6 +108,7 @@ def test_cockpit_demo_in_tmux(tmp_path: Path) -> None:
         screen = tmux.wait("the first gate, the panes and the PRs", lambda s: all(w in s for w in wanted))
         assert "PR 1 Add slugify()" in screen  # the banner names the PR the gate is for
 
+        time.sleep(0.5)  # as a reader would: `a` ignores a gate on the banner for less than 0.3 s
         tmux.keys("a")  # approve PR 1's brief
         for _ in range(POLLS):
             if _events(journal, HumanDecision):
@@ -141,3 +143,46 @@ def test_cockpit_demo_in_tmux(tmp_path: Path) -> None:
     finished = _events(journal, SessionFinished)
     assert [e.status for e in finished] == ["interrupted"]
     assert any(e.outcome == "interrupted" for e in _events(journal, PrClosed))
+
+
+def _child_of(pid: int) -> int:
+    """The cockpit process: the pane's shell's child."""
+    for _ in range(POLLS):
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    return int(stat.parent.name)
+        time.sleep(0.1)
+    raise AssertionError(f"no child of {pid}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    return state != "Z"
+
+
+def test_a_closed_terminal_ends_the_session_in_the_journal(tmp_path: Path) -> None:
+    """tmux kill-session hangs the terminal up under the cockpit: the session must still end in
+    the journal (not stay "running" forever) and the process must exit, not hang on the terminal."""
+    journal = tmp_path / "journal.sqlite3"
+    tmux = Tmux(tmp_path)
+    command = [sys.executable, "-m", "cockpit", "demo", "--speed", "0", "--gate-timeout", "0"]
+    command += ["--journal", str(journal), "--workdir", str(tmp_path / "demo")]
+    tmux.start(command, {"COCKPIT_JOURNAL": str(journal), "TERM": "xterm-256color"})
+    try:
+        tmux.wait("the first gate", lambda s: "Waiting for you" in s)
+        cockpit = _child_of(int(tmux.run("display", "-p", "-t", tmux.target, "#{pane_pid}").strip()))
+        tmux.run("kill-session", "-t", tmux.target)
+        for _ in range(POLLS):
+            if not _alive(cockpit):
+                break
+            time.sleep(0.1)
+        assert not _alive(cockpit)
+    finally:
+        tmux.kill()
+    assert [e.status for e in _events(journal, SessionFinished)] == ["interrupted"]

@@ -3,34 +3,51 @@ stream view's scrolling, model text shown literally, and a replay (no controls) 
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
 from pathlib import Path
 from typing import Any, TypeVar
 
 from textual.app import App, ComposeResult
+from textual.widgets import Markdown
+from textual.widgets._footer import FooterKey
 
 from cockpit.bus import EventBus
 from cockpit.events import (
+    DispatchFinished,
     DispatchOutput,
     DispatchStarted,
     Event,
+    FileStat,
     Finding,
     GateOpened,
+    HumanDecision,
     PrClosed,
     PrOpened,
     RoundStarted,
+    SessionFinished,
     SessionStarted,
+    Usage,
     VerdictParsed,
     Warn,
 )
+from cockpit.git.model import Diff
+from cockpit.git.repo import Repo
+from cockpit.headless import summary_lines
+from cockpit.state import DispatchState
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.countdown import Countdown
-from cockpit.tui.diff_render import render_file, split_patch
-from cockpit.tui.model import CLOSED_LINES, ViewModel
+from cockpit.tui.diff_render import MAX_BAND_WIDTH, MAX_LINE_CHARS, render_file
+from cockpit.tui.model import CLOSED_LINES, ComposerDoc, StreamText, ViewModel
+from cockpit.tui.screens.diff import DiffScreen
+from cockpit.tui.screens.editor import EditorScreen
 from cockpit.tui.transcript import Transcript
-from cockpit.tui.widgets.gate_banner import GateBanner
-from cockpit.tui.widgets.reviewers import ReviewerCard
+from cockpit.tui.widgets.composer import ComposerPane
+from cockpit.tui.widgets.gate_banner import BannerView, GateBanner, done_content, keys_content
+from cockpit.tui.widgets.header import header_content
+from cockpit.tui.widgets.reviewers import TAIL_LINE_CHARS, ReviewerCard, card_content
 from cockpit.tui.widgets.stream_view import StreamView
-from tests.tui.scenes import index_of, recorded_events
+from tests.tui.scenes import index_of, recorded_events, scratch_controls
 
 E = TypeVar("E", bound=Event)
 
@@ -127,19 +144,25 @@ def test_writer_outputs_become_styled_transcript_lines() -> None:
 # --- countdown -------------------------------------------------------------------------------
 
 
-def test_countdown_fires_once_and_a_stop_is_for_good() -> None:
+def test_only_the_gate_on_the_banner_counts_down_and_a_stop_is_for_good() -> None:
     now = [0.0]
     c = Countdown(10, lambda: now[0])
-    c.opened("g1")
+    c.target("g1")
+    assert c.remaining("g2") is None  # open, but not on the banner: it does not count down
     now[0] = 9.5
     assert c.due() == []
     assert c.remaining("g1") == 0.5
-    now[0] = 10
-    assert c.due() == ["g1"]
+    c.target("g2")  # the banner moved on: g2 gets its full time from now, g1 stops counting
+    assert c.remaining("g1") is None
+    now[0] = 19
     assert c.due() == []
-    c.opened("g2")
+    now[0] = 19.5
+    assert c.due() == ["g2"]
+    assert c.due() == []
+    c.closed("g2")
+    c.target("g3")
     assert c.stop()
-    c.opened("g3")
+    c.target("g4")
     now[0] = 100
     assert c.due() == []
     assert not c.stop()
@@ -148,19 +171,54 @@ def test_countdown_fires_once_and_a_stop_is_for_good() -> None:
 # --- diff ------------------------------------------------------------------------------------
 
 
-def test_a_patch_splits_per_file_and_renders_with_line_numbers() -> None:
-    patch = (
-        "diff --git a/a.py b/a.py\nindex 1..2 100644\n--- a/a.py\n+++ b/a.py\n"
-        "@@ -1,2 +1,2 @@\n x = 1\n-y = 2\n+y = 3\n"
-        "diff --git a/b.md b/b.md\nnew file mode 100644\n--- /dev/null\n+++ b/b.md\n@@ -0,0 +1 @@\n+[bold]hi\n"
-    )
-    files = split_patch(patch)
-    assert [f.path for f in files] == ["a.py", "b.md"]
-    lines = render_file(files[0]).plain.splitlines()
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_each_file_keeps_its_own_patch_non_ascii_paths_included(tmp_path: Path) -> None:
+    """git quotes a non-ASCII path in the header (``"a/\\303\\251.txt"``): its hunk stays its own."""
+    _git(tmp_path, "init", "-q", "-b", "main")
+    _git(tmp_path, "config", "user.email", "t@example.com")
+    _git(tmp_path, "config", "user.name", "t")
+    (tmp_path / "a.txt").write_text("a\n", encoding="utf-8")
+    (tmp_path / "é.txt").write_text("x\n", encoding="utf-8")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "one")
+    _git(tmp_path, "checkout", "-qb", "pr")
+    (tmp_path / "a.txt").write_text("a2\n", encoding="utf-8")
+    (tmp_path / "é.txt").write_text("y\n", encoding="utf-8")
+    _git(tmp_path, "commit", "-qam", "two")
+    diff = Repo.open(tmp_path).diff("main", "pr")
+    assert '"a/\\303\\251.txt"' in diff.text  # the quoted header the old splitter missed
+    assert sorted(diff.patches) == sorted(f.path for f in diff.files) == ["a.txt", "é.txt"]
+    assert "+y" in diff.patches["é.txt"] and "+y" not in diff.patches["a.txt"]
+    shown = render_file("é.txt", diff.patches["é.txt"]).plain.splitlines()
+    assert any(ln.split() == ["1", "+", "y"] for ln in shown)
+
+
+def test_a_patch_renders_with_line_numbers_and_literal_text() -> None:
+    a = "diff --git a/a.py b/a.py\nindex 1..2 100644\n--- a/a.py\n+++ b/a.py\n@@ -1,2 +1,2 @@\n x = 1\n-y = 2\n+y = 3\n"
+    lines = render_file("a.py", a).plain.splitlines()
     assert any(ln.split() == ["1", "1", "x", "=", "1"] for ln in lines)
     assert any(ln.split() == ["2", "-", "y", "=", "2"] for ln in lines)
     assert any(ln.split() == ["2", "+", "y", "=", "3"] for ln in lines)
-    assert "[bold]hi" in render_file(files[1]).plain
+    b = "diff --git a/b.md b/b.md\n--- /dev/null\n+++ b/b.md\n@@ -0,0 +1 @@\n+[bold]hi \x1b]2;t\x07\n"
+    assert "[bold]hi ␛]2;t␇" in render_file("b.md", b).plain
+
+
+def test_minified_lines_and_huge_hunks_are_cut() -> None:
+    head = "diff --git a/x.js b/x.js\n--- a/x.js\n+++ b/x.js\n"
+    minified = head + "@@ -1 +1,3 @@\n-" + "var a=1;" * 25_000 + "\n+short\n+also short\n"
+    rows = render_file("x.js", minified).plain.splitlines()
+    long_row = next(r for r in rows if "var a=1;" in r)
+    assert long_row.endswith("…") and len(long_row) <= MAX_LINE_CHARS + 20
+    short_row = next(r for r in rows if r.rstrip().endswith("+ short"))
+    assert len(short_row) <= MAX_BAND_WIDTH  # padded into a band, not to the minified line's width
+    huge = head + "@@ -0,0 +1,100000 @@\n" + "".join(f"+x_{i} = {i}\n" for i in range(100_000))
+    rows = render_file("x.py", huge, max_lines=500).plain.splitlines()
+    assert len(rows) == 501
+    assert rows[-2].split() == ["497", "+", "x_496", "=", "496"]  # after 2 header rows and the hunk's
+    assert rows[-1].startswith("… cut at 500 lines")
 
 
 # --- widgets ---------------------------------------------------------------------------------
@@ -265,18 +323,27 @@ async def test_model_text_is_shown_literally_everywhere(tmp_path: Path) -> None:
         assert app.is_running  # nothing was interpreted as an action or broke the layout
 
 
-async def test_a_replay_without_controls_says_keys_are_read_only() -> None:
+async def test_a_replay_offers_only_the_keys_that_apply_and_changes_nothing() -> None:
     bus = EventBus()
     app = CockpitApp(bus=bus, clock=lambda: 0.0)
     upto = index_of("gate_opened", gate="g5") + 1
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         bus.publish(recorded_events()[:upto])
         await app.settled()
+        await pilot.pause()
+        footer = {k.key: k for k in app.screen.query(FooterKey)}
+        for key in ("a", "o", "e", "r", "s", "x", "n"):
+            assert key not in footer  # a replay changes nothing: its footer does not offer to
+        assert {"d", "f", "q"} <= set(footer)
+        quit_key = footer["q"].region
+        assert quit_key.width and quit_key.right <= 120  # "q quit" fits, not cut off at the edge
         await pilot.press("a", "x", "p")
+        await pilot.pause()
+        assert app.model.state.gates  # still open: nothing was answered
+        app.commands.approve()  # the command palette still reaches it, and says why not
         await pilot.pause()
         messages = [n.message for n in app._notifications]
         assert messages and all("replay" in m for m in messages)
-        assert app.model.state.gates  # still open: nothing was answered
 
 
 def test_transcripts_of_prs_closed_long_ago_shrink() -> None:
@@ -295,3 +362,290 @@ def test_transcripts_of_prs_closed_long_ago_shrink() -> None:
     assert all(sizes[n] <= CLOSED_LINES for n in (1, 2, 3))
     assert all(sizes[n] > 600 for n in range(4, 12))
     assert m.transcripts[1].plain_tail(1)[0].startswith("■ closed merged")
+
+
+# --- composer pane -----------------------------------------------------------------------------
+
+
+class _ComposerApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield ComposerPane(id="composer")
+
+
+async def _until_settled(pane: ComposerPane, pilot: Any) -> None:
+    for _ in range(500):
+        if pane.settled.is_set():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("the composer pane never caught up")
+
+
+async def test_the_composer_pane_survives_a_new_document_while_it_draws_the_last_one() -> None:
+    """A document wanted while the previous one is still being drawn is drawn next, not lost."""
+    app = _ComposerApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        pane = app.query_one(ComposerPane)
+        await pilot.pause()
+        pane.show(ComposerDoc("a", "Decision · round 1", "### Proposes MERGE\n\nPR 1's verdicts.\n"), 1)
+        for _ in range(1000):  # until the pane is inside drawing PR 1's document
+            if pane._key == "1:a":
+                break
+            await asyncio.sleep(0)
+        pane.show(ComposerDoc("b", "Brief · round 1", "# Slugs\n\nPR 3's brief.\n", streaming=True), 3)
+        await _until_settled(pane, pilot)
+        md = app.query_one(Markdown)
+        assert "PR 3's brief" in md.source
+        brief = ComposerDoc("b", "Brief · round 1", "# Slugs\n\nPR 3's brief.\n", streaming=True)
+        brief.add("More of it, streamed.\n")
+        pane.show(brief, 3)
+        await _until_settled(pane, pilot)
+        assert md.source.endswith("More of it, streamed.\n")  # still alive: it streams on
+
+
+async def test_a_composer_call_that_wrote_nothing_does_not_wait_forever() -> None:
+    app = _ComposerApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        pane = app.query_one(ComposerPane)
+        doc = ComposerDoc("c1", "Brief · round 1", streaming=True)
+        pane.show(doc, 1)
+        await _until_settled(pane, pilot)
+        assert "Waiting for the composer" in app.query_one(Markdown).source
+        doc.streaming = False
+        pane.show(doc, 1)
+        await _until_settled(pane, pilot)
+        assert app.query_one(Markdown).source == "*The composer wrote nothing.*"
+
+
+def test_a_reviewer_streaming_one_long_line_keeps_a_short_card_showing_the_end() -> None:
+    d = DispatchState("d1", "reviewer", "ollama", "glm", pr=1, round=1, name="correctness")
+    stream = StreamText()
+    stream.add("text", '{"verdict": "changes", "findings": [' + '{"severity": "minor"}, ' * 700 + '"END"]}')
+    _, body = card_content(d, None, stream)
+    rows = body.plain.splitlines()
+    assert len(rows) == 1 and len(rows[0]) <= TAIL_LINE_CHARS
+    assert rows[0].startswith("…") and rows[0].endswith('"END"]}')
+
+
+# --- review fixes: the model -------------------------------------------------------------------
+
+
+def _gate(seq: int, pr: int, gate: str, **kw: Any) -> GateOpened:
+    fields: dict[str, Any] = {"gate_kind": "brief", "round": 1, "proposal": "write", "options": ["approve"]}
+    return _ev(GateOpened, seq, pr=pr, gate=gate, **(fields | kw))
+
+
+def test_once_the_focused_pr_is_answered_the_oldest_waiting_gate_takes_the_view() -> None:
+    m = ViewModel()
+    _started_session(m)
+    m.apply(_gate(3, 2, "g2"))
+    m.apply(_gate(4, 1, "g1", gate_kind="decision", proposal="merge", options=["approve", "override"]))
+    assert m.focus_pr == 2  # PR 2 waits for you: it keeps the view
+    m.apply(_ev(HumanDecision, 5, pr=2, gate="g2", answer="approve"))
+    assert m.focus_pr == 1
+    m.apply(_ev(PrClosed, 6, pr=1, outcome="skipped"))
+    assert m.focus_pr == 1  # nothing else waits: the view stays
+
+
+async def test_a_following_view_shows_the_gate_the_banner_asks_about() -> None:
+    bus = EventBus()
+    app = CockpitApp(bus=bus, clock=lambda: 200.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        bus.publish(
+            [
+                _ev(SessionStarted, 0, repo="/r", base_branch="main", base_sha="b" * 40, worktree_root="/w"),
+                _ev(PrOpened, 1, pr=1, title="PR 1", task="t", branch="b1"),
+                _ev(PrOpened, 2, pr=2, title="PR 2", task="t", branch="b2"),
+                _gate(3, 2, "g2"),
+                _gate(4, 1, "g1", gate_kind="decision", proposal="merge", options=["approve"]),
+                _ev(HumanDecision, 5, pr=2, gate="g2", answer="approve"),
+            ]
+        )
+        await app.settled()
+        await pilot.pause()
+        assert app.selected == 1
+        view = app.banner_view()
+        assert view is not None and (view.gate.gate, view.why) == ("g1", "")
+
+
+def test_a_parsed_verdict_redraws_the_reviewers_and_the_gate_at_once() -> None:
+    m = ViewModel()
+    _started_session(m)
+    m.take_dirty()
+    m.apply(_ev(VerdictParsed, 3, pr=1, dispatch="d2", round=1, reviewer="r", commit="c", verdict="approve"))
+    d = m.take_dirty()
+    assert d.reviewers == {1} and d.gates
+
+
+def test_the_model_forgets_what_no_view_needs_any_more() -> None:
+    m = ViewModel()
+    _started_session(m)
+    m.apply(_ev(RoundStarted, 3, pr=1, round=1, brief="b"))
+    m.apply(_ev(DispatchStarted, 4, pr=1, dispatch="w1", role="writer", backend="s", model="m", round=1))
+    m.apply(_ev(DispatchOutput, 5, pr=1, dispatch="w1", channel="text", text="hi", meta={"id": "item1"}))
+    m.apply(_ev(DispatchFinished, 6, pr=1, dispatch="w1", role="writer", status="ok"))
+    assert not m._items  # the writer's stream item, once it finished
+    for seq, did in ((7, "r1"), (8, "r2")):
+        m.apply(
+            _ev(DispatchStarted, seq, pr=1, dispatch=did, role="reviewer", backend="s", model="m", round=1)
+        )
+        m.apply(_ev(DispatchOutput, seq + 10, pr=1, dispatch=did, channel="text", text="looks fine"))
+    m.apply(_ev(DispatchStarted, 30, pr=2, dispatch="r3", role="reviewer", backend="s", model="m", round=1))
+    m.apply(_ev(DispatchOutput, 31, pr=2, dispatch="r3", channel="text", text="PR 2"))
+    assert set(m.streams) == {"r1", "r2", "r3"}
+    m.apply(_ev(RoundStarted, 32, pr=1, round=2, brief="fix it", reason="fix"))
+    m.apply(_ev(DispatchStarted, 33, pr=1, dispatch="r4", role="reviewer", backend="s", model="m", round=2))
+    assert set(m.streams) == {"r3", "r4"}  # round 1's tails went with round 2
+    m.apply(_ev(PrClosed, 34, pr=1, outcome="merged"))
+    assert set(m.streams) == {"r3"}
+    # An answer's text is shown by the kind of gate it answered (read before the fold drops it).
+    m.apply(_gate(35, 2, "g9"))
+    m.apply(_ev(HumanDecision, 36, pr=2, gate="g9", answer="edit", text="# Better brief\n"))
+    assert m.composer[2].text == "*Edited by you*\n\n# Better brief\n"  # a brief, not a fenced message
+
+
+def test_every_view_counts_a_prs_composer_tokens_the_same_way() -> None:
+    """Input + output, against the same per-PR budget: the header, the closing line, the summary."""
+    m = ViewModel()
+    _started_session(m)
+    m.apply(_ev(DispatchStarted, 3, pr=1, dispatch="c1", role="composer", backend="s", model="m", round=1))
+    usage = Usage(input_tokens=3000, output_tokens=500)
+    m.apply(_ev(DispatchFinished, 4, pr=1, dispatch="c1", role="composer", status="ok", usage=usage))
+    s = m.state
+    assert s.composer_tokens(1) == 3500 and s.composer_tokens(2) == 0
+    assert "composer PR 1 3.5k/5.0k" in header_content(s, 200.0, 1).plain
+    m.apply(_ev(SessionFinished, 5, status="completed"))
+    assert "composer 3.5k tokens per PR" in done_content(s).plain
+    assert any("avg 3,500, max 3,500" in line for line in summary_lines(s))
+
+
+# --- review fixes: the app ---------------------------------------------------------------------
+
+
+def test_the_banner_offers_skip_only_for_the_selected_prs_gate() -> None:
+    gate = _gate(3, 2, "g2", gate_kind="failure", proposal="fail", options=["approve", "retry", "skip"])
+    view = BannerView(
+        gate=gate, why="", open_count=1, countdown=None, countdown_stopped=False, readonly=False
+    )
+    assert "s skip" in keys_content(view).plain
+    other = BannerView(gate, "not the selected PR", 1, None, False, False)
+    assert "s skip" not in keys_content(other).plain  # `s` would skip the selected PR, not PR 2
+    assert "a approve" in keys_content(other).plain and "r retry" in keys_content(other).plain
+
+
+async def test_an_unknown_theme_falls_back_to_the_default_with_a_warning() -> None:
+    app = CockpitApp(bus=EventBus(), clock=lambda: 0.0, theme="cockpit-drak")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.pause()
+        assert app.theme == "cockpit-dark"
+        assert any("cockpit-drak" in n.message for n in app._notifications)
+
+
+async def test_a_toast_quoting_markup_like_text_is_shown_as_text() -> None:
+    async def failing() -> int:
+        raise RuntimeError("bad [/] end tag and [@click=app.quit]a link[/]")
+
+    app = CockpitApp(bus=EventBus(), clock=lambda: 0.0, runner=failing)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        for _ in range(100):
+            if app.session_done:
+                break
+            await pilot.pause(0.01)
+        await pilot.pause(0.1)  # the toast is drawn
+        assert app.is_running and app.exit_code == 1
+        assert any("[/] end tag" in n.message for n in app._notifications)
+
+
+async def test_zooming_a_pane_moves_the_focus_into_it() -> None:
+    bus = EventBus()
+    app = CockpitApp(bus=bus, clock=lambda: 0.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        bus.publish(recorded_events()[: index_of("gate_opened", gate="g5") + 1])
+        await app.settled()
+        for key, pane in (("3", "#composer"), ("2", "#reviewers"), ("1", "#writer")):
+            await pilot.press(key)
+            await pilot.pause()
+            focused = app.focused
+            assert focused is not None and app.screen.query_one(pane) in focused.ancestors_with_self
+
+
+async def test_the_editor_gets_model_text_with_escapes_made_visible(tmp_path: Path) -> None:
+    """TextArea draws what it is given: escapes reaching it would retitle or repaint the terminal."""
+    bus = EventBus()
+    app = CockpitApp(bus=bus, controls=scratch_controls(tmp_path), clock=lambda: 200.0, gate_settle_s=0)
+    brief = "Add slugify()\x1b]2;pwned\x07 \x1b[41mred\x1b[0m\n\tindented\n"
+    gate = _gate(
+        2, 1, "g1", gate_kind="decision", proposal="fix", text=brief, options=["approve", "override", "edit"]
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        bus.publish(
+            [
+                _ev(SessionStarted, 0, repo="/r", base_branch="main", base_sha="b" * 40, worktree_root="/w"),
+                _ev(PrOpened, 1, pr=1, title="PR 1", task="t", branch="b1"),
+                gate,
+            ]
+        )
+        await app.settled()
+        shown = "Add slugify()␛]2;pwned␇ ␛[41mred␛[0m\n\tindented\n"
+        await pilot.press("e")  # edit the fix brief
+        await pilot.pause()
+        assert isinstance(app.screen, EditorScreen) and app.screen.text == shown
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("o", "f")  # override: fix, with the brief in the editor
+        await pilot.pause()
+        assert isinstance(app.screen, EditorScreen) and app.screen.text == shown
+        await pilot.press("escape")
+        await pilot.pause()
+
+
+async def test_the_scrollbar_follows_a_growing_stream_without_a_layout_pass() -> None:
+    """``StreamView`` grows its scroll area without a screen layout (the costly part of a flood)
+    once its scrollbar is up: the scrollbar must still learn the new size and where the view is."""
+    t = Transcript()
+    app = _StreamApp(t)
+    async with app.run_test(size=(40, 10)) as pilot:
+        view = app.query_one(StreamView)
+        bar = view.vertical_scrollbar
+        total = 0
+        for more in (50, 60, 70):  # the scrollbar comes (and takes a column), then the cheap path
+            for i in range(total, total + more):
+                t.line((f"line {i}", ""))
+            total += more
+            width = view.virtual_size.width
+            view.sync()
+            await pilot.pause()
+            assert view.virtual_size.height == bar.window_virtual_size == total
+            assert view.scroll_y == view.max_scroll_y == total - view.scrollable_content_region.height
+            assert bar.position == view.scroll_y  # the thumb is at the end too
+        assert view.virtual_size.width == width  # the last growth took the cheap path
+
+
+async def test_the_diff_screen_shows_a_minified_file_cut_and_each_file_its_own_patch() -> None:
+    minified = "var a=1;" * 25_000
+    text = (
+        "diff --git a/app.min.js b/app.min.js\nindex 1111111..2222222 100644\n--- a/app.min.js\n"
+        f"+++ b/app.min.js\n@@ -1 +1 @@\n-{minified}\n+{minified}x\n"
+        'diff --git "a/\\303\\251.txt" "b/\\303\\251.txt"\nindex 3333333..4444444 100644\n'
+        '--- "a/\\303\\251.txt"\n+++ "b/\\303\\251.txt"\n@@ -1 +1 @@\n-x\n+y\n'
+    )
+    files = [FileStat("M", "app.min.js", 1, 1), FileStat("M", "é.txt", 1, 1)]
+    bus = EventBus()
+    app = CockpitApp(bus=bus, clock=lambda: 0.0, diff_source=lambda base, head: Diff(text, files, 2, 2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        bus.publish(recorded_events()[: index_of("gate_opened", gate="g5") + 1])
+        await app.settled()
+        await pilot.press("d")
+        for _ in range(500):
+            if isinstance(app.screen, DiffScreen) and "var a=1;" in app.screen.shown_text:
+                break
+            await pilot.pause(0.01)
+        screen = app.screen
+        assert isinstance(screen, DiffScreen)
+        rows = screen.shown_text.splitlines()
+        assert max(len(r) for r in rows) <= MAX_LINE_CHARS + 20 and any(r.endswith("…") for r in rows)
+        await pilot.press("j")
+        for _ in range(500):
+            if "+ y" in screen.shown_text:
+                break
+            await pilot.pause(0.01)
+        assert "+ y" in screen.shown_text and "var a=1;" not in screen.shown_text

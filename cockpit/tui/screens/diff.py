@@ -1,4 +1,8 @@
-"""The diff of one PR, read from git in a thread: files with their stats, one file's patch at a time."""
+"""The diff of one PR, read from git in a thread: files with their stats, one file's patch at a time.
+
+Reading the diff and rendering a file both run in threads and hand their result back, so a huge
+or minified file never stalls keys; a result for a file no longer highlighted is dropped.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from textual.worker import get_current_worker
 
 from cockpit.git.model import Diff
 from cockpit.text import sanitize
-from cockpit.tui.diff_render import FilePatch, patch_for, render_file, split_patch, stat_line
+from cockpit.tui.diff_render import render_file, stat_line
 
 DiffLoader = Callable[[], Diff]
 
@@ -34,7 +38,6 @@ class DiffScreen(Screen[None]):
         self._title = title
         self._load = load
         self.diff: Diff | None = None
-        self._patches: list[FilePatch] = []
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled(self._title, "bold"), id="diff-title", markup=False)
@@ -57,6 +60,7 @@ class DiffScreen(Screen[None]):
         worker = get_current_worker()
         try:
             diff = self._load()
+            _ = diff.patches  # split here, in the thread
         except Exception as exc:
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
@@ -71,7 +75,6 @@ class DiffScreen(Screen[None]):
 
     def _loaded(self, diff: Diff) -> None:
         self.diff = diff
-        self._patches = split_patch(diff.text)
         n = len(diff.files)
         summary = Content.assemble(
             (self._title, "bold"),
@@ -95,16 +98,28 @@ class DiffScreen(Screen[None]):
     def show_file(self, index: int) -> None:
         if self.diff is None or not (0 <= index < len(self.diff.files)):
             return
-        stat = self.diff.files[index]
-        fp = patch_for(stat, self._patches) or FilePatch(stat.path, "")
+        self._render_file(self.diff, index)
+
+    @work(thread=True, exclusive=True, group="diff-file", exit_on_error=False)
+    def _render_file(self, diff: Diff, index: int) -> None:
+        worker = get_current_worker()
+        path = diff.files[index].path
+        patch = diff.patches.get(path, "")
         body = (
-            render_file(fp)
-            if fp.text
+            render_file(path, patch)
+            if patch.strip()
             else Content.styled("(no textual change: binary or mode only)", "$foreground-muted")
         )
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._rendered, index, path, body)
+
+    def _rendered(self, index: int, path: str, body: Content) -> None:
+        files = self.query_one("#diff-files", OptionList)
+        if files.highlighted != index:
+            return  # the reader moved on while it rendered
         self.query_one("#diff-text", Static).update(body)
         scroll = self.query_one("#diff-scroll", ScrollableContainer)
-        scroll.border_title = Content(f"Diff · {sanitize(stat.path)}")
+        scroll.border_title = Content(f"Diff · {sanitize(path)}")
         scroll.scroll_home(animate=False)
 
     def action_file(self, delta: int) -> None:

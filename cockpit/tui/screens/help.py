@@ -43,7 +43,8 @@ def help_content() -> Content:
     lines.append(Content(""))
     lines.append(
         Content.styled(
-            "In `cockpit demo` an open gate approves itself after a countdown; any key stops it.",
+            "In `cockpit demo` the gate on the banner approves itself after a countdown; "
+            "any key or click stops it.",
             "$foreground-muted",
         )
     )

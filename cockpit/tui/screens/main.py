@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
 
 from cockpit.tui.model import Dirty
@@ -57,19 +58,25 @@ class MainScreen(Screen[None]):
         super().__init__(id=id)
         self._bindings_shown = [b for b in self.BINDINGS if isinstance(b, Binding) and b.show]
         self._keys_shown: tuple[bool | None, ...] = ()
+        # Kept, not queried: a frame runs up to 30 times a second.
+        self.header = SessionHeader(id="header")
+        self.banner = GateBanner(id="gate-banner")
+        self.pr_list = PrList(id="pr-list")
+        self.writer = WriterPane(id="writer", classes="pane")
+        self.reviewers = ReviewersPane(id="reviewers", classes="pane")
+        self.composer = ComposerPane(id="composer", classes="pane")
 
     def compose(self) -> ComposeResult:
-        yield SessionHeader(id="header")
-        yield GateBanner(id="gate-banner")
+        yield self.header
+        yield self.banner
         with Horizontal(id="body"):
-            pr_list = PrList(id="pr-list")
-            pr_list.border_title = "PRs"
-            yield pr_list
+            self.pr_list.border_title = "PRs"
+            yield self.pr_list
             with Vertical(id="panes"):
-                yield WriterPane(id="writer", classes="pane")
+                yield self.writer
                 with Horizontal(id="lower"):
-                    yield ReviewersPane(id="reviewers", classes="pane")
-                    yield ComposerPane(id="composer", classes="pane")
+                    yield self.reviewers
+                    yield self.composer
         yield Footer(id="footer")
 
     @property
@@ -77,39 +84,37 @@ class MainScreen(Screen[None]):
         return cast("CockpitApp", self.app)
 
     def on_mount(self) -> None:
-        self.query_one(PrList).focus()
+        self.pr_list.focus()
 
     # --- drawing -------------------------------------------------------------------------
 
     def render_frame(self, d: Dirty, selected: int | None, moved: bool, tick: bool) -> None:
         """Redraw what changed. ``moved``: the selection changed; ``tick``: the clock moved."""
-        if not self.query(SessionHeader):
+        if not self.header.is_attached:
             return  # the app is shutting down: its widgets are already gone
         app = self.cockpit
         s = app.model.state
         now = app.clock()
         pr = s.prs.get(selected) if selected is not None else None
         if d.header or moved or tick:
-            self.query_one(SessionHeader).set(
-                header_content(s, now, selected, replay=app.controls is None, note=app.header_note())
-            )
-        pr_list = self.query_one(PrList)
+            note = app.header_note()
+            self.header.set(header_content(s, now, selected, replay=app.controls is None, note=note))
         if d.prs or tick:
-            pr_list.update_prs(sorted(s.prs.values(), key=lambda p: p.n), now)
+            self.pr_list.update_prs(sorted(s.prs.values(), key=lambda p: p.n), now)
         if moved:
-            pr_list.select_pr(selected)
+            self.pr_list.select_pr(selected)
         if d.gates or moved or tick or d.prs:
-            self.query_one(GateBanner).show_gate(s, app.banner_view())
+            self.banner.show_gate(s, app.banner_view())
         if moved or (selected is not None and selected in d.writer):
             t = app.model.transcripts.get(selected) if selected is not None else None
-            self.query_one(WriterPane).show(s, pr, t)
+            self.writer.show(s, pr, t)
         elif d.prs and pr is not None:
-            self.query_one(WriterPane).border_subtitle = writer_subtitle(s, pr)
+            self.writer.border_subtitle = writer_subtitle(s, pr)
         if moved or (selected is not None and (selected in d.reviewers or d.prs)):
-            self.query_one(ReviewersPane).show(s, pr, app.model.streams)
+            self.reviewers.show(s, pr, app.model.streams)
         if moved or (selected is not None and selected in d.composer):
             doc = app.model.composer.get(selected) if selected is not None else None
-            self.query_one(ComposerPane).show(doc, selected, pr is not None and pr.solo)
+            self.composer.show(doc, selected, pr is not None and pr.solo)
         if d.gates or d.prs or moved:
             keys = tuple(app.commands.applies(b.action) for b in self._bindings_shown)
             if keys != self._keys_shown:
@@ -161,17 +166,22 @@ class MainScreen(Screen[None]):
         self.cockpit.request_quit()
 
     def action_step(self, delta: int) -> None:
-        self.query_one(PrList).step(delta)
+        self.pr_list.step(delta)
 
     def action_zoom(self, pane: str) -> None:
         for p in PANES:
             self.set_class(p == pane, f"-max-{p}")
-        self.cockpit.maximized = pane
+        # Focus goes with the pane: keys (scrolling) must not act on one that is hidden.
+        shown: Widget = {"writer": self.writer, "reviewers": self.reviewers, "composer": self.composer}[pane]
+        if self.focused is None or shown not in self.focused.ancestors_with_self:
+            for w in shown.query("*"):
+                if w.can_focus:
+                    w.focus()
+                    break
 
     def action_unzoom(self) -> None:
         for p in PANES:
             self.remove_class(f"-max-{p}")
-        self.cockpit.maximized = ""
 
     @on(PrList.Picked)
     def _picked(self, event: PrList.Picked) -> None:

@@ -2,8 +2,9 @@
 
 One document per brief or decision (``ComposerDoc.key``). Frames hand the pane the latest
 document; a single loop applies them in order, so a new document never races the stream of the
-previous one: a changed key replaces the document, more text under the same key is streamed in
-through ``Markdown.get_stream`` (one write per frame, never per token).
+previous one: a changed key replaces the document, more text under the same key is appended
+(at most once per frame, never per token: the loop coalesces what arrived meanwhile). A failure
+to draw is logged and the next document is drawn whole; it never stops the pane.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import asyncio
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Markdown
-from textual.widgets.markdown import MarkdownStream
 
 from cockpit.tui.model import ComposerDoc
 
 EMPTY = "*Nothing from the composer for this PR yet.*"
 SOLO = "*A solo PR: the writer works from the task, nobody reviews, you approve the merge.*"
+WAITING = "*Waiting for the composer's first words…*"
+SILENT = "*The composer wrote nothing.*"
 
 
 class ComposerPane(Vertical):
@@ -29,7 +31,6 @@ class ComposerPane(Vertical):
         self._key = ""
         self._text = ""
         self._end_y = 0.0  # where following the end last left the scroll
-        self._stream: MarkdownStream | None = None
         self._wake = asyncio.Event()
         self.settled = asyncio.Event()  # set while the shown document is the wanted one
         self.settled.set()
@@ -46,7 +47,7 @@ class ComposerPane(Vertical):
             empty = SOLO if solo else EMPTY
             want = (f"empty-{pr}", "", empty if pr is not None else "*No PR selected.*")
         else:
-            want = (f"{pr}:{doc.key}", doc.title, doc.text or "*Waiting for the composer's first words…*")
+            want = (f"{pr}:{doc.key}", doc.title, doc.text or (WAITING if doc.streaming else SILENT))
         if want != self._want:
             self._want = want
             self.settled.clear()
@@ -73,18 +74,21 @@ class ComposerPane(Vertical):
             await self._wake.wait()
             self._wake.clear()
             key, _title, text = self._want
-            if key != self._key or not text.startswith(self._text):
-                if self._stream is not None:
-                    await self._stream.stop()
-                    self._stream = None
-                self._key, self._text = key, text
-                await md.update(text)
-                self.query_one("#composer-scroll", VerticalScroll).scroll_home(animate=False, immediate=True)
-                self._end_y = 0
-                self._stream = Markdown.get_stream(md)
-            elif len(text) > len(self._text):
-                fragment, self._text = text[len(self._text) :], text
-                assert self._stream is not None
-                await self._stream.write(fragment)
+            try:
+                if key != self._key or not text.startswith(self._text):
+                    self._key, self._text = key, text
+                    await md.update(text)
+                    self.query_one("#composer-scroll", VerticalScroll).scroll_home(
+                        animate=False, immediate=True
+                    )
+                    self._end_y = 0
+                elif len(text) > len(self._text):
+                    fragment, self._text = text[len(self._text) :], text
+                    await md.append(fragment)
+            except Exception as exc:  # one bad document must not freeze the pane for the session
+                self.log.error(f"composer pane: drawing {key!r} failed: {type(exc).__name__}: {exc}")
+                self._key = self._text = ""  # the next document is drawn whole
+                self.settled.set()
+                continue
             if self._want[0] == self._key and self._want[2] == self._text:
                 self.settled.set()

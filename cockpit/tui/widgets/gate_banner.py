@@ -26,9 +26,6 @@ from cockpit.tui.format import (
 )
 from cockpit.tui.widgets.textbox import TextBox
 
-# key -> screen action, so every key hint is also a button
-_ACTIONS = {"a": "approve", "o": "override", "e": "edit", "r": "retry", "s": "skip"}
-
 
 @dataclass(frozen=True)
 class BannerView:
@@ -95,14 +92,17 @@ def keys_content(view: BannerView) -> Content:
         )
     markup = []
     for answer, key, label in gate_options(g):
+        if answer == "skip" and view.why:
+            continue  # `s` skips the selected PR, and this gate is another PR's
         if answer == "edit":
             label = edit_label(g)
-        markup.append(f"[@click=screen.{_ACTIONS[key]}][b $text-warning]{key}[/] {label}[/]")
+        # Each answer's screen action has the answer's name, so every key hint is also a button.
+        markup.append(f"[@click=screen.{answer}][b $text-warning]{key}[/] {label}[/]")
     keys = Content.from_markup("  ".join(markup))
     if view.countdown is not None:
         secs = max(0, int(view.countdown + 0.999))
         tail = Content.styled(
-            f"   approves by itself in {secs}s · any key stops the countdown", "$foreground-muted"
+            f"   approves by itself in {secs}s · any key or click stops the countdown", "$foreground-muted"
         )
         keys = keys + tail
     elif view.countdown_stopped:
@@ -123,7 +123,7 @@ def done_content(s: SessionState) -> Content:
     ]
     for outcome, n in sorted(outcomes.items()):
         parts.append((f" · {n} {outcome}", "$foreground-muted"))
-    composer = [p.usage["composer"].total for p in s.prs.values() if p.usage["composer"].total]
+    composer = [t for t in (s.composer_tokens(n) for n in s.prs) if t]
     if composer:
         avg = sum(composer) // len(composer)
         parts.append(

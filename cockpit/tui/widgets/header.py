@@ -57,7 +57,7 @@ def header_content(
     line2: list[Content | tuple[str, str] | str] = []
     pr = s.prs.get(selected) if selected is not None else None
     if pr is not None:
-        used = pr.usage["composer"].total
+        used = s.composer_tokens(pr.n)
         line2 += [
             (f"composer PR {pr.n} ", "$text-secondary"),
             (fmt_tokens(used), "bold"),

@@ -19,6 +19,7 @@ from cockpit.tui.model import StreamText
 from cockpit.tui.widgets.textbox import TextBox
 
 STREAM_TAIL_LINES = 6
+TAIL_LINE_CHARS = 200  # a shown stream line keeps its end: one long JSON line must not fill the pane
 MAX_FINDINGS = 30
 
 
@@ -31,8 +32,9 @@ def shown_round(pr: PRState) -> RoundState | None:
 
 
 def _tail(text: str, n: int) -> list[str]:
-    lines = sanitize(text).rstrip().splitlines()
-    return lines[-n:]
+    """The last ``n`` lines, each cut to its last ``TAIL_LINE_CHARS`` (sliced before sanitizing)."""
+    lines = sanitize(text[-n * 300 :]).rstrip().splitlines()[-n:]
+    return [ln if len(ln) <= TAIL_LINE_CHARS else "…" + ln[-(TAIL_LINE_CHARS - 1) :] for ln in lines]
 
 
 def card_content(

@@ -2,8 +2,8 @@
 
 ``Log`` cannot style or wrap and ``RichLog`` cannot continue a partial line and costs ~2.7 KB a
 line (guides/textual.md), so this widget renders a shared ``Transcript`` itself. It keeps only
-a row count per logical line (word-wrapped, computed with the same line breaker the renderer
-uses) and their running sum; strips are made only for lines on screen, and kept in a small LRU
+a row count per logical line (word-wrapped: ``Content.get_height``, the renderer's own measure)
+and their running sum; strips are made only for lines on screen, and kept in a small LRU
 cache. Appending costs one line measurement, showing another PR's transcript measures the last
 screens at once and the older lines a slice per frame (until then their height is estimated),
 so switching PRs never stalls keys. It follows the end while the user is at the bottom, stays
@@ -16,14 +16,14 @@ from bisect import bisect_right
 from itertools import islice
 from typing import ClassVar
 
-from rich._wrap import divide_line
 from rich.style import Style
 from textual.cache import LRUCache
 from textual.content import Content
+from textual.css.styles import RulesMap
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.visual import RenderOptions
+from textual.visual import Visual
 
 from cockpit.tui.transcript import Transcript
 
@@ -103,7 +103,7 @@ class StreamView(ScrollView, can_focus=True):
         self._strips: LRUCache[int, list[Strip]] = LRUCache(STRIP_CACHE)
         self._refining = False
         self._style: Style | None = None  # the widget's rich style, per render pass
-        self._options: RenderOptions | None = None
+        self._rules: RulesMap | None = None  # the style rules wrapping depends on, until they change
         self.following = True  # keep the end in view; off while the user reads further up
 
     # --- feeding -------------------------------------------------------------------------
@@ -121,8 +121,10 @@ class StreamView(ScrollView, can_focus=True):
         t = self.transcript
         if t is None or t.version == self._version:
             return
-        if self._content_width() != self._width:
+        if self._content_width() != self._width:  # e.g. the scrollbar came and took a column
             self._rebuild()
+            if self.following:
+                self._to_end()
             return
         changed = t.take_changes()
         self._version = t.version
@@ -139,7 +141,7 @@ class StreamView(ScrollView, can_focus=True):
         for line_id in range(self._first + start, self._first + known):
             self._strips.discard(line_id)
         width = self._width
-        self._counts.extend(_rows(line, width) for line in islice(t.lines, start, None))
+        self._counts.extend(self._rows(line, width) for line in islice(t.lines, start, None))
         self._exact_from = min(self._exact_from, start)
         self._restart(0 if drop else start)
         self._set_virtual(Size(width, self._total()))
@@ -172,6 +174,14 @@ class StreamView(ScrollView, can_focus=True):
         self._scroll_update(size)
         self.refresh()
 
+    def _rows(self, line: Content, width: int) -> int:
+        """Rows a line takes word-wrapped at ``width``, as the renderer will draw it."""
+        if line.cell_length <= width:
+            return 1  # most lines: no need to wrap anything to know
+        if self._rules is None:
+            self._rules = self.styles.get_rules()
+        return line.get_height(self._rules, width)
+
     def _content_width(self) -> int:
         return max(1, self.scrollable_content_region.width)
 
@@ -200,7 +210,7 @@ class StreamView(ScrollView, can_focus=True):
             lines = list(t.lines)
             self._exact_from = max(0, len(lines) - EXACT_TAIL)
             self._counts = [_estimate(line, width) for line in lines[: self._exact_from]]
-            self._counts += [_rows(line, width) for line in lines[self._exact_from :]]
+            self._counts += [self._rows(line, width) for line in lines[self._exact_from :]]
             self._restart(0)
             if self._exact_from and not self._refining:
                 self._refining = True
@@ -219,7 +229,7 @@ class StreamView(ScrollView, can_focus=True):
         begin = max(0, stop - REFINE_SLICE)
         before = self._total()
         for i, line in enumerate(islice(t.lines, begin, stop), begin):
-            self._counts[i] = _rows(line, self._width)
+            self._counts[i] = self._rows(line, self._width)
         self._exact_from = begin
         self._restart(begin)
         self._set_virtual(Size(self._width, self._total()))
@@ -242,6 +252,9 @@ class StreamView(ScrollView, can_focus=True):
         """After layout (a banner may have taken rows), the end may have moved: follow it."""
         if self.following and self.scroll_y < self.max_scroll_y:
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        if self.show_vertical_scrollbar:
+            # A scroll made while the scrollbar was still hidden never reached its thumb.
+            self.vertical_scrollbar.position = self.scroll_y
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -258,19 +271,19 @@ class StreamView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._rules = None
         self._strips.clear()
         self.refresh()
 
     # --- rendering -----------------------------------------------------------------------
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        # Styles are looked up once per pass, not once per line (rich_style walks the DOM).
+        # The style is looked up once per pass, not once per line (rich_style walks the DOM).
         self._style = self.rich_style
-        self._options = RenderOptions(self._get_style, self.styles.get_rules())
         try:
             return super().render_lines(crop)
         finally:
-            self._style = self._options = None
+            self._style = None
 
     def _line_strips(self, index: int) -> list[Strip]:
         line_id = self._first + index
@@ -282,8 +295,7 @@ class StreamView(ScrollView, can_focus=True):
         if t is None or not 0 <= j < len(t.lines):
             return []
         line = t.lines[j]
-        options = self._options or RenderOptions(self._get_style, self.styles.get_rules())
-        strips = line.render_strips(self._width, None, self.visual_style, options) if line else []
+        strips = self._strips_of(line, self._width, None) if line else []
         strips = strips or [Strip.blank(self._width, self._style or self.rich_style)]
         self._strips[line_id] = strips
         return strips
@@ -294,8 +306,7 @@ class StreamView(ScrollView, can_focus=True):
         if not self._counts:
             if y == 0 and self.placeholder:
                 text = Content.styled(self.placeholder, ".stream--meta")
-                options = RenderOptions(self._get_style, self.styles.get_rules())
-                strips = text.render_strips(width, 1, self.visual_style, options)
+                strips = self._strips_of(text, width, 1)
                 if strips:
                     return strips[0].crop_extend(0, width, style)
             return Strip.blank(width, style)
@@ -309,17 +320,9 @@ class StreamView(ScrollView, can_focus=True):
             return Strip.blank(width, style)  # an estimated height, not measured yet
         return strips[offset].crop_extend(0, width, style).apply_offsets(0, row)
 
-    @property
-    def row_count(self) -> int:
-        return self._total()
-
-
-def _rows(line: Content, width: int) -> int:
-    """Rows a line takes word-wrapped at ``width`` (the renderer's own line breaker)."""
-    plain = line.plain
-    if not plain or line.cell_length <= width:
-        return 1
-    return len(divide_line(plain, width, fold=True)) + 1
+    def _strips_of(self, line: Content, width: int, height: int | None) -> list[Strip]:
+        # No selection: a line's y in its own visual is not its y in the view.
+        return Visual.to_strips(self, line, width, height, self.visual_style, apply_selection=False)
 
 
 def _estimate(line: Content, width: int) -> int:

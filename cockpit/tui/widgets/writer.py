@@ -18,8 +18,8 @@ def writer_subtitle(s: SessionState, pr: PRState | None) -> str:
     parts = [f"PR {pr.n}"]
     if pr.round:
         parts.append(f"round {pr.round}")
-    running = [d for d in s.running_dispatches(pr.n) if d.role == "writer"]
-    parts.append(f"{running[0].id} running" if running else label)
+    writer = s.running_writer(pr.n)
+    parts.append(f"{writer.id} running" if writer is not None else label)
     if pr.commits:
         parts.append(f"{len(pr.commits)} commit{'s' if len(pr.commits) != 1 else ''}")
     return " · ".join(parts)
