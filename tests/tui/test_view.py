@@ -352,6 +352,7 @@ def test_transcripts_of_prs_closed_long_ago_shrink() -> None:
     seq = 1
     for n in range(1, 12):
         m.apply(_ev(PrOpened, seq, pr=n, title=f"PR {n}", task="t", branch=f"b{n}"))
+        m.composer[n] = ComposerDoc(f"decision-{n}", "Decision · round 1", "x" * 20_000)
         seq += 1
         for i in range(600):
             m.apply(_ev(Warn, seq, pr=n, message=f"line {i}"))
@@ -362,6 +363,8 @@ def test_transcripts_of_prs_closed_long_ago_shrink() -> None:
     assert all(sizes[n] <= CLOSED_LINES for n in (1, 2, 3))
     assert all(sizes[n] > 600 for n in range(4, 12))
     assert m.transcripts[1].plain_tail(1)[0].startswith("■ closed merged")
+    assert all(len(m.composer[n].text) < 5_000 for n in (1, 2, 3))  # their documents too
+    assert all(len(m.composer[n].text) == 20_000 for n in range(4, 12))
 
 
 # --- composer pane -----------------------------------------------------------------------------
