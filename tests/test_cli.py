@@ -60,8 +60,13 @@ def test_demo_headless_then_sessions_json(tmp_path: Path) -> None:
     repo = tmp_path / "w" / "textkit"
     assert "Add slugify() with tests" in git("log", "--oneline", "main", cwd=repo)
     # What the session merged is a working project: its own tests pass.
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo,
-                           capture_output=True, text=True, timeout=120)
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     listed = cockpit("sessions", "--json", "--journal", str(journal))
     data = json.loads(listed.stdout)

@@ -377,8 +377,14 @@ def test_a_prompt_cut_by_the_model_context_is_reported() -> None:
     from cockpit.events import Usage
 
     r = OllamaReviewer("correctness", "correctness", "glm-4.6", host="http://127.0.0.1:9")
-    final = ChatResponse(model="glm-4.6", message=Message(role="assistant", content=""), done=True,
-                         done_reason="stop", prompt_eval_count=4096, eval_count=10)
+    final = ChatResponse(
+        model="glm-4.6",
+        message=Message(role="assistant", content=""),
+        done=True,
+        done_reason="stop",
+        prompt_eval_count=4096,
+        eval_count=10,
+    )
     seen: list[Output] = []
     r._report_limits(final, Usage(4096, 10), seen.append, sent=50_000)
     assert len(seen) == 1 and seen[0].meta.get("prompt_cut") and "num_ctx" in seen[0].text

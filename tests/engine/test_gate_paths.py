@@ -56,8 +56,12 @@ async def test_override_abandon_at_a_failure_gate_abandons(tmp_path: Path, where
     else:
         scenario = one_pr().replace('rationale = "scripted"', 'rationale = "scripted"\nfault = "error"')
     h = SessionHarness.build(tmp_path, scenario)
-    GateDriver(h.session, lambda g: GateAnswer("override", action="abandon") if g.gate_kind == "failure"
-               else GateAnswer("approve"))
+    GateDriver(
+        h.session,
+        lambda g: (
+            GateAnswer("override", action="abandon") if g.gate_kind == "failure" else GateAnswer("approve")
+        ),
+    )
     result = await h.run()
     assert closed(h) == {1: "abandoned"} and result.exit_code == 0
 
@@ -83,10 +87,12 @@ async def test_override_fix_after_a_review_failure_starts_a_fix_round(tmp_path: 
 async def test_a_decision_written_by_the_human_at_a_failure_gate(tmp_path: Path) -> None:
     scenario = one_pr().replace('rationale = "scripted"', 'rationale = "scripted"\nfault = "error"')
     h = SessionHarness.build(tmp_path, scenario)
-    answers = iter([
-        GateAnswer("edit", text="not a decision at all"),  # refused: the gate opens again
-        GateAnswer("edit", text="Decision: merge\nCommit message: Add notes, by hand"),
-    ])
+    answers = iter(
+        [
+            GateAnswer("edit", text="not a decision at all"),  # refused: the gate opens again
+            GateAnswer("edit", text="Decision: merge\nCommit message: Add notes, by hand"),
+        ]
+    )
     GateDriver(h.session, lambda g: next(answers) if g.gate_kind == "failure" else GateAnswer("approve"))
     result = await h.run()
     assert result.exit_code == 0 and closed(h) == {1: "merged"}
@@ -159,16 +165,21 @@ async def test_controls_before_the_session_runs(tmp_path: Path) -> None:
     assert not h.session.interrupt(1)
 
 
-async def test_secrets_are_redacted_before_the_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_secrets_are_redacted_before_the_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Invariant 6, as a backstop: a writer that prints its environment does not leak the key."""
     key = "sk-ant-api03-test-Zx9q-DO-NOT-LEAK"
     monkeypatch.setenv("ANTHROPIC_API_KEY", key)
     scenario = one_pr().replace(
         'steps = [{ edit = "NOTES.md" }]',
-        f'steps = [{{ run = "env", output = "HOME=/x\\nANTHROPIC_API_KEY={key}\\n" }}, {{ edit = "NOTES.md" }}]')
+        f'steps = [{{ run = "env", output = "HOME=/x\\nANTHROPIC_API_KEY={key}\\n" }}, {{ edit = "NOTES.md" }}]',
+    )
     h = SessionHarness.build(tmp_path, scenario, auto_approve=True)
     await h.run()
-    outputs = [e for e in h.events_seen if type(e).__name__ == "DispatchOutput" and e.channel == "command_output"]
+    outputs = [
+        e for e in h.events_seen if type(e).__name__ == "DispatchOutput" and e.channel == "command_output"
+    ]
     assert any("ANTHROPIC_API_KEY=[redacted]" in e.text for e in outputs)
     h.journal.close()
     blob = b"".join(p.read_bytes() for p in tmp_path.glob("journal.sqlite3*"))

@@ -275,8 +275,10 @@ def test_the_composer_key_does_not_reach_the_writer(monkeypatch: pytest.MonkeyPa
     from cockpit.backends.factory import build_backends
     from cockpit.config import ComposerConfig, Config, WriterConfig
 
-    cfg = Config(composer=ComposerConfig(api_key_env="MY_COMPOSER_KEY"),
-                 writer=WriterConfig(backend="command", command="true"))
+    cfg = Config(
+        composer=ComposerConfig(api_key_env="MY_COMPOSER_KEY"),
+        writer=WriterConfig(backend="command", command="true"),
+    )
     writer = build_backends(cfg).writer
     assert "MY_COMPOSER_KEY" in writer.drop_env  # type: ignore[attr-defined]
     codex = build_backends(msgspec.structs.replace(cfg, writer=WriterConfig())).writer
