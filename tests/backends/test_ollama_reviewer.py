@@ -372,7 +372,6 @@ def test_a_prompt_cut_by_the_model_context_is_reported() -> None:
     """ollama truncates silently: far fewer prompt tokens evaluated than sent means the diff was cut."""
     from ollama import ChatResponse, Message
 
-    from cockpit.backends.base import Output
     from cockpit.backends.ollama import OllamaReviewer
     from cockpit.events import Usage
 

@@ -84,7 +84,7 @@ def test_files_that_are_not_plain_utf8(tmp_path: Path) -> None:
     assert load_config(bom).session.max_rounds == 2
     latin = tmp_path / "latin.toml"
     latin.write_bytes(b'[session]\ngoal = "caf\xe9"\n')
-    with pytest.raises(ConfigError, match="latin.toml: not UTF-8"):
+    with pytest.raises(ConfigError, match=r"latin\.toml: not UTF-8"):
         load_config(latin)
     from cockpit.plan import load_plan
 
@@ -92,5 +92,5 @@ def test_files_that_are_not_plain_utf8(tmp_path: Path) -> None:
         load_plan(latin)
     with pytest.raises(PlanError, match="cannot read plan"):
         load_plan(tmp_path)  # a directory
-    with pytest.raises(ConfigError, match="composer.timeout_s: must be a positive number"):
+    with pytest.raises(ConfigError, match=r"composer\.timeout_s: must be a positive number"):
         parse_config("[composer]\ntimeout_s = nan\n", "c.toml")
