@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -53,20 +53,32 @@ _journal_option = click.option(
     default=None,
     help="Journal file (default: COCKPIT_JOURNAL, else the user data dir).",
 )
+_repo_option = click.option(
+    "--repo",
+    "repo_dir",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The repository.",
+)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _config_option(
+    help: str = f"Config file (default: {CONFIG_NAME} in the repository).",
+) -> Callable[[F], F]:
+    return click.option(
+        "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=help
+    )
 
 
 # --- run -------------------------------------------------------------------------------------
 
 
 @main.command()
-@click.option(
-    "--repo",
-    "repo_dir",
-    type=click.Path(path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The repository to work on.",
-)
+@_repo_option
 @click.option("--task", "tasks", multiple=True, help="A task for one PR (repeat for several).")
 @click.option(
     "--plan",
@@ -75,13 +87,7 @@ _journal_option = click.option(
     default=None,
     help="A TOML plan with [[pr]] tables (title, task, review).",
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help=f"Config file (default: {CONFIG_NAME} in the repository).",
-)
+@_config_option()
 @click.option("--headless", is_flag=True, help="No screen: print a line per step.")
 @click.option("--auto-approve", is_flag=True, help="Approve every gate (failures still fail).")
 @click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
@@ -432,13 +438,7 @@ def _replay_diff(repo_path: str) -> Callable[[str, str], Any]:
     default=None,
     help="Write here instead of standard output.",
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Config whose [pricing] prices the Markdown report.",
-)
+@_config_option("Config whose [pricing] prices the Markdown report.")
 @_journal_option
 def export(
     session_ref: str, fmt: str, output: Path | None, config_file: Path | None, journal: Path | None
@@ -470,14 +470,8 @@ def export(
 
 
 @main.command()
-@click.option("--repo", "repo_dir", type=click.Path(path_type=Path), default=Path("."), show_default=True)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help=f"Config file (default: {CONFIG_NAME} in the repository).",
-)
+@_repo_option
+@_config_option()
 def doctor(repo_dir: Path, config_file: Path | None) -> None:
     """Check the configured backends and the repository; say exactly what is wrong."""
     from cockpit.doctor import run_doctor
@@ -504,20 +498,19 @@ def doctor(repo_dir: Path, config_file: Path | None) -> None:
 
 
 @main.command()
-@click.option(
-    "--repo",
-    "repo_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-)
+@_repo_option
 @click.option("--force", is_flag=True, help="Overwrite an existing cockpit.toml.")
 def init(repo_dir: Path, force: bool) -> None:
     """Write a commented cockpit.toml into the repository."""
     target = repo_dir / CONFIG_NAME
+    if not repo_dir.is_dir():
+        die(f"{repo_dir} is not a directory")
     if target.exists() and not force:
         die(f"{target} exists (use --force to overwrite)")
-    target.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    try:
+        target.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    except OSError as exc:
+        die(f"cannot write {target}: {exc.strerror or exc}")
     click.echo(f"wrote {target}; check it with `cockpit doctor`")
 
 

@@ -15,10 +15,6 @@ from cockpit.backends.base import DispatchError, Output, WriteJob, Writer
 from cockpit.backends.codex import CodexWriter, provider_url, sandbox_dirs, worktree_git_dir
 from cockpit.backends.process import MARKER_ENV
 from cockpit.events import Usage
-
-if str(Path(__file__).resolve().parents[2]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 from tests.support.real_codex import (
     GitCheckout,
     branch_tip,

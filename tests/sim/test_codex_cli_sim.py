@@ -16,10 +16,6 @@ import pygit2
 import pytest
 
 from cockpit.backends.process import MARKER_ENV, group_members, marked_processes
-
-if str(Path(__file__).resolve().parents[2]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 from tests.support.real_codex import (
     CodexRun,
     GitCheckout,

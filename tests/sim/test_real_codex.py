@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,11 +19,6 @@ import pytest
 
 from cockpit.scenario import Scenario, parse_scenario
 from cockpit.sim.responses import Fault, ResponsesSim
-
-# Until pytest's `pythonpath` holds the project root, make `tests.support` importable here.
-if str(Path(__file__).resolve().parents[2]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 from tests.support.real_codex import (
     GitCheckout,
     blob_text,

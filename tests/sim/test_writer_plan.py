@@ -24,10 +24,6 @@ from cockpit.sim.writer_plan import (
     find_writer_turn,
     plan_actions,
 )
-
-if str(Path(__file__).resolve().parents[2]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 from tests.support.real_codex import (
     CodexRun,
     GitCheckout,
