@@ -485,6 +485,12 @@ class Turn:
         self.out.completed_item("reasoning", text=text)
 
     def run(self, script: str, output: str, exit_code: int) -> None:
+        item_id, command = self._command_started(script)
+        self.pause(self.pacing.step_s)
+        self._command_completed(item_id, command, output, exit_code)
+
+    def _command_started(self, script: str) -> tuple[str, str]:
+        """The ``item.started`` of a command_execution, as the CLI reports it; (item id, command)."""
         item_id = self.out.new_item_id()
         command = wrap_command(script)
         self.meter.produce(script)
@@ -497,9 +503,10 @@ class Turn:
             exit_code=None,
             status="in_progress",
         )
-        self.pause(self.pacing.step_s)
+        return item_id, command
+
+    def _command_completed(self, item_id: str, command: str, output: str, exit_code: int) -> None:
         self.meter.tool_result(output)
-        status = "completed" if exit_code == 0 else "failed"
         self.out.item(
             "completed",
             item_id,
@@ -507,7 +514,7 @@ class Turn:
             command=command,
             aggregated_output=output,
             exit_code=exit_code,
-            status=status,
+            status="completed" if exit_code == 0 else "failed",
         )
 
     def update_plan(self, step: UpdatePlan) -> None:
@@ -564,18 +571,7 @@ class Turn:
         self.change_files([(action.path, content)])
 
     def commit(self, script: str) -> None:
-        item_id = self.out.new_item_id()
-        command = wrap_command(script)
-        self.meter.produce(script)
-        self.out.item(
-            "started",
-            item_id,
-            "command_execution",
-            command=command,
-            aggregated_output="",
-            exit_code=None,
-            status="in_progress",
-        )
+        item_id, command = self._command_started(script)
         blocked = self.sandbox.git_block()
         if blocked is not None:
             output, code = blocked[1], 128
@@ -589,16 +585,7 @@ class Turn:
                 check=False,
             )
             output, code = proc.stdout.decode("utf-8", "replace"), proc.returncode
-        self.meter.tool_result(output)
-        self.out.item(
-            "completed",
-            item_id,
-            "command_execution",
-            command=command,
-            aggregated_output=output,
-            exit_code=code,
-            status="completed" if code == 0 else "failed",
-        )
+        self._command_completed(item_id, command, output, code)
 
     def hang(self) -> NoReturn:
         """Start a command that never ends and wait with it, until a signal ends the run.
@@ -615,16 +602,7 @@ class Turn:
             start_new_session=True,
         )
         _running.append(child)
-        self.meter.produce(shlex.join(HANG_COMMAND))
-        self.out.item(
-            "started",
-            self.out.new_item_id(),
-            "command_execution",
-            command=wrap_command(shlex.join(HANG_COMMAND)),
-            aggregated_output="",
-            exit_code=None,
-            status="in_progress",
-        )
+        self._command_started(shlex.join(HANG_COMMAND))
         while True:
             time.sleep(3600)
 
