@@ -319,69 +319,58 @@ class AnthropicComposer:
         etype, emsg = _error_detail(exc.body)
         rid = f", request {exc.request_id}" if exc.request_id else ""
         said = f"{status} {etype}: {emsg}{rid}" if etype else f"{status}: {emsg}{rid}"
+        message, hint = self._explain(status, said, retried, exc)
+        return self._fail(key, f"composer: {message}", hint=hint, usage=spent)
+
+    def _explain(
+        self, status: int, said: str, retried: str, exc: anthropic.APIStatusError
+    ) -> tuple[str, str]:
+        """What an error status means for the user, and what to do about it."""
         if status == 401:
-            return self._fail(
-                key,
-                f"composer: Anthropic rejected the API key ({said})",
-                hint=f"check the key in {self._key_source()}; it may be mistyped or revoked",
-                usage=spent,
+            return (
+                f"Anthropic rejected the API key ({said})",
+                f"check the key in {self._key_source()}; it may be mistyped or revoked",
             )
         if status == 403:
-            return self._fail(
-                key,
-                f"composer: the API key may not use {self.model} ({said})",
-                hint="check the key's workspace and its model access in the Anthropic console",
-                usage=spent,
+            return (
+                f"the API key may not use {self.model} ({said})",
+                "check the key's workspace and its model access in the Anthropic console",
             )
         if status == 404:
-            return self._fail(
-                key,
-                f"composer: model {self.model!r} was not found at {self.where} ({said})",
-                hint="check the composer model name in cockpit.toml (e.g. claude-sonnet-4-6)",
-                usage=spent,
+            return (
+                f"model {self.model!r} was not found at {self.where} ({said})",
+                "check the composer model name in cockpit.toml (e.g. claude-sonnet-4-6)",
             )
         if status == 413:
-            return self._fail(
-                key,
-                f"composer: the request is too large ({said})",
-                hint="the session thread or the verdicts grew too big; start a new session",
-                usage=spent,
+            return (
+                f"the request is too large ({said})",
+                "the session thread or the verdicts grew too big; start a new session",
             )
         if status == 429:
             after = exc.response.headers.get("retry-after")
             wait = f" (the API asked to wait {after}s)" if after else ""
-            return self._fail(
-                key,
-                f"composer: rate limited{retried} ({said})",
-                hint=f"wait a minute and retry{wait}, or raise the organisation's rate limit",
-                usage=spent,
+            return (
+                f"rate limited{retried} ({said})",
+                f"wait a minute and retry{wait}, or raise the organisation's rate limit",
             )
         if status == 529:
-            return self._fail(
-                key,
-                f"composer: Anthropic is overloaded{retried} ({said})",
-                hint="a temporary capacity problem (status.anthropic.com); retry in a minute",
-                usage=spent,
+            return (
+                f"Anthropic is overloaded{retried} ({said})",
+                "a temporary capacity problem (status.anthropic.com); retry in a minute",
             )
         if status >= 500:
-            return self._fail(
-                key,
-                f"composer: Anthropic server error{retried} ({said})",
-                hint="a problem on Anthropic's side (status.anthropic.com); retry later",
-                usage=spent,
+            return (
+                f"Anthropic server error{retried} ({said})",
+                "a problem on Anthropic's side (status.anthropic.com); retry later",
             )
         if status == 200:
-            return self._fail(
-                key,
-                f"composer: the answer failed mid-stream ({said})",
-                hint="the error says what; retry, and report it if it repeats",
-                usage=spent,
+            return (
+                f"the answer failed mid-stream ({said})",
+                "the error says what; retry, and report it if it repeats",
             )
-        return self._fail(
-            key,
-            f"composer: Anthropic refused the request ({said})",
-            hint="the message names the field; a prompt too long for the model also lands here",
-            usage=spent,
+        return (
+            f"Anthropic refused the request ({said})",
+            "the message names the field; a prompt too long for the model also lands here",
         )
 
     # --- doctor --------------------------------------------------------------------------
