@@ -150,6 +150,12 @@ def start_session(
 ) -> int:
     from cockpit.engine.session import Session, SessionError
 
+    if not headless and cfg.keys:
+        from cockpit.tui.actions import keymap_from_config
+
+        _, problems = keymap_from_config(cfg.keys)
+        if problems:
+            die(f"{cfg.source or 'config'}: {problems[0]}")
     journal = open_journal(journal_path)
     try:
         session = Session(
@@ -174,7 +180,7 @@ def start_session(
         from cockpit.tui.app import run_app
 
         try:
-            return _checked(session, run_app(session, gate_timeout=gate_timeout))
+            return _checked(session, run_app(session, gate_timeout=gate_timeout, keys=cfg.keys))
         except JournalError as exc:
             die(str(exc))
         finally:

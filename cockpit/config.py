@@ -106,6 +106,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     writer: WriterConfig = WriterConfig()
     reviewers: list[ReviewerConfig] = msgspec.field(default_factory=_default_reviewers)
     pricing: dict[str, Pricing] = {}
+    keys: dict[str, str] = {}  # the cockpit's keys: action name -> key(s), checked by the TUI
     scripted: ScriptedConfig = ScriptedConfig()
     source: str = ""  # where it was read from ("" = defaults); not a TOML key
 
@@ -307,6 +308,9 @@ timeout_s = 900
 # output = 15.0
 # cached_input = 0.3
 # cache_write = 3.75
+
+# [keys]                          # optional: remap the cockpit's keys (action = "key" or "key1,key2")
+# approve = "y"                   # names: the cockpit's help screen (?) and README; e.g. ctrl+a, f5
 """
 
 

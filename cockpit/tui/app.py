@@ -16,7 +16,8 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
@@ -30,6 +31,7 @@ from cockpit.bus import EventBus
 from cockpit.events import Event, GateOpened, HumanDecision, PrClosed, SessionFinished
 from cockpit.git.model import Diff
 from cockpit.state import PRState
+from cockpit.tui.actions import ACTIONS, Action, effective_key, key_display, keymap_from_config
 from cockpit.tui.commands import Commands
 from cockpit.tui.controls import ReplayControls, SessionControls
 from cockpit.tui.countdown import Countdown
@@ -74,6 +76,7 @@ class CockpitApp(App[int]):
         follow: bool = True,
         replay: ReplayControls | None = None,
         gate_settle_s: float = GATE_SETTLE_S,
+        keys: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.bus = bus
@@ -105,6 +108,8 @@ class CockpitApp(App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self.main: MainScreen | None = None
         self.frames = 0
+        # `[keys]` from cockpit.toml as a Textual keymap; names were checked by the caller.
+        self.keymap, _ = keymap_from_config(keys or {})
 
     # --- start and stop ------------------------------------------------------------------
 
@@ -117,6 +122,8 @@ class CockpitApp(App[int]):
             self.register_theme(theme)
         few_colours = not self.is_headless and self.console.color_system in ("standard", "windows")
         self.theme = ANSI_THEME if few_colours else self._pick_theme(self._theme_name)
+        if self.keymap:
+            self.set_keymap(self.keymap)
         self._install_stop_signals()
         self._unsubscribe = self.bus.subscribe(self._on_event)
         self.set_interval(FRAME_S, self._frame)
@@ -378,6 +385,7 @@ class CockpitApp(App[int]):
             countdown=self.countdown.remaining(gate.gate),
             countdown_stopped=self.countdown.stopped and self.countdown.timeout_s > 0,
             readonly=self.controls is None,
+            keys=self.gate_keys(),
         )
 
     def _auto_approve(self, gate_id: str) -> None:
@@ -418,41 +426,30 @@ class CockpitApp(App[int]):
     # --- command palette -----------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette offers the actions that apply now, from the table of actions."""
         c = self.commands
-        main = self.main
-        yield SystemCommand("Approve", "Approve the proposal at the open gate (a)", c.approve)
-        yield SystemCommand("Override", "Merge, fix or abandon instead of the proposal (o)", c.override)
-        yield SystemCommand("Edit", "Edit the brief or commit message before it goes on (e)", c.edit)
-        yield SystemCommand("Retry", "Retry a failed or interrupted step (r)", c.retry)
-        yield SystemCommand("Skip PR", "Skip the selected PR (s)", c.skip)
-        yield SystemCommand("Interrupt writer", "Stop the selected PR's running writer (x)", c.interrupt)
-        if self.model.state.paused:
-            yield SystemCommand("Resume", "Let new dispatches start again (p)", c.resume)
-        else:
-            yield SystemCommand("Pause", "Let running dispatches finish; start no new ones (p)", c.pause)
-        yield SystemCommand("Diff", "Show the selected PR's diff from git (d)", c.diff)
-        yield SystemCommand("Add PR", "Add a PR (title and task) to the running session (n)", c.add_pr)
-        yield SystemCommand("Follow latest", "Toggle following the PR with the latest activity (f)", c.follow)
-        if main is not None:
-            yield SystemCommand(
-                "Maximise Writer", "Give the Writer pane the screen (1)", lambda: main.action_zoom("writer")
-            )
-            yield SystemCommand(
-                "Maximise Reviewers",
-                "Give the Reviewers pane the screen (2)",
-                lambda: main.action_zoom("reviewers"),
-            )
-            yield SystemCommand(
-                "Maximise Composer",
-                "Give the Composer pane the screen (3)",
-                lambda: main.action_zoom("composer"),
-            )
-            yield SystemCommand("Restore panes", "Show all three panes (0)", main.action_unzoom)
-        yield SystemCommand("Keys", "Every key and what it does (?)", c.help)
-        yield SystemCommand("Quit cockpit", "Quit; asks first while work is in flight (q)", self.request_quit)
+        for a in ACTIONS:
+            if a.name != "palette" and c.applies(a.name):
+                yield SystemCommand(a.title, f"{a.help} ({self.key_of(a)})", partial(c.run, a.name))
         for cmd in super().get_system_commands(screen):
             if cmd.title not in ("Quit", "Keys"):
                 yield cmd
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def key_of(self, action: Action) -> str:
+        """The key that runs ``action`` as a person reads it, `[keys]` applied."""
+        return key_display(effective_key(action, self.keymap))
+
+    def footer_keys(self) -> list[tuple[str, str, str, int]]:
+        """(name, key, label, rank) of each footer action that applies now."""
+        c = self.commands
+        return [
+            (a.name, self.key_of(a), a.label, a.footer) for a in ACTIONS if a.footer and c.applies(a.name)
+        ]
+
+    def gate_keys(self) -> dict[str, str]:
+        return {a.name: self.key_of(a) for a in ACTIONS if a.kind == "gate" or a.name == "skip"}
 
 
 def run_replay(driver: Any, *, diff_source: DiffSource | None = None) -> int:
@@ -469,7 +466,7 @@ def run_replay(driver: Any, *, diff_source: DiffSource | None = None) -> int:
     return app.return_code or 0
 
 
-def run_app(session: Any, *, gate_timeout: float = 0.0) -> int:
+def run_app(session: Any, *, gate_timeout: float = 0.0, keys: Mapping[str, str] | None = None) -> int:
     """Run a live session in the cockpit; returns the exit code (130 when quit with work in flight)."""
 
     async def runner() -> int:
@@ -477,7 +474,7 @@ def run_app(session: Any, *, gate_timeout: float = 0.0) -> int:
         code: int = result.exit_code
         return code
 
-    app = CockpitApp(bus=session.bus, controls=session, runner=runner, gate_timeout=gate_timeout)
+    app = CockpitApp(bus=session.bus, controls=session, runner=runner, gate_timeout=gate_timeout, keys=keys)
     code = app.run()
     if code is not None:
         return code

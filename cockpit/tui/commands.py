@@ -17,6 +17,7 @@ from cockpit.engine.session import SessionError
 from cockpit.events import GateOpened
 from cockpit.state import PRState
 from cockpit.text import sanitize
+from cockpit.tui.actions import BY_NAME
 from cockpit.tui.controls import SessionControls
 from cockpit.tui.format import edit_label
 from cockpit.tui.screens.add_pr import AddPrScreen, NewPr
@@ -30,8 +31,6 @@ from cockpit.tui.widgets.gate_banner import split_line
 if TYPE_CHECKING:
     from cockpit.tui.app import CockpitApp
 
-_GATE_ANSWERS = frozenset({"approve", "override", "edit", "retry"})  # action name == answer name
-_CHANGES = _GATE_ANSWERS | {"skip", "interrupt", "pause", "resume", "add_pr"}
 READONLY = "This is a replay: nothing can be changed here."
 
 
@@ -82,33 +81,61 @@ class Commands:
         self.app.answered(gate.gate)
         return True
 
-    def applies(self, action: str) -> bool | None:
-        """Whether a key applies now (False hides it from the footer)."""
-        app = self.app
-        s = app.model.state
-        pr = self.pr
-        if app.controls is None:  # a replay: its own pause and the views, nothing that changes things
-            replay = app.replay
-            if action in ("pause", "resume"):
-                return replay is not None and not app.session_done and replay.paused == (action == "resume")
-            if action in _CHANGES:
-                return False
-        elif action in _GATE_ANSWERS:
-            target = app.target_gate()
-            return target is not None and action in target[0].options
-        elif action in _CHANGES and s.status != "running":
+    def applies(self, name: str) -> bool:
+        """Whether the action called ``name`` applies now: the footer shows it, the palette offers
+        it, its key runs it. The action's kind decides first (see ``cockpit.tui.actions``), then
+        its own ``when``."""
+        action = BY_NAME.get(name)
+        if action is None:
             return False
-        if action == "pause":
-            return not s.paused
-        if action == "resume":
-            return s.paused
-        if action == "interrupt":
-            return pr is not None and s.running_writer(pr.n) is not None
-        if action == "skip":
-            return pr is not None and not pr.closed
-        if action == "diff":
-            return pr is not None and bool(pr.commits)
-        return True
+        app = self.app
+        if action.kind == "replay" and app.replay is None:
+            return False
+        if action.kind in ("gate", "change"):
+            if app.controls is None:
+                return False
+            if action.kind == "gate":
+                target = app.target_gate()
+                if target is None or name not in target[0].options:
+                    return False
+            elif app.model.state.status != "running":
+                return False
+        return not action.when or bool(getattr(self, action.when)())
+
+    def run(self, name: str) -> None:
+        """Run the action called ``name`` (a key, a footer or banner click, the palette)."""
+        action = BY_NAME[name]
+        command = getattr(self, action.command)
+        if action.arg:
+            command(action.arg)
+        else:
+            command()
+
+    def can_pause(self) -> bool:
+        app = self.app
+        if app.controls is None:
+            return app.replay is not None and not app.session_done and not app.replay.paused
+        s = app.model.state
+        return s.status == "running" and not s.paused
+
+    def can_resume(self) -> bool:
+        app = self.app
+        if app.controls is None:
+            return app.replay is not None and not app.session_done and app.replay.paused
+        s = app.model.state
+        return s.status == "running" and s.paused
+
+    def can_interrupt(self) -> bool:
+        pr = self.pr
+        return pr is not None and self.app.model.state.running_writer(pr.n) is not None
+
+    def can_skip(self) -> bool:
+        pr = self.pr
+        return pr is not None and not pr.closed
+
+    def can_diff(self) -> bool:
+        pr = self.pr
+        return pr is not None and bool(pr.commits)
 
     # --- gates ---------------------------------------------------------------------------
 
@@ -121,6 +148,21 @@ class Commands:
         got = self._gate("retry")
         if got is not None and self._settled(got[1], "r"):
             self._answer(*got, GateAnswer("retry"))
+
+    def abandon(self) -> None:
+        got = self._gate("abandon")
+        if got is None:
+            return
+        c, gate = got
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._answer(c, gate, GateAnswer("abandon"))
+
+        pr = self.app.model.state.prs.get(gate.pr) if gate.pr is not None else None
+        title = sanitize(pr.title) if pr is not None else ""
+        body = f"{title}\n\nIt closes as abandoned; nothing of it is merged."
+        self.app.push_screen(ConfirmScreen(f"Abandon PR {gate.pr}?", body, "Abandon"), confirmed)
 
     def _settled(self, gate: GateOpened, key: str) -> bool:
         """False (and says so) when the gate only just came on the banner: a double tap meant for
@@ -309,4 +351,22 @@ class Commands:
         self._say("Following the latest activity." if self.app.follow else "Not following: j / k select.")
 
     def help(self) -> None:
-        self.app.push_screen(HelpScreen())
+        self.app.push_screen(HelpScreen(self.app.key_of))
+
+    def palette(self) -> None:
+        self.app.action_command_palette()
+
+    def quit(self) -> None:
+        self.app.request_quit()
+
+    def step(self, delta: str) -> None:
+        if self.app.main is not None:
+            self.app.main.pr_list.step(int(delta))
+
+    def zoom(self, pane: str) -> None:
+        if self.app.main is not None:
+            self.app.main.zoom(pane)
+
+    def unzoom(self) -> None:
+        if self.app.main is not None:
+            self.app.main.unzoom()

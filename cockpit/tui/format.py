@@ -8,11 +8,14 @@ fallback colour them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual.content import Content
 
 from cockpit.events import Finding, GateOpened
 from cockpit.headless import fmt_duration, fmt_tokens
 from cockpit.text import sanitize
+from cockpit.tui.actions import ACTIONS, key_display
 
 __all__ = ["fmt_duration", "fmt_tokens"]
 
@@ -47,15 +50,6 @@ SEVERITY: dict[str, tuple[str, str]] = {
     "minor": ("△ minor", "$foreground-muted"),
     "info": ("· info", "$foreground-muted"),
 }
-
-# What each answer is called on a key hint, in the order keys are shown.
-ANSWER_KEYS: tuple[tuple[str, str, str], ...] = (
-    ("approve", "a", "approve"),
-    ("override", "o", "override"),
-    ("edit", "e", "edit"),
-    ("retry", "r", "retry"),
-    ("skip", "s", "skip"),
-)
 
 PROPOSAL_TEXT = {
     "merge": "merge",
@@ -114,9 +108,14 @@ def bar(used: int, budget: int, width: int = 10) -> Content:
     return Content.assemble(("▰" * filled, style), ("▱" * (width - filled), "$foreground-muted"))
 
 
-def gate_options(gate: GateOpened) -> list[tuple[str, str, str]]:
-    """(answer, key, label) for each answer the gate accepts, in key order."""
-    return [(a, k, label) for a, k, label in ANSWER_KEYS if a in gate.options]
+def gate_options(gate: GateOpened, keys: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(answer, key, label) for each answer the gate accepts, in the table of actions' order;
+    ``keys``: action name → the key shown (after `[keys]`), else the default key."""
+    return [
+        (a.name, (keys or {}).get(a.name) or key_display(a.key), a.label)
+        for a in ACTIONS
+        if (a.kind == "gate" or a.name == "skip") and a.name in gate.options
+    ]
 
 
 def edit_label(gate: GateOpened) -> str:

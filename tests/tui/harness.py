@@ -143,6 +143,7 @@ async def live(
     clock: Clock | None = None,
     size: tuple[int, int] = (120, 40),
     gate_settle_s: float = 0.0,
+    keys: dict[str, str] | None = None,
 ) -> AsyncIterator[Live]:
     if scenario is None:
         setup = setup_demo(workdir=tmp / "demo", prs=prs, speed=0)
@@ -180,6 +181,7 @@ async def live(
         runner=runner,
         gate_timeout=gate_timeout,
         gate_settle_s=gate_settle_s,  # tests press `a` as soon as a gate shows, unless they test that
+        keys=keys,
         **kwargs,
     )
     try:

@@ -1,7 +1,8 @@
 """The main screen: header, gate banner, PR list, the Writer / Reviewers / Composer panes, footer.
 
-It owns the layout and the key bindings; what a key does lives in ``cockpit.tui.commands`` (the
-command palette calls the same functions). ``render_frame`` redraws only what the events of
+It owns the layout; its key bindings come from the table of actions (``cockpit.tui.actions``)
+and what a key does lives in ``cockpit.tui.commands`` (the command palette calls the same
+functions). ``render_frame`` redraws only what the events of
 the last frame touched.
 """
 
@@ -11,16 +12,17 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
 
+from cockpit.tui.actions import bindings
 from cockpit.tui.model import Dirty
 from cockpit.tui.widgets.composer import ComposerPane
 from cockpit.tui.widgets.gate_banner import GateBanner
 from cockpit.tui.widgets.header import SessionHeader, header_content
+from cockpit.tui.widgets.keys_footer import KeysFooter
 from cockpit.tui.widgets.pr_list import PrList
 from cockpit.tui.widgets.reviewers import ReviewersPane
 from cockpit.tui.widgets.writer import WriterPane, writer_subtitle
@@ -32,32 +34,10 @@ PANES = ("writer", "reviewers", "composer")
 
 
 class MainScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "approve", "approve", id="cockpit.approve"),
-        Binding("o", "override", "override", id="cockpit.override"),
-        Binding("e", "edit", "edit", id="cockpit.edit"),
-        Binding("r", "retry", "retry", id="cockpit.retry"),
-        Binding("s", "skip", "skip", id="cockpit.skip"),
-        Binding("x", "interrupt", "interrupt", id="cockpit.interrupt"),
-        Binding("p", "pause", "pause", id="cockpit.pause"),
-        Binding("p", "resume", "resume", id="cockpit.resume"),
-        Binding("d", "diff", "diff", id="cockpit.diff"),
-        Binding("n", "add_pr", "add PR", id="cockpit.add-pr"),
-        Binding("f", "follow", "follow", id="cockpit.follow"),
-        Binding("j", "step(1)", "next PR", show=False, id="cockpit.next-pr"),
-        Binding("k", "step(-1)", "previous PR", show=False, id="cockpit.prev-pr"),
-        Binding("1", "zoom('writer')", "writer", show=False, id="cockpit.max-writer"),
-        Binding("2", "zoom('reviewers')", "reviewers", show=False, id="cockpit.max-reviewers"),
-        Binding("3", "zoom('composer')", "composer", show=False, id="cockpit.max-composer"),
-        Binding("0", "unzoom", "restore panes", show=False, id="cockpit.restore"),
-        Binding("question_mark", "help", "help", id="cockpit.help"),
-        Binding("q", "quit", "quit", id="cockpit.quit"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = list(bindings())
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._bindings_shown = [b for b in self.BINDINGS if isinstance(b, Binding) and b.show]
-        self._keys_shown: tuple[bool | None, ...] = ()
         # Kept, not queried: a frame runs up to 30 times a second.
         self.header = SessionHeader(id="header")
         self.banner = GateBanner(id="gate-banner")
@@ -65,6 +45,7 @@ class MainScreen(Screen[None]):
         self.writer = WriterPane(id="writer", classes="pane")
         self.reviewers = ReviewersPane(id="reviewers", classes="pane")
         self.composer = ComposerPane(id="composer", classes="pane")
+        self.footer = KeysFooter(id="footer")
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -77,7 +58,7 @@ class MainScreen(Screen[None]):
                 with Horizontal(id="lower"):
                     yield self.reviewers
                     yield self.composer
-        yield Footer(id="footer")
+        yield self.footer
 
     @property
     def cockpit(self) -> CockpitApp:
@@ -115,60 +96,21 @@ class MainScreen(Screen[None]):
         if moved or (selected is not None and selected in d.composer):
             doc = app.model.composer.get(selected) if selected is not None else None
             self.composer.show(doc, selected, pr is not None and pr.solo)
-        if d.gates or d.prs or moved:
-            keys = tuple(app.commands.applies(b.action) for b in self._bindings_shown)
-            if keys != self._keys_shown:
-                self._keys_shown = keys
-                self.refresh_bindings()  # the footer recomposes: only when what applies changed
+        if d.gates or d.prs or moved or tick:
+            self.footer.show_keys(app.footer_keys())
 
     # --- keys ----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return self.cockpit.commands.applies(action)
+        if action == "do" and parameters:
+            return self.cockpit.commands.applies(str(parameters[0]))
+        return True
 
-    def action_approve(self) -> None:
-        self.cockpit.commands.approve()
+    def action_do(self, name: str) -> None:
+        """Every key of the table of actions comes here (see cockpit.tui.actions)."""
+        self.cockpit.commands.run(name)
 
-    def action_override(self) -> None:
-        self.cockpit.commands.override()
-
-    def action_edit(self) -> None:
-        self.cockpit.commands.edit()
-
-    def action_retry(self) -> None:
-        self.cockpit.commands.retry()
-
-    def action_skip(self) -> None:
-        self.cockpit.commands.skip()
-
-    def action_interrupt(self) -> None:
-        self.cockpit.commands.interrupt()
-
-    def action_pause(self) -> None:
-        self.cockpit.commands.pause()
-
-    def action_resume(self) -> None:
-        self.cockpit.commands.resume()
-
-    def action_diff(self) -> None:
-        self.cockpit.commands.diff()
-
-    def action_add_pr(self) -> None:
-        self.cockpit.commands.add_pr()
-
-    def action_follow(self) -> None:
-        self.cockpit.commands.follow()
-
-    def action_help(self) -> None:
-        self.cockpit.commands.help()
-
-    def action_quit(self) -> None:
-        self.cockpit.request_quit()
-
-    def action_step(self, delta: int) -> None:
-        self.pr_list.step(delta)
-
-    def action_zoom(self, pane: str) -> None:
+    def zoom(self, pane: str) -> None:
         for p in PANES:
             self.set_class(p == pane, f"-max-{p}")
         # Focus goes with the pane: keys (scrolling) must not act on one that is hidden.
@@ -179,7 +121,7 @@ class MainScreen(Screen[None]):
                     w.focus()
                     break
 
-    def action_unzoom(self) -> None:
+    def unzoom(self) -> None:
         for p in PANES:
             self.remove_class(f"-max-{p}")
 

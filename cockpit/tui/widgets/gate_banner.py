@@ -7,7 +7,8 @@ moment the human is there for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from textual.content import Content
 
@@ -35,6 +36,7 @@ class BannerView:
     countdown: float | None  # seconds until it approves by itself, None when no countdown runs
     countdown_stopped: bool
     readonly: bool
+    keys: Mapping[str, str] = field(default_factory=dict)  # action name → key shown, after `[keys]`
 
 
 def split_line(s: SessionState, gate: GateOpened) -> Content | None:
@@ -91,13 +93,13 @@ def keys_content(view: BannerView) -> Content:
             "replay: read-only, answers were given in the live session", "$foreground-muted"
         )
     markup = []
-    for answer, key, label in gate_options(g):
+    for answer, key, label in gate_options(g, view.keys):
         if answer == "skip" and view.why:
             continue  # `s` skips the selected PR, and this gate is another PR's
         if answer == "edit":
             label = edit_label(g)
         # Each answer's screen action has the answer's name, so every key hint is also a button.
-        markup.append(f"[@click=screen.{answer}][b $text-warning]{key}[/] {label}[/]")
+        markup.append(f"[@click=screen.do('{answer}')][b $text-warning]{key}[/] {label}[/]")
     keys = Content.from_markup("  ".join(markup))
     if view.countdown is not None:
         secs = max(0, int(view.countdown + 0.999))
