@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, ScrollableContainer
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -24,6 +24,12 @@ from cockpit.text import sanitize
 from cockpit.tui.diff_render import render_file, stat_line
 
 DiffLoader = Callable[[], Diff]
+
+
+HINT = Content.assemble(
+    ("j", "bold $text-warning"), " / ", ("k", "bold $text-warning"), (" next / previous file   ", ""),
+    ("esc", "bold $text-warning"), (" d q", "bold $text-warning"), (" close", ""),
+)  # fmt: skip
 
 
 class DiffScreen(Screen[None]):
@@ -50,7 +56,8 @@ class DiffScreen(Screen[None]):
                 yield Static(
                     Content.styled("reading the diff from git…", "$foreground-muted"), id="diff-text"
                 )
-        yield Footer()
+        # A line of text, not Textual's Footer: that recomposes its keys after the screen opens.
+        yield Static(HINT, id="diff-keys", markup=False)
 
     def on_mount(self) -> None:
         self._read()

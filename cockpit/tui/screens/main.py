@@ -30,8 +30,6 @@ from cockpit.tui.widgets.writer import WriterPane, writer_subtitle
 if TYPE_CHECKING:
     from cockpit.tui.app import CockpitApp
 
-PANES = ("writer", "reviewers", "composer")
-
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = list(bindings())
@@ -46,6 +44,7 @@ class MainScreen(Screen[None]):
         self.reviewers = ReviewersPane(id="reviewers", classes="pane")
         self.composer = ComposerPane(id="composer", classes="pane")
         self.footer = KeysFooter(id="footer")
+        self.lower = Horizontal(id="lower")
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -55,7 +54,7 @@ class MainScreen(Screen[None]):
             yield self.pr_list
             with Vertical(id="panes"):
                 yield self.writer
-                with Horizontal(id="lower"):
+                with self.lower:
                     yield self.reviewers
                     yield self.composer
         yield self.footer
@@ -111,10 +110,16 @@ class MainScreen(Screen[None]):
         self.cockpit.commands.run(name)
 
     def zoom(self, pane: str) -> None:
-        for p in PANES:
-            self.set_class(p == pane, f"-max-{p}")
+        """Give one pane the screen. Only the panes' ``display`` changes: a class on the screen
+        would make Textual match the CSS of every widget below it again (the cost of a key press
+        on a busy screen)."""
+        panes = self._panes()
+        self.writer.display = pane == "writer"
+        self.lower.display = pane != "writer"
+        self.reviewers.display = pane == "reviewers"
+        self.composer.display = pane == "composer"
         # Focus goes with the pane: keys (scrolling) must not act on one that is hidden.
-        shown: Widget = {"writer": self.writer, "reviewers": self.reviewers, "composer": self.composer}[pane]
+        shown = panes[pane]
         if self.focused is None or shown not in self.focused.ancestors_with_self:
             for w in shown.query("*"):
                 if w.can_focus:
@@ -122,8 +127,11 @@ class MainScreen(Screen[None]):
                     break
 
     def unzoom(self) -> None:
-        for p in PANES:
-            self.remove_class(f"-max-{p}")
+        for w in (self.writer, self.lower, self.reviewers, self.composer):
+            w.display = True
+
+    def _panes(self) -> dict[str, Widget]:
+        return {"writer": self.writer, "reviewers": self.reviewers, "composer": self.composer}
 
     @on(PrList.Picked)
     def _picked(self, event: PrList.Picked) -> None:

@@ -1,10 +1,10 @@
-"""The Composer pane: the brief or the decision, rendered as Markdown while it streams.
+"""The Composer pane: the brief or the decision, styled as Markdown while it streams.
 
 One document per brief or decision (``ComposerDoc.key``). Frames hand the pane the latest
-document; a single loop applies them in order, so a new document never races the stream of the
-previous one: a changed key replaces the document, more text under the same key is appended
-(at most once per frame, never per token: the loop coalesces what arrived meanwhile). A failure
-to draw is logged and the next document is drawn whole; it never stops the pane.
+document and it is drawn at once, in that frame: one text widget (``markdown_content``), no
+widget per block, nothing mounted later, so a PR switch or a key costs one layout pass and the
+change is on screen in the very next refresh. Every character the model wrote stays visible
+(``<your key>`` included); only paired emphasis and code markers are turned into styles.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import asyncio
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Markdown
 
+from cockpit.tui.markdown_text import markdown_content
 from cockpit.tui.model import ComposerDoc
+from cockpit.tui.widgets.textbox import TextBox
 
 EMPTY = "*Nothing from the composer for this PR yet.*"
 SOLO = "*A solo PR: the writer works from the task, nobody reviews, you approve the merge.*"
@@ -27,31 +28,34 @@ class ComposerPane(Vertical):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.border_title = "Composer"
-        self._want: tuple[str, str, str] = ("", "", EMPTY)  # key, title, text
+        self.scroll = VerticalScroll(id="composer-scroll", can_focus=True)
+        self.text = TextBox(id="composer-md")
+        self.source = EMPTY  # the Markdown shown (tests read it)
         self._key = ""
-        self._text = ""
         self._end_y = 0.0  # where following the end last left the scroll
-        self._wake = asyncio.Event()
-        self.settled = asyncio.Event()  # set while the shown document is the wanted one
+        self.settled = asyncio.Event()  # kept for callers that wait for the pane: it never lags
         self.settled.set()
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="composer-scroll", can_focus=True):
-            yield Markdown(EMPTY, id="composer-md", open_links=False)
+        with self.scroll:
+            yield self.text
 
     def on_mount(self) -> None:
-        self.run_worker(self._apply_loop(), group="composer-pane", exit_on_error=False)
+        self.text.set(markdown_content(self.source))
 
     def show(self, doc: ComposerDoc | None, pr: int | None, solo: bool = False) -> None:
         if doc is None:
             empty = SOLO if solo else EMPTY
-            want = (f"empty-{pr}", "", empty if pr is not None else "*No PR selected.*")
+            key, text = f"empty-{pr}", (empty if pr is not None else "*No PR selected.*")
         else:
-            want = (f"{pr}:{doc.key}", doc.title, doc.text or (WAITING if doc.streaming else SILENT))
-        if want != self._want:
-            self._want = want
-            self.settled.clear()
-            self._wake.set()
+            key, text = f"{pr}:{doc.key}", doc.text or (WAITING if doc.streaming else SILENT)
+        if key != self._key or text != self.source:
+            new_doc = key != self._key
+            self._key, self.source = key, text
+            self.text.set(markdown_content(text))
+            if new_doc:
+                self.scroll.scroll_home(animate=False, immediate=True)
+                self._end_y = 0
         if doc is not None and doc.streaming:
             self._follow_end()
         parts = [f"PR {pr}"] if pr is not None else []
@@ -63,32 +67,10 @@ class ComposerPane(Vertical):
 
     def _follow_end(self) -> None:
         """Keep the end of a growing document in view, unless the user scrolled up to read."""
-        scroll = self.query_one("#composer-scroll", VerticalScroll)
+        scroll = self.scroll
         if scroll.scroll_y + 1 >= self._end_y or scroll.scroll_y >= scroll.max_scroll_y:
-            scroll.scroll_end(animate=False, immediate=True)
-            self._end_y = scroll.max_scroll_y
+            scroll.call_after_refresh(self._to_end)
 
-    async def _apply_loop(self) -> None:
-        md = self.query_one("#composer-md", Markdown)
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            key, _title, text = self._want
-            try:
-                if key != self._key or not text.startswith(self._text):
-                    self._key, self._text = key, text
-                    await md.update(text)
-                    self.query_one("#composer-scroll", VerticalScroll).scroll_home(
-                        animate=False, immediate=True
-                    )
-                    self._end_y = 0
-                elif len(text) > len(self._text):
-                    fragment, self._text = text[len(self._text) :], text
-                    await md.append(fragment)
-            except Exception as exc:  # one bad document must not freeze the pane for the session
-                self.log.error(f"composer pane: drawing {key!r} failed: {type(exc).__name__}: {exc}")
-                self._key = self._text = ""  # the next document is drawn whole
-                self.settled.set()
-                continue
-            if self._want[0] == self._key and self._want[2] == self._text:
-                self.settled.set()
+    def _to_end(self) -> None:
+        self.scroll.scroll_end(animate=False, immediate=True)
+        self._end_y = self.scroll.max_scroll_y

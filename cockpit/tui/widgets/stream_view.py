@@ -153,11 +153,13 @@ class StreamView(ScrollView, can_focus=True):
 
     # --- measuring -----------------------------------------------------------------------
 
-    def _set_virtual(self, size: Size) -> None:
+    def _set_virtual(self, size: Size, resized: bool = False) -> None:
         """Grow the scrollable area without a screen layout pass, unless scrollbars come or go.
 
         ``virtual_size`` is a layout reactive: setting it 30 times a second relayouts and repaints
         the whole screen each time (most of the cost of a flood, per bench/tui_latency.py).
+        ``resized``: called from a resize, inside a layout pass already, so a new width alone does
+        not ask for another one.
         """
         old = self.virtual_size
         if size == old:
@@ -165,7 +167,7 @@ class StreamView(ScrollView, can_focus=True):
         viewport = self.scrollable_content_region.height
         if (
             not self.is_mounted
-            or old.width != size.width
+            or (old.width != size.width and not resized)
             or (old.height > viewport) != (size.height > viewport)
         ):
             self.virtual_size = size
@@ -196,7 +198,7 @@ class StreamView(ScrollView, can_focus=True):
             self._starts.append(row)
             row += self._counts[i]
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, resized: bool = False) -> None:
         t = self.transcript
         self._strips.clear()
         self._counts.clear()
@@ -215,7 +217,7 @@ class StreamView(ScrollView, can_focus=True):
             if self._exact_from and not self._refining:
                 self._refining = True
                 self.set_timer(1 / 60, self._refine)
-        self._set_virtual(Size(width, self._total()))
+        self._set_virtual(Size(width, self._total()), resized)
         self.refresh()
 
     def _refine(self) -> None:
@@ -264,8 +266,9 @@ class StreamView(ScrollView, can_focus=True):
             self.following = True  # back at the bottom: follow again
 
     def on_resize(self) -> None:
+        # Inside a layout pass already: a new width is not worth a second pass of the screen.
         if self._content_width() != self._width:
-            self._rebuild()
+            self._rebuild(resized=True)
         if self.following:
             self.call_after_refresh(self._settle_end)
 

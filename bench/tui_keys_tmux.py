@@ -1,0 +1,352 @@
+"""What the person sees: key → visible change, measured from outside, in tmux.
+
+The real cockpit runs in a real terminal (a private tmux server), showing the recorded demo
+session at mid-session (PR 2's fix round; its first round's verdicts, brief and diff), while a
+writer streams --rate lines per second through the real path (recorder → SQLite journal → bus
+→ app). The bench presses each key that changes the screen with ``tmux send-keys`` and polls
+``tmux capture-pane`` until the change shows; one poll costs a few milliseconds, which the
+floor pays too. The floor is a bare Textual app (a Static and a Footer) answering the same keys
+in the same tmux, measured in the same run. Last, the time from starting ``cockpit demo`` to
+its first frame, against the bare app's first frame.
+
+Run: python bench/tui_keys_tmux.py [--sizes 160x45,80x24] [--rates 0,2000] [--n 30]
+Targets (issue 15): every key p95 within 20 ms of the floor; closing a dialog median within
+10 ms of the floor; the first frame of `cockpit demo` within 1 s of the command starting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+SOCKET = f"cockpit-bench-{os.getpid()}"
+
+# (label, key, what shows once the key took effect)
+Check = Callable[[str], bool]
+COCKPIT_KEYS: list[tuple[str, str, Check]] = [
+    ("1 maximise writer", "1", lambda s: "Reviewers" not in s),
+    ("0 restore panes", "0", lambda s: "Reviewers" in s),
+    ("? help", "?", lambda s: "esc closes" in s),
+    ("escape closes help", "Escape", lambda s: "esc closes" not in s),
+    ("j next PR", "j", lambda s: "composer PR 3" in s),
+    ("k previous PR", "k", lambda s: "composer PR 2" in s),
+    ("d diff", "d", lambda s: "Files" in s),
+    ("escape closes diff", "Escape", lambda s: "Files" not in s),
+]
+FLOOR_KEYS: list[tuple[str, str, Check]] = [
+    ("1 change text", "1", lambda s: "STATE ONE" in s),
+    ("0 change text", "0", lambda s: "STATE ZERO" in s),
+    ("? open dialog", "?", lambda s: "DIALOG OPEN" in s),
+    ("escape closes dialog", "Escape", lambda s: "DIALOG OPEN" not in s),
+]
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True, check=False).stdout
+
+
+def capture() -> str:
+    return tmux("capture-pane", "-p", "-t", "bench")
+
+
+def wait_for(check: Check, timeout_s: float = 30.0) -> float:
+    """Poll until ``check`` holds; the time it took, in ms (inf on timeout)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout_s:
+        if check(capture()):
+            return (time.perf_counter() - t0) * 1000
+    return float("inf")
+
+
+def start(cmd: list[str], size: tuple[int, int]) -> float:
+    """Start ``cmd`` in a fresh tmux session; returns the perf_counter just before."""
+    env = f"env TERM=xterm-256color COLORTERM=truecolor PYTHONPATH={ROOT}"
+    t0 = time.perf_counter()
+    tmux(
+        "new-session", "-d", "-s", "bench", "-x", str(size[0]), "-y", str(size[1]),
+        f"{env} {' '.join(cmd)}",
+    )  # fmt: skip
+    return t0
+
+
+def stop() -> None:
+    tmux("kill-server")
+    time.sleep(0.2)
+
+
+def press_all(keys: list[tuple[str, str, Check]], n: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {label: [] for label, _, _ in keys}
+    rng = random.Random(1)
+    for _ in range(n):
+        for label, key, check in keys:
+            t0 = time.perf_counter()
+            tmux("send-keys", "-t", "bench", key)
+            while not check(capture()):
+                if time.perf_counter() - t0 > 10:
+                    break
+            out[label].append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.05 + rng.random() * 0.05)  # off the frame grid, and let it settle
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def report(title: str, results: dict[str, list[float]]) -> None:
+    print(f"  {title}")
+    for label, ms in results.items():
+        print(
+            f"    {label:<22} n={len(ms):<3} median {statistics.median(ms):6.1f}  p95 {pct(ms, 95):6.1f}"
+            f"  max {max(ms):6.1f} ms"
+        )
+
+
+# --- the apps (run inside tmux) ------------------------------------------------------------
+
+
+def serve_floor() -> None:
+    from textual.app import App, ComposeResult
+    from textual.binding import Binding, BindingType
+    from textual.screen import ModalScreen
+    from textual.widgets import Footer, Static
+
+    class Dialog(ModalScreen[None]):
+        BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "close")]
+
+        def compose(self) -> ComposeResult:
+            yield Static("DIALOG OPEN")
+
+    class Floor(App[None]):
+        BINDINGS: ClassVar[list[BindingType]] = [
+            Binding("1", "state('ONE')", "one"),
+            Binding("0", "state('ZERO')", "zero"),
+            Binding("question_mark", "dialog", "dialog"),
+        ]
+
+        def compose(self) -> ComposeResult:
+            yield Static("STATE START", id="s")
+            yield Footer()
+
+        def action_state(self, name: str) -> None:
+            self.query_one("#s", Static).update(f"STATE {name}")
+
+        def action_dialog(self) -> None:
+            self.push_screen(Dialog())
+
+    Floor().run()
+
+
+def serve_cockpit(rate: float) -> None:
+    sys.path.insert(0, str(ROOT))
+    from cockpit.backends.base import Output
+    from cockpit.bus import EventBus
+    from cockpit.engine.recorder import Recorder
+    from cockpit.events import DispatchStarted
+    from cockpit.journal import Journal
+    from cockpit.tui.app import CockpitApp
+    from tests.tui.scenes import diff_source, index_of, recorded_events
+
+    upto = index_of("dispatch_started", pr=2, round=2, role="writer") + 12
+    events = recorded_events()[:upto]
+    writer = next(
+        e
+        for e in events
+        if isinstance(e, DispatchStarted) and e.pr == 2 and e.round == 2 and e.role == "writer"
+    )
+    last_t = events[-1].t
+    t_start = time.time()
+    tmp = tempfile.mkdtemp(prefix="cockpit-bench-")
+    journal = Journal(Path(tmp) / "bench.sqlite3")
+    bus = EventBus()
+    app = CockpitApp(
+        bus=bus, clock=lambda: last_t + time.time() - t_start, diff_source=diff_source, follow=False
+    )
+
+    async def flood() -> None:
+        journal.begin_session("bench", tmp, "main", "bench")
+        rec = Recorder(journal, "bench", bus)
+        rng = random.Random(7)
+        words = ("the", "writer", "reads", "a", "module", "then", "edits", "one", "function", "and", "tests")
+        n = 0
+        t0 = time.perf_counter()
+        while rate > 0:
+            due = int((time.perf_counter() - t0) * rate)
+            while n < due:
+                n += 1
+                line = " ".join(rng.choice(words) for _ in range(rng.randint(4, 12))) + "\n"
+                rec.output(writer.dispatch, 2, Output("text", line, {"id": f"msg{n // 50}"}))
+            await asyncio.sleep(0.002)
+
+    async def on_ready() -> None:
+        bus.publish(events)
+        app.pick(2)
+        app.run_worker(flood(), name="flood")
+
+    app.call_later(on_ready)
+    trace = os.environ.get("COCKPIT_BENCH_TRACE")
+    if trace:
+        _trace(app, Path(trace))
+    app.run()
+    journal.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _trace(app: Any, out: Path) -> None:
+    """Where the time goes inside the process: key received → the first write to the terminal after
+    it, and how long frames, screen updates and writes take (for finding causes, not the figures)."""
+    from textual import events
+    from textual.screen import Screen
+
+    spans: dict[str, list[float]] = {"frame": [], "display": []}
+    pending: list[tuple[float, str]] = []
+    last = [""]
+    orig_on_event = type(app).on_event
+    orig_display = type(app)._display
+    orig_frame = type(app)._frame
+    orig_update = Screen._on_timer_update
+
+    async def on_event(self: Any, event: Any) -> None:
+        if isinstance(event, events.Key):
+            pending.append((time.perf_counter(), event.key))
+            last[0] = event.key
+        await orig_on_event(self, event)
+
+    def display(self: Any, screen: Any, renderable: Any) -> None:
+        t0 = time.perf_counter()
+        orig_display(self, screen, renderable)
+        t1 = time.perf_counter()
+        spans["display"].append((t1 - t0) * 1000)
+        while pending:
+            t_key, key = pending.pop()
+            spans.setdefault(f"key {key}→display", []).append((t1 - t_key) * 1000)
+        if len(spans["display"]) % 5 == 0:
+            dump()
+
+    def frame(self: Any, tick: bool = False) -> None:
+        t0 = time.perf_counter()
+        orig_frame(self, tick)
+        spans["frame"].append((time.perf_counter() - t0) * 1000)
+
+    def update(self: Any) -> None:
+        t0 = time.perf_counter()
+        orig_update(self)
+        spans.setdefault(f"update after {last[0]}", []).append((time.perf_counter() - t0) * 1000)
+
+    type(app).on_event = on_event
+    type(app)._display = display
+    type(app)._frame = frame
+    Screen._on_timer_update = update  # type: ignore[method-assign]
+
+    def dump() -> None:
+        with out.open("w") as f:
+            for name, ms in spans.items():
+                if ms:
+                    f.write(
+                        f"{name:<28} n={len(ms):<5} median {statistics.median(ms):7.2f}"
+                        f"  p95 {pct(ms, 95):7.2f}  max {max(ms):7.2f} ms\n"
+                    )
+
+
+# --- the bench -----------------------------------------------------------------------------
+
+
+def run_keys(
+    serve: list[str], ready: Check, keys: list[tuple[str, str, Check]], size: tuple[int, int], n: int
+):
+    start(serve, size)
+    if wait_for(ready) == float("inf"):
+        print("    the app did not start:\n" + capture())
+        stop()
+        return None
+    time.sleep(1.0)
+    try:
+        return press_all(keys, n)
+    finally:
+        stop()
+
+
+def first_frame(
+    cmd: Callable[[int], list[str]], ready: Check, size: tuple[int, int], tries: int
+) -> list[float]:
+    out = []
+    for i in range(tries):
+        t0 = start(cmd(i), size)
+        while not ready(capture()):
+            if time.perf_counter() - t0 > 30:
+                break
+        out.append((time.perf_counter() - t0) * 1000)
+        stop()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--sizes", default="160x45,80x24")
+    ap.add_argument("--rates", default="0,2000", help="writer lines per second, comma separated")
+    ap.add_argument("--n", type=int, default=30, help="presses of each key")
+    ap.add_argument("--serve", choices=["floor", "cockpit"], help=argparse.SUPPRESS)
+    ap.add_argument("--rate", type=float, default=0.0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve == "floor":
+        serve_floor()
+        return
+    if args.serve == "cockpit":
+        serve_cockpit(args.rate)
+        return
+    if shutil.which("tmux") is None:
+        sys.exit("tmux is needed")
+    me = [PY, str(Path(__file__).resolve())]
+    load = os.getloadavg()
+    print(f"load average at start {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (2 cores shared with others)")
+    for size_s in args.sizes.split(","):
+        size = tuple(int(x) for x in size_s.split("x"))
+        print(f"\n{size[0]}x{size[1]}")
+        floor = run_keys([*me, "--serve", "floor"], lambda s: "STATE START" in s, FLOOR_KEYS, size, args.n)
+        if floor:
+            report("floor: bare Textual (Static + Footer)", floor)
+        for rate in (float(r) for r in args.rates.split(",")):
+            got = run_keys(
+                [*me, "--serve", "cockpit", "--rate", str(rate)],
+                lambda s: "composer PR 2" in s,
+                COCKPIT_KEYS,
+                size,
+                args.n,
+            )
+            if got:
+                report(f"cockpit, writer streaming {rate:g} lines/s", got)
+    size = (160, 45)
+    print("\nfirst frame after the command starts (160x45)")
+    tmp = tempfile.mkdtemp(prefix="cockpit-bench-demo-")
+    try:
+
+        def demo(i: int) -> list[str]:
+            return [
+                str(Path(PY).parent / "cockpit"), "demo", "--gate-timeout", "0", "--workdir", f"{tmp}/{i}",
+                "--journal", f"{tmp}/j.sqlite3",
+            ]  # fmt: skip
+
+        ff = first_frame(lambda i: [*me, "--serve", "floor"], lambda s: "STATE START" in s, size, 5)
+        print(f"  floor (bare Textual)  median {statistics.median(ff):6.0f} ms  max {max(ff):6.0f} ms")
+        cf = first_frame(demo, lambda s: "cockpit" in s and "demo" in s and "PRs" in s, size, 5)
+        print(f"  cockpit demo          median {statistics.median(cf):6.0f} ms  max {max(cf):6.0f} ms")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
