@@ -244,7 +244,8 @@ class HeadlessPrinter:
         rewritten = self.c("yellow", " (rewritten)") if e.rewritten else ""
         return (
             f"commit {self.c('bold', e.sha[:8])} {subject} "
-            f"({len(e.files)} files, +{e.insertions} −{e.deletions}){rewritten}"
+            f"({len(e.files)} file{'' if len(e.files) == 1 else 's'}, "
+            f"+{e.insertions} −{e.deletions}){rewritten}"
         )
 
     def _verdict(self, e: VerdictParsed) -> str:
@@ -372,7 +373,8 @@ def summary_lines(
     return out
 
 
-_KEYS = {"a": "approve", "o": "override", "e": "edit", "r": "retry", "s": "skip", "x": "abandon"}
+# The same letter for the same answer as in the cockpit (tests/tui/test_actions.py checks it).
+_KEYS = {"a": "approve", "o": "override", "e": "edit", "r": "retry", "b": "abandon", "s": "skip"}
 
 
 def _edit_text(initial: str) -> str | None:

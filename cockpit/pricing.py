@@ -65,4 +65,6 @@ def session_costs(state: SessionState, pricing: Mapping[str, Pricing]) -> Costs:
 
 
 def fmt_money(amount: float) -> str:
-    return f"${amount:,.2f}" if amount >= 0.995 or amount == 0 else f"${amount:.3f}"
+    """One precision for every amount a session shows side by side (a tenth of a cent: model
+    calls are cheap); only sums of $100 and more drop to cents."""
+    return f"${amount:,.3f}" if amount < 99.9995 else f"${amount:,.2f}"

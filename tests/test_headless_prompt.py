@@ -69,7 +69,7 @@ def test_gates_are_answered_at_the_prompt(tmp_path: Path) -> None:
             proc.kill()
         os.close(master)
     assert proc.returncode == 0, screen
-    assert "PR1 brief → write?" in screen and "a approve · e edit · r retry · s skip · x abandon" in screen
+    assert "PR1 brief → write?" in screen and "a approve · e edit · r retry · b abandon · s skip" in screen
     assert "choose one of:" in screen  # the unknown answer was refused, the gate stayed open
     listed = subprocess.run(
         [sys.executable, "-m", "cockpit", "sessions", "--json", "--journal", str(journal)],

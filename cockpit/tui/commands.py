@@ -16,7 +16,7 @@ from cockpit.engine.controls import SessionControls
 from cockpit.engine.gates import GateAnswer, GateError
 from cockpit.engine.session import SessionError
 from cockpit.events import GateOpened
-from cockpit.state import PRState
+from cockpit.state import PRState, RoundState
 from cockpit.text import sanitize
 from cockpit.tui.actions import BY_NAME
 from cockpit.tui.format import edit_label
@@ -32,6 +32,25 @@ if TYPE_CHECKING:
     from cockpit.tui.app import CockpitApp
 
 READONLY = "This is a replay: nothing can be changed here."
+
+
+def fix_draft(title: str, rnd: RoundState | None) -> str:
+    """A fix brief to edit: what to fix, the composer's rationale, each reviewer's findings."""
+    parts = [f"Fix: {title}", ""]
+    if rnd is not None and rnd.decision is not None and rnd.decision.rationale.strip():
+        parts += ["The composer's reading:", rnd.decision.rationale.strip(), ""]
+    findings = []
+    for name, v in sorted(rnd.verdicts.items()) if rnd is not None else []:
+        for f in v.findings:
+            where = f.file or ""
+            if where and f.line is not None:
+                where = f"{where}:{f.line}"
+            findings.append(f"- [{name}, {f.severity}] " + (f"{where}: " if where else "") + f.text.strip())
+        if not v.findings and v.summary.strip():
+            findings.append(f"- [{name}, {v.verdict}] {v.summary.strip()}")
+    if findings:
+        parts += ["Fix what the reviewers found:", *findings, ""]
+    return "\n".join(parts)
 
 
 class Commands:
@@ -219,7 +238,9 @@ class Commands:
         self.app.push_screen(OverrideScreen(gate, note), picked)
 
     def _fix_brief(self, gate: GateOpened) -> str:
-        """The composer's brief when it wrote one, else the round's brief for a failed step, else empty."""
+        """Where the fix brief starts: the composer's own brief when it wrote one; else, for a
+        failed step, the round's brief; else the composer's rationale and the reviewers' findings,
+        so the human edits a draft instead of facing an empty editor."""
         if gate.pr is None:
             return ""
         pr = self.app.model.state.prs.get(gate.pr)
@@ -230,9 +251,9 @@ class Commands:
             return rnd.decision.brief
         if gate.proposal == "fix" and gate.text:
             return gate.text
-        if gate.gate_kind in ("failure", "conflict") and rnd is not None:
+        if gate.gate_kind in ("failure", "conflict") and rnd is not None and rnd.brief:
             return rnd.brief
-        return ""
+        return fix_draft(pr.title, rnd)
 
     def _override_fix(self, c: SessionControls, gate: GateOpened, text: str | None) -> None:
         if text is None:

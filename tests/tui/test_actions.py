@@ -80,3 +80,42 @@ async def test_the_palette_offers_only_what_applies(tmp_path: Path) -> None:
         else:  # the split-verdict decision gate is open: its answers are offered
             assert gate_titles <= titles
             assert "Interrupt writer" not in titles  # no writer runs at a gate
+
+
+def test_a_fix_draft_holds_the_rationale_and_every_finding() -> None:
+    from cockpit.events import DecisionProposed, Finding, VerdictParsed
+    from cockpit.state import RoundState
+    from cockpit.tui.commands import fix_draft
+
+    rnd = RoundState(n=1)
+    rnd.decision = DecisionProposed(
+        pr=2, dispatch="c", round=1, commit="abc", action="merge", rationale="Both approve; merge."
+    )
+    rnd.verdicts["correctness"] = VerdictParsed(
+        pr=2, dispatch="r1", round=1, reviewer="correctness", commit="abc", verdict="changes",
+        findings=[Finding("major", "off by one at <width>", "textkit/wrap.py", 6)],
+    )  # fmt: skip
+    rnd.verdicts["quality"] = VerdictParsed(
+        pr=2,
+        dispatch="r2",
+        round=1,
+        reviewer="quality",
+        commit="abc",
+        verdict="approve",
+        summary="Looks fine.",
+    )
+    draft = fix_draft("Add wrap()", rnd)
+    assert draft.splitlines()[0] == "Fix: Add wrap()"
+    assert "Both approve; merge." in draft
+    assert "- [correctness, major] textkit/wrap.py:6: off by one at <width>" in draft
+    assert "- [quality, approve] Looks fine." in draft
+
+
+def test_the_headless_prompt_gives_each_letter_the_cockpits_meaning() -> None:
+    from cockpit.headless import _KEYS
+
+    for letter, answer in _KEYS.items():
+        assert BY_NAME[answer].key == letter, (letter, answer)
+    tui_letters = {a.key: a.name for a in ACTIONS if len(a.key) == 1}
+    for letter, answer in _KEYS.items():
+        assert tui_letters[letter] == answer  # no letter means one thing here and another there

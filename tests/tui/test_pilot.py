@@ -58,7 +58,13 @@ async def test_override_to_fix_with_an_edited_brief(tmp_path: Path) -> None:
         assert modal.actions == ["merge", "fix", "abandon"]
         await h.press("f")
         editor = await h.screen(EditorScreen)
-        assert editor.text == ""  # the composer proposed merge: it wrote no fix brief
+        # The composer proposed merge and wrote no fix brief: the editor starts from a draft made
+        # of its rationale and the reviewers' findings, not empty.
+        rnd1 = h.app.model.state.prs[1].rounds[1]
+        assert rnd1.decision is not None and rnd1.decision.rationale
+        assert editor.text.startswith("Fix: ")
+        assert rnd1.decision.rationale.strip().splitlines()[0] in editor.text
+        editor.query_one(TextArea).text = ""
         await h.type_text("Handle empty titles.")
         await h.press("ctrl+s")
         ev = await h.journaled(HumanDecision, gate=g.gate)
