@@ -73,7 +73,8 @@ def wait_for(check: Check, timeout_s: float = 30.0) -> float:
 
 def start(cmd: list[str], size: tuple[int, int]) -> float:
     """Start ``cmd`` in a fresh tmux session; returns the perf_counter just before."""
-    env = f"env TERM=xterm-256color COLORTERM=truecolor PYTHONPATH={ROOT}"
+    # The floor gets the escape delay the cockpit sets for itself (cockpit/tui/__init__.py).
+    env = f"env TERM=xterm-256color COLORTERM=truecolor ESCDELAY=20 PYTHONPATH={ROOT}"
     t0 = time.perf_counter()
     tmux(
         "new-session", "-d", "-s", "bench", "-x", str(size[0]), "-y", str(size[1]),
