@@ -183,7 +183,9 @@ def start_session(
         from cockpit.tui.app import run_app
 
         try:
-            return _checked(session, run_app(session, gate_timeout=gate_timeout, keys=cfg.keys))
+            return _checked(
+                session, run_app(session, gate_timeout=gate_timeout, keys=cfg.keys, pricing=cfg.pricing)
+            )
         except JournalError as exc:
             die(str(exc))
         finally:

@@ -28,6 +28,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from cockpit.bus import EventBus
+from cockpit.config import Pricing
 from cockpit.engine.controls import LiveSession, ReplayControls, ReplaySource, SessionControls
 from cockpit.events import Event, GateOpened, HumanDecision, PrClosed, SessionFinished
 from cockpit.git.model import Diff
@@ -77,6 +78,7 @@ class CockpitApp(App[int]):
         replay: ReplayControls | None = None,
         gate_settle_s: float = GATE_SETTLE_S,
         keys: Mapping[str, str] | None = None,
+        pricing: Mapping[str, Pricing] | None = None,
     ) -> None:
         super().__init__()
         self.bus = bus
@@ -108,6 +110,7 @@ class CockpitApp(App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self.main: MainScreen | None = None
         self.frames = 0
+        self.pricing: Mapping[str, Pricing] = pricing or {}  # [pricing]: the header's costs
         # `[keys]` from cockpit.toml as a Textual keymap; names were checked by the caller.
         self.keymap, _ = keymap_from_config(keys or {})
 
@@ -466,7 +469,13 @@ def run_replay(driver: ReplaySource, *, diff_source: DiffSource | None = None) -
     return app.return_code or 0
 
 
-def run_app(session: LiveSession, *, gate_timeout: float = 0.0, keys: Mapping[str, str] | None = None) -> int:
+def run_app(
+    session: LiveSession,
+    *,
+    gate_timeout: float = 0.0,
+    keys: Mapping[str, str] | None = None,
+    pricing: Mapping[str, Pricing] | None = None,
+) -> int:
     """Run a live session in the cockpit; returns the exit code (130 when quit with work in flight)."""
 
     async def runner() -> int:
@@ -474,7 +483,14 @@ def run_app(session: LiveSession, *, gate_timeout: float = 0.0, keys: Mapping[st
         code: int = result.exit_code
         return code
 
-    app = CockpitApp(bus=session.bus, controls=session, runner=runner, gate_timeout=gate_timeout, keys=keys)
+    app = CockpitApp(
+        bus=session.bus,
+        controls=session,
+        runner=runner,
+        gate_timeout=gate_timeout,
+        keys=keys,
+        pricing=pricing,
+    )
     code = app.run()
     if code is not None:
         return code

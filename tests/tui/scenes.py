@@ -18,6 +18,7 @@ from cockpit.bus import EventBus
 from cockpit.engine.controls import SessionControls
 from cockpit.events import AnyEvent, FileStat, decode
 from cockpit.git.model import Diff
+from cockpit.sim.stack import DEMO_PRICING
 from cockpit.tui.app import CockpitApp
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -60,6 +61,7 @@ class Scene:
     theme: str | None = None
     description: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    gate_timeout: float = 0.0  # > 0: the demo's countdown runs (the clock is frozen: it shows the full time)
 
     @property
     def events(self) -> tuple[AnyEvent, ...]:
@@ -89,7 +91,14 @@ def scenes() -> dict[str, Scene]:
         Scene("override", gate, press=("o",), description="the override modal at the split-verdict gate"),
         Scene("diff", gate, press=("d",), description="PR 2's diff, read from git"),
         Scene("help", mid, press=("question_mark",), description="every key"),
-        Scene("gate-split-80x24", gate, size=(80, 24), description="the gate in an 80×24 terminal"),
+        Scene(
+            "gate-split-80x24",
+            gate,
+            size=(80, 24),
+            gate_timeout=10,
+            description="the gate in an 80×24 terminal, counting down",
+        ),
+        Scene("help-80x24", mid, size=(80, 24), press=("question_mark",), description="every key, 80×24"),
         Scene("mid-session-80x24", mid, size=(80, 24), description="mid-session in an 80×24 terminal"),
         Scene("gate-split-200x50", gate, size=(200, 50), description="the gate in a 200×50 terminal"),
         Scene("mid-session-200x50", mid, size=(200, 50), description="mid-session in a 200×50 terminal"),
@@ -124,7 +133,13 @@ def build(scene: Scene, controls: SessionControls | None) -> tuple[CockpitApp, E
     bus = EventBus()
     now = scene.now
     app = CockpitApp(
-        bus=bus, controls=controls, clock=lambda: now, diff_source=diff_source, theme=scene.theme
+        bus=bus,
+        controls=controls,
+        clock=lambda: now,
+        diff_source=diff_source,
+        theme=scene.theme,
+        gate_timeout=scene.gate_timeout,
+        pricing=DEMO_PRICING,
     )
     return app, bus
 

@@ -31,7 +31,7 @@ def _compare(snap_compare: SnapCompare, tmp_path: Path, name: str) -> bool:
 
 @pytest.mark.parametrize(
     "name",
-    ["mid-session", "gate-split", "override", "diff", "help", "gate-split-80x24"],
+    ["mid-session", "gate-split", "override", "diff", "help", "gate-split-80x24", "help-80x24"],
 )
 def test_snapshot(snap_compare: SnapCompare, tmp_path: Path, name: str) -> None:
     assert _compare(snap_compare, tmp_path, name)

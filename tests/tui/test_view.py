@@ -537,6 +537,33 @@ def test_every_view_counts_a_prs_composer_tokens_the_same_way() -> None:
     assert any("avg 3,500, max 3,500" in line for line in summary_lines(s))
 
 
+def test_the_header_keeps_every_roles_tokens_at_80_columns_and_prices_what_it_can() -> None:
+    """At 78 cells (80 columns less padding) each role's counts show; costs come from [pricing],
+    and a model without a price is "unpriced", never $0."""
+    from cockpit.config import Pricing
+
+    m = ViewModel()
+    _started_session(m)
+    usages = (("c1", "composer", "claude-x", 3000, 500), ("w1", "writer", "gpt-x", 80_000, 7300))
+    usages += (("r1", "reviewer", "glm-x", 3900, 1200),)
+    for seq, (did, role, model, i, o) in enumerate(usages, 3):
+        m.apply(
+            _ev(DispatchStarted, seq * 2, pr=1, dispatch=did, role=role, backend="s", model=model, round=1)
+        )
+        usage = Usage(input_tokens=i, output_tokens=o)
+        m.apply(_ev(DispatchFinished, seq * 2 + 1, pr=1, dispatch=did, role=role, status="ok", usage=usage))
+    pricing = {"claude-x": Pricing(input=3.0, output=15.0), "glm-x": Pricing()}
+    narrow = header_content(m.state, 200.0, 1, pricing=pricing, width=78).plain.splitlines()
+    assert all(len(line) <= 78 for line in narrow)
+    assert "composer 3.0k/500" in narrow[1] and "writer 80k/7.3k" in narrow[1]
+    assert "reviewers 3.9k/1.2k" in narrow[1]
+    wide = header_content(m.state, 200.0, 1, pricing=pricing).plain
+    assert "composer 3.0k in 500 out $0.017" in wide
+    assert "writer 80k in 7.3k out unpriced" in wide  # gpt-x has no price: not $0
+    assert "reviewers 3.9k in 1.2k out $0.000" in wide  # priced at zero: free, and says so
+    assert "cost $0.017 + unpriced" in wide
+
+
 # --- review fixes: the app ---------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from cockpit.tui.actions import bindings
 from cockpit.tui.model import Dirty
 from cockpit.tui.widgets.composer import ComposerPane
 from cockpit.tui.widgets.gate_banner import GateBanner
-from cockpit.tui.widgets.header import SessionHeader, header_content
+from cockpit.tui.widgets.header import SessionHeader, header_variants
 from cockpit.tui.widgets.keys_footer import KeysFooter
 from cockpit.tui.widgets.pr_list import PrList
 from cockpit.tui.widgets.reviewers import ReviewersPane
@@ -78,7 +78,9 @@ class MainScreen(Screen[None]):
         pr = s.prs.get(selected) if selected is not None else None
         if d.header or moved or tick:
             note = app.header_note()
-            self.header.set(header_content(s, now, selected, replay=app.controls is None, note=note))
+            self.header.show(
+                header_variants(s, now, selected, replay=app.controls is None, note=note, pricing=app.pricing)
+            )
         if d.prs or tick:
             self.pr_list.update_prs(sorted(s.prs.values(), key=lambda p: p.n), now)
         if moved:

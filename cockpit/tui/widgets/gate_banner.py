@@ -59,8 +59,13 @@ def banner_content(s: SessionState, view: BannerView) -> Content:
     pr = s.prs.get(g.pr) if g.pr is not None else None
     title = sanitize(pr.title) if pr is not None else ""
     kind = GATE_KIND_TEXT.get(g.gate_kind, g.gate_kind)
-    head: list[Content | tuple[str, str] | str] = [
-        ("◆ Waiting for you", "bold $text-warning"),
+    head: list[Content | tuple[str, str] | str] = [("◆ Waiting for you", "bold $text-warning")]
+    if view.countdown is not None:
+        # First on the first line: at any width the person sees how long they have; the title
+        # and the rest of the line are what the ellipsis takes.
+        secs = max(0, int(view.countdown + 0.999))
+        head.append((f" · approves by itself in {secs}s", "bold $text-warning"))
+    head += [
         (f" · PR {g.pr} " if g.pr is not None else " · ", "bold"),
         (title, "bold"),
         (f" · {kind} · round {g.round}", "$foreground-muted"),
@@ -102,11 +107,7 @@ def keys_content(view: BannerView) -> Content:
         markup.append(f"[@click=screen.do('{answer}')][b $text-warning]{key}[/] {label}[/]")
     keys = Content.from_markup("  ".join(markup))
     if view.countdown is not None:
-        secs = max(0, int(view.countdown + 0.999))
-        tail = Content.styled(
-            f"   approves by itself in {secs}s · any key or click stops the countdown", "$foreground-muted"
-        )
-        keys = keys + tail
+        keys = keys + Content.styled("   any key or click stops the countdown", "$foreground-muted")
     elif view.countdown_stopped:
         keys = keys + Content.styled("   countdown stopped: you decide", "$foreground-muted")
     return keys
