@@ -339,7 +339,7 @@ def demo(
 @_journal_option
 def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
     """List the sessions in the journal, newest first."""
-    from cockpit.headless import fmt_duration, fmt_tokens
+    from cockpit.fmt import fmt_duration, fmt_tokens
     from cockpit.state import fold, session_summary
 
     j = open_journal(journal)
