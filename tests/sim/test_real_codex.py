@@ -17,8 +17,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from cockpit.scenario import Scenario, parse_scenario
-from cockpit.sim.responses import Fault, ResponsesSim
+from cockpit.demo.scenario import Scenario, parse_scenario
 from tests.support.real_codex import (
     GitCheckout,
     blob_text,
@@ -31,6 +30,7 @@ from tests.support.real_codex import (
     run_codex,
     sim_server,
 )
+from tests.support.responses_sim import Fault, ResponsesSim
 
 pytestmark = pytest.mark.codex
 
