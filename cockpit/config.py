@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from cockpit import secret
 from cockpit.text import read_text_file
 
 CONFIG_NAME = "cockpit.toml"
@@ -310,32 +311,14 @@ timeout_s = 900
 """
 
 
-# Model API keys a process may carry; their values never reach the journal (DESIGN invariant 6).
-KNOWN_SECRET_ENV = (
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN",
-    "OPENAI_API_KEY",
-    "CODEX_API_KEY",
-    "AZURE_OPENAI_API_KEY",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "MISTRAL_API_KEY",
-    "GROQ_API_KEY",
-    "DEEPSEEK_API_KEY",
-    "OPENROUTER_API_KEY",
-    "XAI_API_KEY",
-    "TOGETHER_API_KEY",
-    "FIREWORKS_API_KEY",
-    "COHERE_API_KEY",
-    "HF_TOKEN",
-)
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
-
-
 def secret_values(cfg: Config, environ: Mapping[str, str] | None = None) -> list[str]:
-    """The values to redact: the composer's key, well-known model keys, secret-looking writer env."""
-    env = os.environ if environ is None else environ
-    names = {cfg.composer.api_key_env, *KNOWN_SECRET_ENV}
-    values = {env.get(n, "") for n in names}
-    values |= {v for k, v in cfg.writer.env.items() if _SECRET_NAME.search(k)}
-    return sorted((v for v in values if len(v) >= 8), key=len, reverse=True)
+    """The values to redact: every secret-looking variable (by name or shape), the composer's key
+    variable whatever its name, and secret-looking literal values in the writer's ``env``."""
+    env = secret.environ_with_secrets() if environ is None else environ
+    values = set(secret.secret_values(env, [cfg.composer.api_key_env]))
+    values |= {
+        v
+        for k, v in cfg.writer.env.items()
+        if secret.is_secret(k, v) and not v.startswith("${") and len(v) >= secret.MIN_SECRET_CHARS
+    }
+    return sorted(values, key=len, reverse=True)

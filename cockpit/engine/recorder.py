@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -22,10 +22,10 @@ from cockpit.backends.base import Output
 from cockpit.bus import EventBus
 from cockpit.events import DispatchOutput, Error, Event, encode
 from cockpit.journal import Journal, JournalWriter
+from cockpit.secret import Redactor
 
 E = TypeVar("E", bound=Event)
 
-REDACTED = b"[redacted]"
 COALESCED_CHANNELS = frozenset({"text", "reasoning", "stderr", "command_output"})
 MAX_BUFFER_CHARS = 64_000
 
@@ -37,6 +37,17 @@ class _Buffer:
     parts: list[str] = field(default_factory=list)
     size: int = 0
     handle: asyncio.TimerHandle | None = None
+
+
+def _redact_strings(value: Any, redact: Callable[[str], str]) -> Any:
+    """Every string in a tree of builtins (an event's fields, keys included) through ``redact``."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_strings(v, redact) for v in value]
+    if isinstance(value, dict):
+        return {_redact_strings(k, redact): _redact_strings(v, redact) for k, v in value.items()}
+    return value
 
 
 class Recorder:
@@ -56,8 +67,10 @@ class Recorder:
         self.clock = clock
         self._loop = asyncio.get_running_loop()
         self._seq = 0
-        # Known secret values, as they appear inside JSON; longest first so none hides another.
-        self._secrets = sorted({json.dumps(v)[1:-1].encode() for v in secrets if v}, key=len, reverse=True)
+        # Known secret values, as they are and as they appear inside JSON (to find them in the
+        # encoded event); token shapes are the Redactor's own.
+        values = [v for v in secrets if v]
+        self._redactor = Redactor([*values, *(json.dumps(v, ensure_ascii=False)[1:-1] for v in values)])
         self._buffers: dict[str, _Buffer] = {}
         self._writer: JournalWriter = journal.writer(session, self._committed, self._journal_error)
         self._closed = False
@@ -70,20 +83,20 @@ class Recorder:
 
     def _append(self, event: E) -> E:
         stamped = msgspec.structs.replace(event, session=self.session, seq=self._seq, t=self.clock())
-        if self._secrets:
-            stamped = self._redacted(stamped)
+        stamped = self._redacted(stamped)
         self._seq += 1
         self._writer.append(stamped)
         return stamped
 
     def _redacted(self, event: E) -> E:
-        """The event with every known secret replaced (a writer that ran `env`, say)."""
-        data = encode(event)
-        if not any(secret in data for secret in self._secrets):
+        """The event with every secret replaced: known values and token shapes (a writer that ran
+        `env`, a key pasted into a commit message). Done on the encoded JSON, so every field is
+        covered, whatever the event's type."""
+        if not self._redactor.has_secret(encode(event).decode("utf-8")):
             return event
-        for secret in self._secrets:
-            data = data.replace(secret, REDACTED)
-        return msgspec.json.decode(data, type=type(event))
+        data = msgspec.to_builtins(event)
+        data.pop("kind", None)
+        return msgspec.convert(_redact_strings(data, self._redactor.redact), type=type(event))
 
     def output(self, dispatch: str, pr: int | None, out: Output) -> None:
         """A piece of a dispatch's stream. Plain text is coalesced; structured pieces are not."""

@@ -14,7 +14,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import platformdirs
@@ -55,6 +55,7 @@ from cockpit.git.repo import Repo
 from cockpit.git.watcher import CommitWatcher
 from cockpit.journal import Journal
 from cockpit.plan import PlanItem
+from cockpit.secret import Redactor
 
 
 class SessionError(Exception):
@@ -111,6 +112,7 @@ class Session:
         self.argv = list(argv)
         self.goal = goal or config.session.goal
         self._initial_warnings = list(warnings)
+        self.redactor = Redactor(secret_values(config))  # issue 9: secrets never reach a model either
         s = config.session
         self.max_rounds = s.max_rounds
         self.max_diff_bytes = s.max_diff_bytes
@@ -161,7 +163,7 @@ class Session:
         self.journal.begin_session(
             self.id, str(self.repo.workdir), self.base_branch, self.mode
         )  # JournalError
-        self.recorder = Recorder(self.journal, self.id, self.bus, secrets=secret_values(self.config))
+        self.recorder = Recorder(self.journal, self.id, self.bus, secrets=self.redactor.values)
         self.dispatcher = Dispatcher(self.recorder)
         self.gates = Gates(self.recorder, auto_approve=self.auto_approve)
         self.composer_lock = asyncio.Lock()
@@ -333,6 +335,8 @@ class Session:
 
     async def compose(self, pr: PrRun, job: ComposeJob, purpose: str) -> Dispatched[ComposeResult]:
         c = self.backends.composer
+        red = self.redactor.redact
+        job = replace(job, context=tuple(map(red, job.context)), request=red(job.request))
         async with self.composer_lock:
             return await self.dispatcher.run(
                 pr=pr.n,
@@ -378,6 +382,7 @@ class Session:
         )
 
     async def review(self, pr: PrRun, rv: Reviewer, job: ReviewJob) -> Dispatched[ReviewResult]:
+        job = replace(job, prompt=self.redactor.redact(job.prompt))  # the diff may hold a key
         return await self.dispatcher.run(
             pr=pr.n,
             round_no=job.round,

@@ -299,10 +299,21 @@ async def test_model_keys_stay_out_of_the_writers_environment(
     assert len(seen[MARKER_ENV]) == 32  # the marker every process it starts inherits
 
 
-def test_writer_environ_drops_known_keys_and_extra_names() -> None:
-    base = {"ANTHROPIC_AUTH_TOKEN": "t", "GEMINI_API_KEY": "g", "X_KEY": "x", "PATH": "/bin", "HOME": "/h"}
-    assert writer_environ({}, base=base) == {"X_KEY": "x", "PATH": "/bin", "HOME": "/h"}
-    assert writer_environ({"HOME": "/w"}, drop=["X_KEY"], base=base) == {"PATH": "/bin", "HOME": "/w"}
+def test_writer_environ_drops_secrets_by_name_shape_and_config() -> None:
+    base = {
+        "ANTHROPIC_AUTH_TOKEN": "t",
+        "GEMINI_API_KEY": "g",
+        "X_KEY": "x",
+        "DB_PASSWORD": "p",
+        "MY_CREDENTIALS": "c",
+        "CLIENT_SECRET": "s",
+        "INNOCENT": "ghp_" + "a" * 36,  # a GitHub token by its shape, whatever the name
+        "COMPOSER": "sk-ant-nope",
+        "PATH": "/bin",
+        "HOME": "/h",
+    }
+    assert writer_environ({}, base=base) == {"COMPOSER": "sk-ant-nope", "PATH": "/bin", "HOME": "/h"}
+    assert writer_environ({"HOME": "/w"}, drop=["COMPOSER"], base=base) == {"PATH": "/bin", "HOME": "/w"}
     assert writer_environ({"GEMINI_API_KEY": "${GEMINI_API_KEY}"}, base=base)["GEMINI_API_KEY"] == "g"
     assert writer_environ({"A": "x${PATH}"}, base=base)["A"] == "x${PATH}"  # only a whole-value reference
 
