@@ -41,7 +41,17 @@ def test_token_shapes_are_secrets_wherever_they_are(token: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["sk-learn is a library", "risk-averse", "ghp_short", "AKIA", "xoxo", "task-ant-farm", "a-sk-1", "risk-" + "a" * 30]
+    "text",
+    [
+        "sk-learn is a library",
+        "risk-averse",
+        "ghp_short",
+        "AKIA",
+        "xoxo",
+        "task-ant-farm",
+        "a-sk-1",
+        "risk-" + "a" * 30,
+    ],
 )
 def test_ordinary_words_are_not_tokens(text: str) -> None:
     assert not TOKEN_SHAPE.search(text)
@@ -109,7 +119,9 @@ def test_a_child_cannot_read_the_hidden_environment(tmp_path: Path) -> None:
         "MY_COMPOSER": "composer-value-for-test",
         "HARMLESS": "still-here",
     }
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     first, _, rest = done.stdout.partition("\n")
     assert {"GITHUB_TOKEN", "MY_COMPOSER"} <= set(first.split(","))
