@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,6 +59,7 @@ class WriterConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     resume: bool = True  # a fix round resumes the writer's thread (codex exec resume)
     commit_uncommitted: bool = False  # commit what a writer left uncommitted, with its final message
     brief_via: Literal["arg", "stdin", "file"] = "arg"  # command writers: how the brief is passed
+    shell: bool = False  # command writers: run a string command by /bin/sh -c (brief by stdin/file only)
 
 
 class ReviewerConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -144,6 +146,23 @@ def _check(cfg: Config, text: str) -> None:
             fail(f"$.reviewers[{i}].host", f"{r.host!r} is not an http(s) URL")
     if cfg.writer.backend == "command" and not cfg.writer.command:
         fail("$.writer.command", "a command writer needs a command")
+    if cfg.writer.backend == "command" and isinstance(cfg.writer.command, str) and not cfg.writer.shell:
+        try:
+            shlex.split(cfg.writer.command)
+        except ValueError as exc:
+            fail("$.writer.command", f"cannot be split into words ({exc}); cockpit runs no shell here")
+    if cfg.writer.backend == "command" and cfg.writer.shell:
+        w = cfg.writer
+        words = [w.command] if isinstance(w.command, str) else list(w.command)
+        if not isinstance(w.command, str):
+            fail("$.writer.shell", "shell = true needs `command` as one string")
+        elif any("{brief}" in x for x in [*words, *w.args]):
+            fail(
+                "$.writer.command",
+                "with shell = true the brief cannot be in the command line; use {brief_file}",
+            )
+        elif w.brief_via == "arg":
+            fail("$.writer.brief_via", 'with shell = true the brief goes by "stdin" or "file", never "arg"')
     if not math.isfinite(cfg.scripted.speed) or cfg.scripted.speed < 0:
         fail("$.scripted.speed", "must not be negative")
 
@@ -286,6 +305,8 @@ timeout_s = 1800
 resume = true                   # a fix round resumes the writer's thread
 commit_uncommitted = false      # commit what the writer left uncommitted, with its final message
 # brief_via = "arg"             # command writers: "arg" | "stdin" | "file" ({brief} / {brief_file} in args)
+# shell = false                 # command writers: a string command is split into words, never run by a
+                                # shell; shell = true runs it by /bin/sh -c, brief_via "stdin" or "file" only
 
 [[reviewers]]
 name = "correctness"

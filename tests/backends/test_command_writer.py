@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import re
 import subprocess
 import sys
 import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,8 +91,45 @@ def test_command_lines() -> None:
         "--file",
         "/tmp/f.md",
     ]
-    shell = CommandWriter("claude -p {brief} | tee log", args=["--x"]).argv("it's $HOME")
-    assert shell == ["/bin/sh", "-c", "claude -p 'it'\"'\"'s $HOME' | tee log --x"]
+    # A string is split into words; the brief is one argv element, never shell text.
+    split = CommandWriter("claude -p '{brief}' --x", args=["--y"]).argv("it's $HOME `id` $(id)")
+    assert split == ["claude", "-p", "it's $HOME `id` $(id)", "--x", "--y"]
+    shell = CommandWriter("tool --in {brief_file} | tee log", brief_via="file", shell=True, args=["--x"])
+    assert shell.argv("b", "/tmp/f 1.md") == ["/bin/sh", "-c", "tool --in '/tmp/f 1.md' | tee log --x"]
+
+
+@pytest.mark.parametrize(
+    ("command", "kwargs", "problem"),
+    [
+        ("claude -p {brief} | tee log", {"brief_via": "stdin"}, "{brief}"),
+        ("tool | tee log", {"args": ["--msg={brief}"], "brief_via": "file"}, "{brief}"),
+        ("tool | tee log", {}, "stdin or file"),
+        (["sh", "-c", "tool"], {"brief_via": "stdin"}, "one string"),
+    ],
+)
+def test_a_shell_never_gets_the_brief_in_its_command_line(
+    command: str | list[str], kwargs: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        CommandWriter(command, shell=True, **kwargs)
+
+
+async def test_a_brief_with_shell_syntax_never_executes(tmp_path: Path, worktree: Path) -> None:
+    """Issue 9: the brief is model output; $(...), backticks and ; in it stay text."""
+    marker = tmp_path / "PWNED"
+    brief = f'$(touch {marker}) `touch {marker}` "; touch {marker}; echo " \'; touch {marker} #'
+    sink = tmp_path / "b.txt"
+    for command, via in (
+        (f'printf "%s" "{{brief}}" {sink}', "arg"),  # the issue's string command, split with shlex
+        (["printf", "%s", "{brief}"], "arg"),
+        (f"cat > {sink}", "stdin"),  # the shell string with shell = true only reads the brief
+    ):
+        w = CommandWriter(command, brief_via=via, shell=via == "stdin")  # type: ignore[arg-type]
+        outs: list[Output] = []
+        with contextlib.suppress(DispatchError):
+            await w.write(job(worktree, brief), outs.append)
+        assert not marker.exists(), command
+    assert brief in sink.read_text()
 
 
 async def test_brief_on_stdin_and_final_message(tmp_path: Path, worktree: Path) -> None:
@@ -154,7 +194,7 @@ async def test_brief_in_a_file_that_is_removed_afterwards(tmp_path: Path, worktr
 
 
 async def test_a_shell_string_command(worktree: Path) -> None:
-    w = CommandWriter("tr a-z A-Z && echo done >&2", brief_via="stdin")
+    w = CommandWriter("tr a-z A-Z && echo done >&2", brief_via="stdin", shell=True)
     outs: list[Output] = []
     result = await w.write(job(worktree, "make it loud\n"), outs.append)
     assert result.final_message == "MAKE IT LOUD"
@@ -223,7 +263,9 @@ async def test_a_missing_program(worktree: Path, tmp_path: Path) -> None:
 
 async def test_background_processes_left_behind_are_stopped(tmp_path: Path, worktree: Path) -> None:
     pidfile = tmp_path / "pid"
-    w = CommandWriter(f"sleep 1000 & echo $! > {pidfile}; echo started", brief_via="stdin", grace_s=0.2)
+    w = CommandWriter(
+        f"sleep 1000 & echo $! > {pidfile}; echo started", brief_via="stdin", grace_s=0.2, shell=True
+    )
     outs: list[Output] = []
     result = await w.write(job(worktree), outs.append)
     assert result.final_message == "started"
@@ -322,7 +364,7 @@ async def test_a_detached_leftover_is_stopped_after_a_normal_exit(tmp_path: Path
     pidfile = tmp_path / "pid"
     # setsid: a session of its own, out of the writer's process group, as Codex runs its commands
     tool = f"setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > {pidfile}; echo started"
-    w = CommandWriter(tool, brief_via="stdin", grace_s=0.2)
+    w = CommandWriter(tool, brief_via="stdin", grace_s=0.2, shell=True)
     outs: list[Output] = []
     await w.write(job(worktree), outs.append)
     pid = int(pidfile.read_text())
