@@ -32,6 +32,7 @@ from cockpit.events import (
     SessionPaused,
     SessionResumed,
     SessionStarted,
+    Tamper,
     Usage,
     VerdictParsed,
     Warn,
@@ -134,6 +135,11 @@ class HeadlessPrinter:
             HumanDecision: self._answer,
             InterruptRequested: lambda e: self.c("red", f"interrupt requested for {e.dispatch}"),
             Merged: self._merged,
+            Tamper: lambda e: self.c(
+                "red",
+                f"TAMPER ({e.found}), {'restored' if e.restored else 'NOT fully restored'}: "
+                + sanitize("; ".join([*e.changes, *e.problems])),
+            ),
             PrClosed: self._closed,
             Warn: lambda e: self.c("yellow", f"warning: {sanitize(e.message)}"),
             Error: lambda e: self.c("red", f"error ({e.where}): {sanitize(e.message)}"),

@@ -255,6 +255,10 @@ class Pipeline:
         )
         d = await self.s.write(pr, job)
         await self.s.watcher.rescan()  # commit_seen events are out before we decide anything
+        if self.s.tamper.pending(pr.n):  # issue 9: it changed what it may not (already restored)
+            if await self.tamper_gate():
+                self._start_writing("retry")
+            return
         after = await asyncio.to_thread(self.s.repo.tip, pr.branch)
         if d.ok and d.result is not None:
             pr.thread_id = d.result.thread_id or pr.thread_id
@@ -579,8 +583,9 @@ class Pipeline:
             # record what it did, so the journal never contradicts the repository.
             with contextlib.suppress(Exception):
                 done = await merging
-                self._merged(done)
-                self.closed_now("merged", "merged before the skip or stop took effect")
+                if done is not None:
+                    self._merged(done)
+                    self.closed_now("merged", "merged before the skip or stop took effect")
             raise
         except MergeRefused as exc:
             await self.refused(exc)
@@ -591,15 +596,42 @@ class Pipeline:
                 return
             await self.fail(ans, f"merge failed: {exc}")
             return
+        if result is None:
+            await self.tamper_gate()  # retry: the step stays "merge"
+            return
         self._merged(result)
         await self.close("merged")
 
-    async def _merge_locked(self) -> MergeResult:
+    async def tamper_gate(self) -> bool:
+        """Issue 9: the writer changed a ref, a hook or the config; it is restored and journaled
+        (``tamper``). Only a human goes on (retry: True); approve, and --auto-approve, fail the PR."""
         pr = self.pr
-        async with self.s.merge_lock:
-            return await asyncio.to_thread(
-                self.s.repo.merge, pr.branch, pr.head, self.s.base_branch, pr.merge_message
+        found = self.s.tamper.take(pr.n) or ["the repository was changed"]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        ans = await self.gate(
+            "tamper",
+            "fail",
+            summary=f"the writer tampered, restored: {found[0]}{more}",
+            text="\n".join(found),
+        )
+        if ans.by == "human" and await self.common_answer(ans):
+            return False
+        if ans.by == "human" and ans.answer == "retry":
+            return True
+        await self.fail(ans, f"tamper: {'; '.join(found[:3])}{more if len(found) > 3 else ''}")
+        return False
+
+    async def _merge_locked(self) -> MergeResult | None:
+        """The merge, onto the base tip the guard holds; None when the guard found tamper first."""
+        pr = self.pr
+        async with self.s.merge_lock, self.s.tamper.merging(pr.n) as base_tip:
+            if self.s.tamper.pending(pr.n):
+                return None
+            result = await asyncio.to_thread(
+                self.s.repo.merge, pr.branch, pr.head, self.s.base_branch, pr.merge_message, base_tip
             )
+            self.s.tamper.accepted(result.merge_sha)
+            return result
 
     def _merged(self, result: MergeResult) -> None:
         self.s.recorder.emit(

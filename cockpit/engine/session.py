@@ -36,6 +36,7 @@ from cockpit.engine.gates import GateAnswer, GateError, Gates
 from cockpit.engine.pipeline import Pipeline, PrRun
 from cockpit.engine.prompts import ThreadEntry, clip, session_thread
 from cockpit.engine.recorder import Recorder
+from cockpit.engine.tamper import TamperWatch
 from cockpit.events import (
     CommitSeen,
     Error,
@@ -141,6 +142,7 @@ class Session:
         self.watcher: CommitWatcher
         self.composer_lock: asyncio.Lock
         self.merge_lock: asyncio.Lock
+        self.tamper: TamperWatch
         self.writer_slots: asyncio.Semaphore
 
     def _resolve_base(self, configured: str) -> str:
@@ -170,6 +172,7 @@ class Session:
         self.merge_lock = asyncio.Lock()
         self.writer_slots = asyncio.Semaphore(self.config.session.concurrent_writers)
         self.watcher = CommitWatcher(self.repo.workdir, self._on_commits)
+        self.tamper = TamperWatch(self.repo.common_dir, self.id, self.base_branch, self.recorder)  # issue 9
         status: SessionStatus = "completed"
         reason = ""
         try:
@@ -370,16 +373,20 @@ class Session:
         await self.dispatcher.wait_unpaused()
         pr.writing_started = True
         self._signal()
-        return await self.dispatcher.run(
-            pr=pr.n,
-            round_no=job.round,
-            role="writer",
-            backend=w.backend,
-            model=w.model,
-            purpose="write",
-            timeout_s=w.timeout_s,
-            call=lambda out: w.write(job, out),
-        )
+        await self.tamper.arm()  # issue 9: the shared git dir is held while the writer runs
+        try:
+            return await self.dispatcher.run(
+                pr=pr.n,
+                round_no=job.round,
+                role="writer",
+                backend=w.backend,
+                model=w.model,
+                purpose="write",
+                timeout_s=w.timeout_s,
+                call=lambda out: w.write(job, out),
+            )
+        finally:
+            await self.tamper.disarm(pr.n)
 
     async def review(self, pr: PrRun, rv: Reviewer, job: ReviewJob) -> Dispatched[ReviewResult]:
         job = replace(job, prompt=self.redactor.redact(job.prompt))  # the diff may hold a key
@@ -413,6 +420,7 @@ class Session:
         pr = self._by_branch.get(branch)
         if pr is None:
             return
+        await self.tamper.check(pr.n, "at a commit")  # issue 9: restored before anyone's next git command
         for i, c in enumerate(commits):
             pr.commits.append((c.sha, c.message))
             self.recorder.emit(
