@@ -21,7 +21,7 @@ import pydantic
 
 from cockpit.backends.base import DispatchError, Output, OutputSink, ReviewJob, ReviewResult
 from cockpit.events import Usage
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 CONNECT_TIMEOUT_S = 10.0

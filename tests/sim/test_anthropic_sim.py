@@ -27,7 +27,7 @@ from cockpit.sim.anthropic import (
     count_input_tokens,
     scenario_fault,
 )
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 KEY = "sk-ant-test-0123456789"
 DECIDE: Any = {
