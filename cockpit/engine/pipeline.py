@@ -21,12 +21,12 @@ from cockpit.engine.decisions import (
     DECIDE_TOOL,
     DecisionParseError,
     ParsedDecision,
+    from_result,
     from_text,
-    from_tool_input,
 )
 from cockpit.engine.dispatch import Dispatched
 from cockpit.engine.gates import GateAnswer, GateRequest
-from cockpit.engine.verdicts import VERDICT_SCHEMA, parse_verdict
+from cockpit.engine.verdicts import VERDICT_SCHEMA, parse_verdict, review_missing
 from cockpit.events import (
     DecisionProposed,
     Error,
@@ -94,6 +94,7 @@ class Pipeline:
             "decide": self.decide,
             "merge": self.merge,
         }
+        self._review_retries: dict[int, int] = {}  # per round: reviews asked again (issue 9)
 
     async def run(self) -> None:
         pr = self.pr
@@ -409,6 +410,10 @@ class Pipeline:
                     )
                 )
             )
+        missing = review_missing((v.verdict for v in pr.verdicts), pr.failed_reviewers)
+        if missing:  # issue 9: no parsed verdict, no review; the proposal is to ask again
+            await self.review_failed(missing, "\n".join(d.error for d in results if d.error))
+            return
         if pr.failed_reviewers:
             names = ", ".join(pr.failed_reviewers)
             proposal = "continue" if pr.verdicts else "fail"
@@ -429,6 +434,23 @@ class Pipeline:
                 await self.fail(ans, f"review failed: {names}")
                 return
         pr.step = "decide"
+
+    async def review_failed(self, why: str, errors: str) -> None:
+        """A failure gate proposing to review again. A human's approve retries; --auto-approve
+        retries once per round, then fails the PR: an unreviewed PR never merges on its own."""
+        pr = self.pr
+        raw = "\n\n".join(f"{v.reviewer}: {v.raw}" for v in pr.verdicts if v.raw)
+        ans = await self.gate("failure", "retry", summary=f"review failed: {why}", text=errors or raw)
+        if await self.common_answer(ans):
+            return
+        if ans.answer == "override":
+            await self.act(ans, ans.action, pr.title, ans.text or "")
+            return
+        tries = self._review_retries.get(pr.round, 0)
+        if ans.answer == "retry" or (ans.answer == "approve" and (ans.by == "human" or tries < 1)):
+            self._review_retries[pr.round] = tries + 1
+            return  # the step stays "review"
+        await self.fail(ans, f"review failed: {why}")
 
     # --- decide ----------------------------------------------------------------------------
 
@@ -468,11 +490,7 @@ class Pipeline:
         decision, why = None, d.error
         if d.ok and d.result is not None:
             try:
-                decision = (
-                    from_tool_input(d.result.tool_input)
-                    if d.result.tool_input is not None
-                    else from_text(d.result.text)
-                )
+                decision = from_result(d.result)  # a cut-off answer is no decision (issue 9)
             except DecisionParseError as exc:
                 why = str(exc)
         if decision is None:
