@@ -41,7 +41,7 @@ from cockpit.events import (
 )
 from cockpit.pricing import fmt_money, session_costs
 from cockpit.state import SessionState
-from cockpit.text import sanitize
+from cockpit.text import cut_lines, sanitize
 
 T = TypeVar("T")
 
@@ -224,7 +224,7 @@ class HeadlessPrinter:
             code = e.meta.get("exit_code")
             if code not in (None, 0):
                 return f"{self.c(color, label)} " + self.c("red", f"exit {code}")
-            return None if not self.verbose else self.c("dim", sanitize(e.text).rstrip())
+            return None if not self.verbose else self.c("dim", sanitize(cut_lines(e.text)).rstrip())
         if e.channel == "file_change":
             changes = e.meta.get("changes") or [{"path": e.text, "kind": "update"}]
             listed = ", ".join(
@@ -233,7 +233,7 @@ class HeadlessPrinter:
             return f"{self.c(color, label)} ✎ {sanitize(listed)}"
         if not self.verbose:
             return None
-        text = sanitize(e.text).rstrip()
+        text = sanitize(cut_lines(e.text)).rstrip()
         if not text:
             return None
         return self.c("dim", text) if e.channel == "reasoning" else text

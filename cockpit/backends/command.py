@@ -69,10 +69,10 @@ class _FinalMessage:
         self.line = ""  # the unfinished line, while it arrives in partial pieces
 
     def feed(self, text: str, partial: bool) -> None:
-        if partial:
-            self.line += text
+        if partial:  # only the end of a huge unfinished line can matter: keep it bounded
+            self.line = (self.line + text)[-MAX_PARAGRAPH_CHARS:]
             return
-        line, self.line = self.line + text, ""
+        line, self.line = (self.line + text)[-MAX_PARAGRAPH_CHARS:], ""
         if line.strip():
             self.current.append(line.rstrip())
             while len(self.current) > 1 and sum(map(len, self.current)) > MAX_PARAGRAPH_CHARS:

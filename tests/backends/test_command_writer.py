@@ -19,7 +19,7 @@ import pytest
 from cockpit.backends.base import DispatchError, Output, WriteJob, Writer
 from cockpit.backends.cli import writer_environ
 from cockpit.backends.command import CommandWriter
-from cockpit.backends.process import MARKER_ENV, _pump, marked_processes
+from cockpit.backends.process import MARKER_ENV, PARTIAL_PIECE_CHARS, READ_CHUNK, _pump, marked_processes
 from cockpit.events import Usage
 
 PY = sys.executable
@@ -463,3 +463,24 @@ async def test_a_long_line_costs_no_more_than_many_short_ones() -> None:
     long, long_lines = await cpu_to_pump(b"x" * size + b"\nend")
     assert short_lines == [999] * (size // 1000) and long_lines == [size, 3]
     assert long < 10 * short + 0.05
+
+
+async def test_a_reader_of_partial_lines_gets_a_huge_line_in_bounded_pieces() -> None:
+    """Issue 9: a 5 MB line reaches a partial-line reader (the command writer) in pieces of at
+    most PARTIAL_PIECE_CHARS, flagged partial, so nothing holds the whole line."""
+    reader = asyncio.StreamReader()
+    reader.feed_data(b"x" * 5_000_000 + b"\nend\n")
+    reader.feed_eof()
+    pieces: list[tuple[int, bool]] = []
+    await _pump(reader, lambda line, partial: pieces.append((len(line), partial)), 10.0)
+    assert all(n <= PARTIAL_PIECE_CHARS + READ_CHUNK for n, _ in pieces)
+    assert sum(n for n, _ in pieces[:-1]) == 5_000_000 and pieces[-1] == (3, False)
+    assert [p for _, p in pieces[:-2]] == [True] * (len(pieces) - 2)
+
+
+async def test_the_final_message_of_a_huge_line_is_bounded(tmp_path: Path, worktree: Path) -> None:
+    tool = script(tmp_path, "tool.py", "import sys\nsys.stdout.write('x' * 3_000_000)\n")
+    outs: list[Output] = []
+    result = await CommandWriter([PY, tool], brief_via="stdin").write(job(worktree), outs.append)
+    assert len(result.final_message) <= 64 * 1024
+    assert sum(len(o.text) for o in outs if o.channel == "text") == 3_000_001  # + the newline at EOF

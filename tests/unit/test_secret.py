@@ -127,3 +127,11 @@ def test_a_child_cannot_read_the_hidden_environment(tmp_path: Path) -> None:
     assert {"GITHUB_TOKEN", "MY_COMPOSER"} <= set(first.split(","))
     assert "gh-value-for-test" not in rest and "composer-value-for-test" not in rest
     assert "HARMLESS=still-here" in rest
+
+
+def test_long_lines_are_cut_for_display() -> None:
+    from cockpit.text import cut_lines
+
+    assert cut_lines("short\nlines") == "short\nlines"
+    out = cut_lines("a" * 5000 + "\nok", width=100)
+    assert out == "a" * 100 + "… [4,900 more characters]\nok"
