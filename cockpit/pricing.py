@@ -62,9 +62,3 @@ def session_costs(state: SessionState, pricing: Mapping[str, Pricing]) -> Costs:
             out.by_pr[d.pr] = out.by_pr.get(d.pr, 0.0) + c
         out.total += c
     return out
-
-
-def fmt_money(amount: float) -> str:
-    """One precision for every amount a session shows side by side (a tenth of a cent: model
-    calls are cheap); only sums of $100 and more drop to cents."""
-    return f"${amount:,.3f}" if amount < 99.9995 else f"${amount:,.2f}"

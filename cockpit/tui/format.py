@@ -13,11 +13,8 @@ from collections.abc import Mapping
 from textual.content import Content
 
 from cockpit.events import Finding, GateOpened
-from cockpit.headless import fmt_duration, fmt_tokens
 from cockpit.text import sanitize
 from cockpit.tui.actions import ACTIONS, key_display
-
-__all__ = ["fmt_duration", "fmt_tokens"]
 
 # status -> (glyph, style, label)
 STATUS: dict[str, tuple[str, str, str]] = {

@@ -16,10 +16,11 @@ from textual.content import Content
 
 from cockpit.config import Pricing
 from cockpit.events import Usage
-from cockpit.pricing import find_price, fmt_money, usage_cost
+from cockpit.fmt import fmt_duration, fmt_money, fmt_tokens
+from cockpit.pricing import find_price, usage_cost
 from cockpit.state import SessionState
 from cockpit.text import sanitize
-from cockpit.tui.format import ROLE_STYLE, bar, fmt_duration, fmt_tokens
+from cockpit.tui.format import ROLE_STYLE, bar
 from cockpit.tui.widgets.textbox import TextBox
 
 _SEP = (" │ ", "$foreground-muted")
