@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -34,6 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 SOCKET = f"cockpit-bench-{os.getpid()}"
 
+def _header_pr(screen: str) -> str:
+    """The PR the header's second line is about ("composer PR 2 …" wide, "PR 2 …" narrow)."""
+    lines = screen.splitlines()
+    m = re.search(r"\bPR (\d+) ", lines[1]) if len(lines) > 1 else None
+    return m.group(1) if m else ""
+
+
 # (label, key, what shows once the key took effect)
 Check = Callable[[str], bool]
 COCKPIT_KEYS: list[tuple[str, str, Check]] = [
@@ -41,8 +49,8 @@ COCKPIT_KEYS: list[tuple[str, str, Check]] = [
     ("0 restore panes", "0", lambda s: "Reviewers" in s),
     ("? help", "?", lambda s: "esc closes" in s),
     ("escape closes help", "Escape", lambda s: "esc closes" not in s),
-    ("j next PR", "j", lambda s: "composer PR 3" in s),
-    ("k previous PR", "k", lambda s: "composer PR 2" in s),
+    ("j next PR", "j", lambda s: _header_pr(s) == "3"),
+    ("k previous PR", "k", lambda s: _header_pr(s) == "2"),
     ("d diff", "d", lambda s: "Files" in s),
     ("escape closes diff", "Escape", lambda s: "Files" not in s),
 ]
@@ -323,7 +331,7 @@ def main() -> None:
         for rate in (float(r) for r in args.rates.split(",")):
             got = run_keys(
                 [*me, "--serve", "cockpit", "--rate", str(rate)],
-                lambda s: "composer PR 2" in s,
+                lambda s: _header_pr(s) == "2",
                 COCKPIT_KEYS,
                 size,
                 args.n,

@@ -34,6 +34,15 @@ if TYPE_CHECKING:
 READONLY = "This is a replay: nothing can be changed here."
 
 
+def skip_consequence(pr: PRState) -> str:
+    """What skipping does to this PR: one that never started has no branch to keep."""
+    if pr.commits:
+        return "It closes as skipped; its branch and commits are kept, nothing is merged."
+    if any(r.writer for r in pr.rounds.values()):
+        return "It closes as skipped; the writer made no commit, its worktree is kept if it left work."
+    return "It closes as skipped before it started: no branch or worktree was made."
+
+
 def fix_draft(title: str, rnd: RoundState | None) -> str:
     """A fix brief to edit: what to fix, the composer's rationale, each reviewer's findings."""
     parts = [f"Fix: {title}", ""]
@@ -281,7 +290,7 @@ class Commands:
         self.app.push_screen(
             ConfirmScreen(
                 f"Skip PR {pr.n}?",
-                f"{sanitize(pr.title)}\n\nIt closes as skipped; its branch is kept.",
+                f"{sanitize(pr.title)}\n\n{skip_consequence(pr)}",
                 "Skip",
             ),
             confirmed,

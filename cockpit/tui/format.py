@@ -56,7 +56,12 @@ PROPOSAL_TEXT = {
     "review": "review the new tip",
     "continue": "continue with the verdicts it has",
     "fail": "mark the PR failed",
+    "retry": "retry the step that failed",
 }
+
+# What `a` is called on a failure gate: approve goes forward (retry, continue), or fails the PR,
+# and the key says which, not just "approve".
+FAILURE_APPROVE = {"fail": "fail the PR", "retry": "retry", "continue": "continue"}
 
 GATE_KIND_TEXT = {
     "brief": "brief",
@@ -108,11 +113,14 @@ def bar(used: int, budget: int, width: int = 10) -> Content:
 def gate_options(gate: GateOpened, keys: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
     """(answer, key, label) for each answer the gate accepts, in the table of actions' order;
     ``keys``: action name → the key shown (after `[keys]`), else the default key."""
-    return [
-        (a.name, (keys or {}).get(a.name) or key_display(a.key), a.label)
-        for a in ACTIONS
-        if (a.kind == "gate" or a.name == "skip") and a.name in gate.options
-    ]
+    out: list[tuple[str, str, str]] = []
+    for a in ACTIONS:
+        if (a.kind == "gate" or a.name == "skip") and a.name in gate.options:
+            label = a.label
+            if a.name == "approve" and gate.gate_kind == "failure":
+                label = FAILURE_APPROVE.get(gate.proposal, label)
+            out.append((a.name, (keys or {}).get(a.name) or key_display(a.key), label))
+    return out
 
 
 def edit_label(gate: GateOpened) -> str:

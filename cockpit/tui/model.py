@@ -127,8 +127,8 @@ class ViewModel:
         self._handlers: dict[type[Event], Callable[[Any], None]] = {
             SessionStarted: self._session_started,
             SessionFinished: self._session_finished,
-            SessionPaused: self._header_only,
-            SessionResumed: self._header_only,
+            SessionPaused: self._paused,
+            SessionResumed: self._paused,
             Warn: self._warning,
             Error: self._error,
             PrOpened: self._pr_opened,
@@ -211,6 +211,10 @@ class ViewModel:
         why = f": {ev.reason}" if ev.reason else ""
         severity = "information" if ev.status == "completed" else "warning"
         self.notices.append((severity, f"session {ev.status}{why}"))
+
+    def _paused(self, ev: Event) -> None:
+        self._header_only(ev)
+        self.dirty.prs = True  # the list says which PRs wait because of the pause
 
     def _header_only(self, ev: Event) -> None:
         self.dirty.header = True

@@ -695,3 +695,43 @@ async def test_the_diff_screen_shows_a_minified_file_cut_and_each_file_its_own_p
                 break
             await pilot.pause(0.01)
         assert "+ y" in screen.shown_text and "var a=1;" not in screen.shown_text
+
+
+def test_a_paused_pr_whose_writer_finished_does_not_say_writing() -> None:
+    from cockpit.events import SessionPaused
+    from cockpit.tui.widgets.pr_list import pr_prompt
+
+    m = ViewModel()
+    _started_session(m)
+    m.apply(_ev(RoundStarted, 3, pr=1, round=1, brief="b"))
+    m.apply(_ev(DispatchStarted, 4, pr=1, dispatch="w1", role="writer", backend="s", model="m", round=1))
+    m.apply(_ev(SessionPaused, 5, by="human"))
+    assert m.take_dirty().prs  # a pause redraws the list
+    pr = m.state.prs[1]
+    running = frozenset(d.pr for d in m.state.running_dispatches() if d.pr is not None)
+    assert "writing" in pr_prompt(pr, 200.0, 40, paused=True, running=1 in running).plain
+    m.apply(_ev(DispatchFinished, 6, pr=1, dispatch="w1", role="writer", status="ok", usage=Usage()))
+    running = frozenset(d.pr for d in m.state.running_dispatches() if d.pr is not None)
+    shown = pr_prompt(m.state.prs[1], 200.0, 40, paused=m.state.paused, running=1 in running).plain
+    assert "written · paused" in shown and "writing" not in shown
+
+
+def test_the_skip_dialog_says_what_skipping_does_to_this_pr() -> None:
+    from cockpit.tui.commands import skip_consequence
+
+    m = ViewModel()
+    _started_session(m)
+    assert "before it started: no branch" in skip_consequence(m.state.prs[2])
+    m.apply(_ev(RoundStarted, 3, pr=1, round=1, brief="b"))
+    m.apply(_ev(DispatchStarted, 4, pr=1, dispatch="w1", role="writer", backend="s", model="m", round=1))
+    assert "no commit" in skip_consequence(m.state.prs[1])
+
+
+def test_a_failure_gate_names_what_approve_does() -> None:
+    from cockpit.tui.format import gate_options
+
+    fail = _gate(3, 1, "g3", gate_kind="failure", proposal="fail", options=["approve", "retry", "abandon"])
+    retry = _gate(4, 1, "g4", gate_kind="failure", proposal="retry", options=["approve", "abandon"])
+    assert ("approve", "a", "fail the PR") in gate_options(fail)
+    assert ("approve", "a", "retry") in gate_options(retry)
+    assert ("abandon", "b", "abandon") in gate_options(retry)

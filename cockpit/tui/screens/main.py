@@ -82,7 +82,10 @@ class MainScreen(Screen[None]):
                 header_variants(s, now, selected, replay=app.controls is None, note=note, pricing=app.pricing)
             )
         if d.prs or tick:
-            self.pr_list.update_prs(sorted(s.prs.values(), key=lambda p: p.n), now)
+            running = frozenset(d.pr for d in s.running_dispatches() if d.pr is not None)
+            self.pr_list.update_prs(
+                sorted(s.prs.values(), key=lambda p: p.n), now, paused=s.paused, running=running
+            )
         if moved:
             self.pr_list.select_pr(selected)
         if d.gates or moved or tick or d.prs:

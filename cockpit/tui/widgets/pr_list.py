@@ -15,9 +15,15 @@ from cockpit.state import PRState
 from cockpit.text import sanitize
 from cockpit.tui.format import status_of
 
+# A step whose dispatch finished while the session is paused: what it did, and that it waits.
+_DONE = {"writing": "written", "reviewing": "reviewed", "composing": "composed", "deciding": "decided"}
 
-def pr_prompt(pr: PRState, now: float, width: int) -> Content:
+
+def pr_prompt(pr: PRState, now: float, width: int, *, paused: bool = False, running: bool = True) -> Content:
     glyph, style, label = status_of(pr.display_status)
+    if paused and not running and pr.display_status in _DONE:
+        # Paused, the next step does not start: "writing" would be stale once the writer is done.
+        glyph, style, label = "⏸", "$text-warning", f"{_DONE[pr.display_status]} · paused"
     title = sanitize(pr.title).replace("\n", " ") or f"PR {pr.n}"
     head = Content.assemble((f"{glyph} ", style), (f"{pr.n:>2} ", "$foreground-muted"), (title, "bold"))
     detail = [(f"  {label}", style)]
@@ -44,10 +50,13 @@ class PrList(OptionList):
         self._prompts: dict[int, Content] = {}
         self._programmatic: int | None = None  # the index the app moved to, not a human
 
-    def update_prs(self, prs: list[PRState], now: float) -> None:
+    def update_prs(
+        self, prs: list[PRState], now: float, *, paused: bool = False, running: frozenset[int] = frozenset()
+    ) -> None:
+        """``running``: the PRs with a dispatch running (a paused PR without one shows as waiting)."""
         width = max(8, self.scrollable_content_region.width - 1)
         for pr in prs:
-            prompt = pr_prompt(pr, now, width)
+            prompt = pr_prompt(pr, now, width, paused=paused, running=pr.n in running)
             if pr.n not in self._prompts:
                 self._order.append(pr.n)
                 self._prompts[pr.n] = prompt
