@@ -6,6 +6,7 @@ default). ``cockpit init`` writes ``CONFIG_TEMPLATE``, a commented file with eve
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -205,6 +206,62 @@ def _locate(text: str, path: str) -> int | None:
     return start + 1 if start else None
 
 
+def _type_at(path: str) -> msgspec.inspect.Type | None:
+    """The config's type at a msgspec path such as ``$.reviewers[0].backend``."""
+    t: msgspec.inspect.Type = msgspec.inspect.type_info(Config)
+    for name, index in re.findall(r"\.(\w+)|\[([^\]]*)\]", path):
+        while isinstance(t, msgspec.inspect.UnionType):  # str | list[str] and the like: the first kind
+            t = next((x for x in t.types if not isinstance(x, msgspec.inspect.NoneType)), t.types[0])
+        if name and isinstance(t, msgspec.inspect.StructType):
+            field = next((f for f in t.fields if f.name == name), None)
+            if field is None:
+                return None
+            t = field.type
+        elif index and isinstance(t, (msgspec.inspect.ListType, msgspec.inspect.DictType)):
+            t = t.item_type if isinstance(t, msgspec.inspect.ListType) else t.value_type
+        else:
+            return None
+    return t
+
+
+def nearest(name: str, names: list[str]) -> list[str]:
+    """The name most like ``name``: the one sharing the longest start, four letters or more
+    (``frame`` → ``framing``), else the closest spelling; [] when none is close."""
+
+    def shared(n: str) -> int:
+        return next(
+            (i for i, (a, b) in enumerate(zip(n, name, strict=False)) if a != b), min(len(n), len(name))
+        )
+
+    best = max(names, key=lambda n: (shared(n), -abs(len(n) - len(name))), default="")
+    if best and shared(best) >= min(4, len(name)):
+        return [best]
+    return difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+
+
+def _did_you_mean(table: str, name: str) -> str:
+    """`` (did you mean `max_rounds`?)`` for a misspelt key, from the keys that table has."""
+    t = _type_at(table)
+    if not isinstance(t, msgspec.inspect.StructType):
+        return ""
+    keys = [f.name for f in t.fields if f.name != "source"]
+    near = nearest(name, keys)
+    if near:
+        return f" (did you mean `{near[0]}`?)"
+    where = table.removeprefix("$").removeprefix(".") or "the top level"
+    return f"; {where} has: {', '.join(keys)}"
+
+
+def _one_of(path: str) -> str:
+    """``; one of: "a", "b"`` for a key that takes a fixed set of values."""
+    t = _type_at(path)
+    while isinstance(t, msgspec.inspect.UnionType):
+        t = next((x for x in t.types if isinstance(x, msgspec.inspect.LiteralType)), None)
+    if not isinstance(t, msgspec.inspect.LiteralType):
+        return ""
+    return "; one of: " + ", ".join(f'"{v}"' for v in t.values)
+
+
 def parse_config(text: str, source: str = "") -> Config:
     try:
         raw = tomllib.loads(text)
@@ -216,20 +273,18 @@ def parse_config(text: str, source: str = "") -> Config:
     except msgspec.ValidationError as exc:
         msg = str(exc)
         m = re.search(r" - at `(\$[^`]*)`$", msg)
+        path, detail = (m.group(1), msg[: m.start()]) if m else ("$", msg)
+        if "unknown field" in detail.lower():
+            unknown = re.search(r"`([^`]+)`", detail)
+            name = unknown.group(1) if unknown else "?"
+            key = f"{path}.{name}"
+            raise ConfigError(
+                f"{_where(source, text, key)}{key.removeprefix('$.')}: unknown key{_did_you_mean(path, name)}"
+            ) from exc
+        if "invalid enum value" in detail.lower():
+            detail += _one_of(path)
         if m:
-            path = m.group(1)
-            detail = msg[: m.start()]
-            if "unknown field" in detail.lower():
-                unknown = re.search(r"`([^`]+)`", detail)
-                key = (path + "." + unknown.group(1)) if unknown else path
-                raise ConfigError(
-                    f"{_where(source, text, key)}{key.removeprefix('$.')}: unknown key"
-                ) from exc
             raise ConfigError(f"{_where(source, text, path)}{path.removeprefix('$.')}: {detail}") from exc
-        if "unknown field" in msg.lower():
-            unknown = re.search(r"`([^`]+)`", msg)
-            key = "$." + (unknown.group(1) if unknown else "?")
-            raise ConfigError(f"{_where(source, text, key)}{key.removeprefix('$.')}: unknown key") from exc
         raise ConfigError(f"{source or 'config'}: {msg}") from exc
     cfg = msgspec.structs.replace(cfg, source=source)
     _check(cfg, text)

@@ -13,12 +13,13 @@ remap goes through Textual's keymap, keyed by each binding's id (``cockpit.<keym
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from textual.binding import Binding
+
+from cockpit.config import nearest
 
 Group = Literal["Gates", "Session", "View", "Replay"]
 # When an action applies, before its own ``when``:
@@ -190,7 +191,7 @@ def keymap_from_config(keys: Mapping[str, str]) -> tuple[dict[str, str], list[st
     problems: list[str] = []
     for name, key in keys.items():
         if name not in KEYMAP_NAMES:
-            near = difflib.get_close_matches(name, sorted(KEYMAP_NAMES), n=1)
+            near = nearest(name, sorted(KEYMAP_NAMES))
             hint = f" (did you mean `{near[0]}`?)" if near else ""
             problems.append(f"keys.{name}: no such action{hint}; actions: {', '.join(sorted(KEYMAP_NAMES))}")
             continue

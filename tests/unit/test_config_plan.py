@@ -21,7 +21,21 @@ def test_template_parses_to_the_defaults() -> None:
     ("text", "message"),
     [
         ('[session]\nmax_rounds = "x"\n', "cockpit.toml:2: session.max_rounds: Expected `int`"),
-        ("[session]\nmax_round = 2\n", "cockpit.toml:2: session.max_round: unknown key"),
+        (
+            "[session]\nmax_round = 2\n",
+            "cockpit.toml:2: session.max_round: unknown key (did you mean `max_rounds`?)",
+        ),
+        ("sesion = 1\n", "cockpit.toml:1: sesion: unknown key (did you mean `session`?)"),
+        ("zzz = 1\n", "zzz: unknown key; the top level has: session, composer, writer, reviewers"),
+        (
+            '[writer]\nsandbox = "yolo"\n',
+            'writer.sandbox: Invalid enum value \'yolo\'; one of: "danger-full-access", "read-only", '
+            '"workspace-write"',
+        ),
+        (
+            '[[reviewers]]\nname = "a"\nframe = "x"\n',
+            "reviewers[0].frame: unknown key (did you mean `framing`?)",
+        ),
         (
             '[[reviewers]]\nname="a"\n[[reviewers]]\nname="b"\nmodel = 3\n',
             "cockpit.toml:5: reviewers[1].model",
@@ -81,6 +95,19 @@ def test_plans() -> None:
     for bad, msg in (
         ("", r"no \[\[pr\]\]"),
         ('[[pr]]\ntitle = ""\ntask = "x"', "title is empty"),
+        (
+            '[[pr]]\ntitle = "a"\ntask = "x"\n\n[[pr]]\ntitle = ""\ntask = "y"\n',
+            r"^plan:6: PR 2: the title is empty$",
+        ),
+        (
+            '[[pr]]\ntitle = "a"\ntask = "x"\n[[pr]]\ntitle = "b"\ntsak = "y"\n',
+            r"^plan:6: PR 2: unknown key `tsak` \(did you mean `task`\?\)$",
+        ),
+        (
+            '[[pr]]\ntitle = "a"\ntask = "x"\nreview = "no"\n',
+            r"^plan:4: PR 1: review: Expected `bool`, got `str`$",
+        ),
+        ('[[pr]]\ntitle = "a"\n', r"^plan:1: PR 1: Object missing required field `task`$"),
         ('[[pr]]\ntitle = "a"\ntask = "x"\nowner = 1', "owner"),
         ("[[pr]", "not valid TOML"),
     ):
