@@ -518,13 +518,19 @@ def init(repo_dir: Path, force: bool) -> None:
     target = repo_dir / CONFIG_NAME
     if not repo_dir.is_dir():
         die(f"{repo_dir} is not a directory")
+    try:
+        top = Repo.open(repo_dir).workdir
+    except GitError:
+        die(f"{repo_dir} is not a git repository (cockpit.toml belongs in one: `git init` first)")
+    if top.resolve() != repo_dir.resolve():
+        die(f"{repo_dir} is inside the repository {top}: cockpit.toml goes at its top (--repo {top})")
     if target.exists() and not force:
         die(f"{target} exists (use --force to overwrite)")
     try:
         target.write_text(CONFIG_TEMPLATE, encoding="utf-8")
     except OSError as exc:
         die(f"cannot write {target}: {exc.strerror or exc}")
-    click.echo(f"wrote {target}; check it with `cockpit doctor`")
+    click.echo(f"wrote {target}; check it with `cockpit doctor` (commit it to share it with others)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from cockpit import secret
-from cockpit.config import Config
+from cockpit.config import CONFIG_NAME, Config
 from cockpit.families import family_warnings
 from cockpit.git.model import GitError
 from cockpit.git.repo import Repo
@@ -124,6 +124,10 @@ def check_repo(repo_dir: Path, cfg: Config) -> list[Check]:
     else:
         out.append(Check("ok", f"repository: {repo.workdir} on {base} @ {repo.tip(base)[:8]}"))
     dirty = repo.dirty_files(repo.workdir)
+    if CONFIG_NAME in dirty and CONFIG_NAME in repo.untracked_files(repo.workdir):
+        # The file `cockpit init` just wrote: no merge writes it, so it cannot be overwritten.
+        dirty.remove(CONFIG_NAME)
+        out.append(Check("ok", f"repository: {CONFIG_NAME} is not committed (commit it to share it)"))
     if dirty:
         listed = ", ".join(dirty[:5]) + (" …" if len(dirty) > 5 else "")
         out.append(

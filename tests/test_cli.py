@@ -242,7 +242,20 @@ def test_ctrl_c_interrupts_with_130(tmp_path: Path, sim_config: WriteConfig) -> 
 
 
 def test_init_writes_a_config_once(tmp_path: Path) -> None:
-    assert cockpit("init", "--repo", str(tmp_path)).returncode == 0
-    assert (tmp_path / "cockpit.toml").read_text().startswith("# cockpit.toml")
-    again = cockpit("init", "--repo", str(tmp_path))
+    repo = make_repo(tmp_path / "repo", project_files("textkit"))
+    assert cockpit("init", "--repo", str(repo)).returncode == 0
+    assert (repo / "cockpit.toml").read_text().startswith("# cockpit.toml")
+    again = cockpit("init", "--repo", str(repo))
     assert again.returncode == 2 and "exists" in again.stderr
+    # The new, uncommitted cockpit.toml does not make doctor call the checkout dirty.
+    doctor = cockpit("doctor", "--repo", str(repo))
+    assert "cockpit.toml is not committed" in doctor.stdout
+    assert "uncommitted change" not in doctor.stdout
+
+
+def test_init_outside_a_repository_is_refused(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    got = cockpit("init", "--repo", str(plain))
+    assert got.returncode == 2 and "is not a git repository" in got.stderr
+    assert not (plain / "cockpit.toml").exists()

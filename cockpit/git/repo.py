@@ -330,6 +330,11 @@ class Repo:
             p for p, flags in status.items() if flags not in (FileStatus.CURRENT, FileStatus.IGNORED)
         )
 
+    def untracked_files(self, worktree_path: Path) -> list[str]:
+        """Paths git does not track yet (ignored files excluded)."""
+        status = _open(worktree_path).status(untracked_files="all", ignored=False)
+        return sorted(p for p, flags in status.items() if flags == FileStatus.WT_NEW)
+
     def commit_all(
         self,
         worktree_path: Path,
