@@ -11,10 +11,7 @@ replay driver can publish recorded events to the same bus and the same widgets s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import partial
@@ -36,17 +33,17 @@ from cockpit.state import PRState
 from cockpit.tui.actions import ACTIONS, Action, effective_key, key_display, keymap_from_config
 from cockpit.tui.commands import Commands
 from cockpit.tui.countdown import Countdown
+from cockpit.tui.gate_target import GateTargets
 from cockpit.tui.model import ViewModel
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.main import MainScreen
+from cockpit.tui.stop_signals import StopSignals
 from cockpit.tui.stylesheets import STYLES
 from cockpit.tui.theme import ANSI_THEME, DEFAULT_THEME, THEMES
 from cockpit.tui.widgets.gate_banner import BannerView
 
 FRAME_S = 1 / 30
 GATE_SETTLE_S = 0.3  # `a` ignores a gate the banner has shown for less than this (a double tap)
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-HANGUP_GRACE_S = 15.0  # after a hangup, the longest the session gets to put its end on disk
 MAX_TOASTS = 3  # per frame
 DiffSource = Callable[[str, str], Diff]  # (base, head) -> Diff; called in a thread
 
@@ -89,6 +86,8 @@ class CockpitApp(App[int]):
         self.model = ViewModel()
         self.commands = Commands(self)
         self.countdown = Countdown(gate_timeout if controls is not None else 0.0, clock)
+        self.gates = GateTargets(self.countdown, lambda: self.clock(), gate_settle_s)
+        self.signals = StopSignals(self._stop_signal, self.exit)
         self.follow = follow
         self.selected: int | None = None
         self.gate_settle_s = gate_settle_s
@@ -99,14 +98,9 @@ class CockpitApp(App[int]):
             repo = controls.repo
             self._diff_source = repo.diff
         self._theme_name = theme or os.environ.get("COCKPIT_THEME") or DEFAULT_THEME
-        self._answered: set[str] = set()
         self._quitting = False
-        self._hung_up = False
         self._frame_asked = False
         self._shown: int | None = -1
-        self._banner_gate: str | None = None  # the gate the banner shows, and since when
-        self._banner_since = 0.0
-        self._signals: list[signal.Signals] = []
         self._unsubscribe: Callable[[], None] | None = None
         self.main: MainScreen | None = None
         self.frames = 0
@@ -127,7 +121,7 @@ class CockpitApp(App[int]):
         self.theme = ANSI_THEME if few_colours else self._pick_theme(self._theme_name)
         if self.keymap:
             self.set_keymap(self.keymap)
-        self._install_stop_signals()
+        self.signals.install()
         self._unsubscribe = self.bus.subscribe(self._on_event)
         self.set_interval(FRAME_S, self._frame)
         self.set_interval(1.0, self._second)
@@ -147,52 +141,20 @@ class CockpitApp(App[int]):
         )
         return DEFAULT_THEME
 
-    def _install_stop_signals(self) -> None:
-        """SIGTERM or SIGHUP (kill, a closed terminal) stops the session as q would, and leaves:
-        running writers are stopped, the journal records the session's end, and the terminal is
-        restored (a second signal leaves at once)."""
-        loop = asyncio.get_running_loop()
-        for sig in STOP_SIGNALS:
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._stop_signal, sig)
-                self._signals.append(sig)
-
-    def _stop_signal(self, sig: signal.Signals) -> None:
-        if sig == signal.SIGHUP and not self._hung_up:
-            self._hang_up()
+    def _stop_signal(self) -> None:
+        """SIGTERM / SIGHUP: stop the session as q would; a second one (or nothing to stop) leaves."""
         if self._quitting or self.controls is None or self.session_done:
             self._leave(self.exit_code if self.session_done else 130)
         else:
             self._stop_and_exit()
 
-    def _hang_up(self) -> None:
-        """The terminal is gone. Textual's writer thread dies on its first write to it, and
-        restoring the terminal on exit then blocks for good on that thread's full queue (seen in
-        tmux), so after a hangup the process ends without restoring anything (``_leave``), as
-        soon as the session has put its end on disk, and at the latest after HANGUP_GRACE_S."""
-        self._hung_up = True
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (1, 2):  # anything printed from here on goes nowhere instead of failing
-            with contextlib.suppress(OSError):
-                os.dup2(devnull, fd)
-        os.close(devnull)
-        watchdog = threading.Timer(HANGUP_GRACE_S, os._exit, args=(129,))
-        watchdog.daemon = True
-        watchdog.start()
-
     def _leave(self, code: int) -> None:
-        if self._hung_up:
-            os._exit(code)  # see _hang_up: there is no terminal to restore, and trying would hang
-        self.exit(code)
+        self.signals.leave(code)
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
-        with contextlib.suppress(RuntimeError):
-            loop = asyncio.get_running_loop()
-            for sig in self._signals:
-                loop.remove_signal_handler(sig)
-        self._signals.clear()
+        self.signals.uninstall()
 
     async def _run_session(self) -> None:
         assert self.runner is not None
@@ -206,7 +168,7 @@ class CockpitApp(App[int]):
         self.exit_code = code
         self.session_done = True
         self.model.dirty.header = True
-        if self._quitting or self._hung_up:
+        if self._quitting or self.signals.hung_up:
             self._leave(code)
 
     def request_quit(self) -> None:
@@ -255,13 +217,9 @@ class CockpitApp(App[int]):
         if isinstance(ev, GateOpened):
             self._ask_frame()
         elif isinstance(ev, HumanDecision):
-            self.countdown.closed(ev.gate)
-            self._answered.discard(ev.gate)
+            self.gates.closed(ev.gate)
         elif isinstance(ev, (PrClosed, SessionFinished)):
-            open_ids = set(self.model.state.gates)
-            for g in list(self._answered):
-                if g not in open_ids:
-                    self._answered.discard(g)
+            self.gates.forget_all_but(set(self.model.state.gates))
 
     def refresh_header(self) -> None:
         self.model.dirty.header = True
@@ -284,7 +242,8 @@ class CockpitApp(App[int]):
         self._frame_asked = False
         if self._main_on_top():  # nothing approves itself under a dialog or the diff
             for gate in self.countdown.due():
-                self._auto_approve(gate)
+                if self.gates.approve_timed_out(self.model.state, self.controls, gate):
+                    self.model.dirty.gates = True
         self._toast(self.model.take_notices())
         if self.main is None or not self.main.is_mounted:
             return  # what changed stays marked until there is a screen to draw it on
@@ -349,59 +308,20 @@ class CockpitApp(App[int]):
 
     def target_gate(self) -> tuple[GateOpened, str] | None:
         """The gate `a` answers: the selected PR's, else the oldest open one (with why)."""
-        gates = [g for g in self.model.state.waiting_for_human() if g.gate not in self._answered]
-        if not gates:
-            return None
-        for g in gates:
-            if g.pr == self.selected:
-                return g, ""
-        why = "the oldest open gate" if len(gates) > 1 else "not the selected PR"
-        return gates[0], why
+        return self.gates.target(self.model.state, self.selected)
 
     def just_shown(self, gate: str) -> bool:
-        """True while ``gate`` is not yet the banner's, or only just became it (a double tap on
-        `a` must not approve a gate that appeared under the finger)."""
-        if gate != self._banner_gate:
-            return True
-        return self.clock() - self._banner_since < self.gate_settle_s
+        return self.gates.just_shown(gate)
 
     def answered(self, gate: str) -> None:
-        self._answered.add(gate)
-        self.countdown.closed(gate)
+        self.gates.mark_answered(gate)
         self.model.dirty.gates = True
         self._ask_frame()
 
     def banner_view(self) -> BannerView | None:
-        """What the banner shows. Drawing it is what starts its gate's countdown and its settle time."""
-        target = self.target_gate()
-        shown = target[0].gate if target is not None else None
-        if shown != self._banner_gate:
-            self._banner_gate, self._banner_since = shown, self.clock()
-        self.countdown.target(shown)
-        if target is None:
-            return None
-        gate, why = target
-        return BannerView(
-            gate=gate,
-            why=why,
-            open_count=len(self.model.state.gates) - len(self._answered & set(self.model.state.gates)),
-            countdown=self.countdown.remaining(gate.gate),
-            countdown_stopped=self.countdown.stopped and self.countdown.timeout_s > 0,
-            readonly=self.controls is None,
-            keys=self.gate_keys(),
+        return self.gates.banner_view(
+            self.model.state, self.selected, readonly=self.controls is None, keys=self.gate_keys()
         )
-
-    def _auto_approve(self, gate_id: str) -> None:
-        from cockpit.engine.gates import GateAnswer, GateError
-
-        gate = self.model.state.gates.get(gate_id)
-        if self.controls is None or gate is None or gate_id in self._answered:
-            return
-        try:
-            self.controls.answer(gate_id, GateAnswer("approve", by="timeout"))
-        except GateError:
-            return
-        self.answered(gate_id)
 
     def header_note(self) -> str:
         notes = []

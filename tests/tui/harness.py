@@ -109,7 +109,7 @@ class Live:
                 await self.pilot.pause()
                 return g
             other = self.open_gate(lambda g: True)
-            if other is not None and other.gate not in self.app._answered:
+            if other is not None and other.gate not in self.app.gates.answered:
                 assert other.pr is not None
                 self.app.pick(other.pr)
                 await self.pilot.press("a")

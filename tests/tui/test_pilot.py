@@ -240,7 +240,7 @@ async def test_a_gate_that_just_came_up_is_not_answered_by_a_double_tap(tmp_path
         await h.until("the banner", lambda: "Waiting for you · PR 1" in banner.content.plain)
         await h.press("a")  # the second tap of a double tap meant for an earlier gate
         assert any("just came up" in n.message for n in h.app._notifications)
-        assert g.gate not in h.app._answered
+        assert g.gate not in h.app.gates.answered
         clock.now += 0.5  # the banner has been up long enough to be read
         await h.press("a")
         ev = await h.journaled(HumanDecision, gate=g.gate)

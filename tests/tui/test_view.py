@@ -575,7 +575,8 @@ def test_the_banner_offers_skip_only_for_the_selected_prs_gate() -> None:
     assert "s skip" in keys_content(view).plain
     other = BannerView(gate, "not the selected PR", 1, None, False, False)
     assert "s skip" not in keys_content(other).plain  # `s` would skip the selected PR, not PR 2
-    assert "a approve" in keys_content(other).plain and "r retry" in keys_content(other).plain
+    # A failure gate proposing fail: its approve key says what it does.
+    assert "a fail the PR" in keys_content(other).plain and "r retry" in keys_content(other).plain
 
 
 async def test_an_unknown_theme_falls_back_to_the_default_with_a_warning() -> None:
