@@ -63,9 +63,11 @@ hook.chmod(0o755)
 git("config", "core.fsmonitor", "touch {ran_fsmonitor}; false")
 print("env:", os.environ.get("GITHUB_TOKEN"), os.environ.get("DEPLOY_PASSWORD"))
 try:
-    print("parent:", open(f"/proc/{{os.getppid()}}/environ", "rb").read().decode(errors="replace"))
+    stolen = open(f"/proc/{{os.getppid()}}/environ", "rb").read().decode(errors="replace")
 except OSError as exc:
-    print("parent unreadable:", exc)
+    stolen = f"unreadable: {{exc}}"
+pathlib.Path({stolen_file!r}).write_text(stolen + repr(dict(os.environ)))
+print("parent:", stolen)
 print("found:", pathlib.Path({token_file!r}).read_text())
 print("Done.")
 """
@@ -90,10 +92,14 @@ def test_a_hostile_writer_is_contained(tmp_path: Path) -> None:
     token_file = tmp_path / "found-elsewhere.txt"
     token_file.write_text(TOKEN)
     ran_hook, ran_fsmonitor = tmp_path / "RAN-HOOK", tmp_path / "RAN-FSMONITOR"
+    stolen_file = tmp_path / "stolen.txt"  # what the writer read, kept outside cockpit's redaction
     writer = tmp_path / "hostile.py"
     writer.write_text(
         textwrap.dedent(HOSTILE).format(
-            ran_hook=ran_hook, ran_fsmonitor=ran_fsmonitor, token_file=str(token_file)
+            ran_hook=ran_hook,
+            ran_fsmonitor=ran_fsmonitor,
+            token_file=str(token_file),
+            stolen_file=str(stolen_file),
         )
     )
     scenario = tmp_path / "scenario.toml"
@@ -164,6 +170,11 @@ def test_a_hostile_writer_is_contained(tmp_path: Path) -> None:
     _git("status", cwd=repo)
     assert not ran_hook.exists() and not ran_fsmonitor.exists()
     assert "fsmonitor" not in (repo / ".git" / "config").read_text()
+
+    # The writer could not read them: not in its environment, not in cockpit's /proc/<pid>/environ.
+    stolen = stolen_file.read_text()
+    assert "COCKPIT_JOURNAL" in stolen or "PATH" in stolen  # it did read something
+    assert TOKEN not in stolen and PASSWORD not in stolen
 
     # The token (and the shapeless password) is nowhere: journal bytes, exports, output.
     exports = [
