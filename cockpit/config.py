@@ -39,7 +39,7 @@ class SessionConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class ComposerConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    backend: Literal["anthropic", "scripted"] = "anthropic"
+    backend: Literal["anthropic"] = "anthropic"
     model: str = "claude-sonnet-4-6"
     base_url: str = ""  # "" = the SDK default (ANTHROPIC_BASE_URL also works)
     api_key_env: str = "ANTHROPIC_API_KEY"
@@ -49,7 +49,7 @@ class ComposerConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class WriterConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    backend: Literal["codex", "command", "scripted"] = "codex"
+    backend: Literal["codex", "command"] = "codex"
     command: str | list[str] = "codex"
     model: str = ""
     sandbox: Literal["read-only", "workspace-write", "danger-full-access"] = "workspace-write"
@@ -64,7 +64,7 @@ class WriterConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 class ReviewerConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     name: str = "correctness"
-    backend: Literal["ollama", "scripted"] = "ollama"
+    backend: Literal["ollama"] = "ollama"
     model: str = "glm-4.6"
     host: str = ""  # "" = OLLAMA_HOST, else http://127.0.0.1:11434
     framing: str = ""  # a built-in framing (correctness, quality, security, tests, performance) or text
@@ -89,13 +89,6 @@ class Pricing(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     cache_write: float = 0.0
 
 
-class ScriptedConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """For the offline backends and simulators: which scenario, how fast."""
-
-    scenario: str = "builtin:demo"
-    speed: float = 1.0
-
-
 def _default_reviewers() -> list[ReviewerConfig]:
     return [
         ReviewerConfig(name="correctness", framing="correctness"),
@@ -109,7 +102,6 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     writer: WriterConfig = WriterConfig()
     reviewers: list[ReviewerConfig] = msgspec.field(default_factory=_default_reviewers)
     pricing: dict[str, Pricing] = {}
-    scripted: ScriptedConfig = ScriptedConfig()
     source: str = ""  # where it was read from ("" = defaults); not a TOML key
 
 
@@ -163,8 +155,6 @@ def _check(cfg: Config, text: str) -> None:
             )
         elif w.brief_via == "arg":
             fail("$.writer.brief_via", 'with shell = true the brief goes by "stdin" or "file", never "arg"')
-    if not math.isfinite(cfg.scripted.speed) or cfg.scripted.speed < 0:
-        fail("$.scripted.speed", "must not be negative")
 
 
 def _where(source: str, text: str, path: str) -> str:
@@ -252,24 +242,6 @@ def load_config(path: Path | None, repo: Path | None = None) -> Config:
     if path is None:
         return Config()
     return parse_config(read_text_file(path, "config", ConfigError), str(path))
-
-
-def scripted_config(
-    scenario: str = "builtin:demo",
-    speed: float = 1.0,
-    reviewers: tuple[str, ...] = ("correctness", "quality"),
-) -> Config:
-    """The offline demo's config: every role played by the in-process scripted backends."""
-    return Config(
-        composer=ComposerConfig(backend="scripted", model="scripted-composer"),
-        writer=WriterConfig(backend="scripted", model="scripted-writer"),
-        reviewers=[
-            ReviewerConfig(name=n, backend="scripted", model="scripted-reviewer", framing=n)
-            for n in reviewers
-        ],
-        scripted=ScriptedConfig(scenario=scenario, speed=speed),
-        source="<demo>",
-    )
 
 
 CONFIG_TEMPLATE = """\

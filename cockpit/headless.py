@@ -34,12 +34,12 @@ from cockpit.events import (
     SessionResumed,
     SessionStarted,
     Tamper,
-    Usage,
     VerdictParsed,
     Warn,
     WorktreeCreated,
 )
-from cockpit.pricing import fmt_money, session_costs
+from cockpit.fmt import fmt_duration, fmt_money, fmt_tokens, fmt_usage
+from cockpit.pricing import session_costs
 from cockpit.state import SessionState
 from cockpit.text import cut_lines, sanitize
 
@@ -72,34 +72,6 @@ def use_color(stream: TextIO) -> bool:
     if os.environ.get("FORCE_COLOR"):
         return True
     return hasattr(stream, "isatty") and stream.isatty()
-
-
-def fmt_tokens(n: int) -> str:
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M"
-    if n >= 10_000:
-        return f"{n / 1000:.0f}k"
-    if n >= 1000:
-        return f"{n / 1000:.1f}k"
-    return str(n)
-
-
-def fmt_usage(u: Usage) -> str:
-    s = f"{fmt_tokens(u.input_tokens)} in / {fmt_tokens(u.output_tokens)} out"
-    if u.cached_input_tokens:
-        s += f", {fmt_tokens(u.cached_input_tokens)} cached"
-    return s
-
-
-def fmt_duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    m, s = divmod(int(seconds), 60)
-    if m < 60:
-        return f"{m}m{s:02d}s"
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m"
 
 
 class HeadlessPrinter:

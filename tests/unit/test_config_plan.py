@@ -108,3 +108,17 @@ def test_files_that_are_not_plain_utf8(tmp_path: Path) -> None:
         load_plan(tmp_path)  # a directory
     with pytest.raises(ConfigError, match=r"composer\.timeout_s: must be a positive number"):
         parse_config("[composer]\ntimeout_s = nan\n", "c.toml")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[composer]\nbackend = "scripted"\n',
+        '[writer]\nbackend = "scripted"\n',
+        '[[reviewers]]\nbackend = "scripted"\n',
+        '[scripted]\nscenario = "builtin:demo"\n',
+    ],
+)
+def test_the_scripted_test_backends_are_not_a_user_setting(text: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_config(text, "cockpit.toml")
