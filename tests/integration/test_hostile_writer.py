@@ -3,8 +3,9 @@
 The writer does what a prompt-injected agent could: commits its work, then moves ``main`` to
 its commit with ``git update-ref``, plants ``hooks/post-commit`` and ``core.fsmonitor`` in the
 shared git dir, prints cockpit's ``GITHUB_TOKEN`` (from its environment, from cockpit's
-``/proc/<pid>/environ``, and a copy it found elsewhere). The composer and the reviewers are the
-scripted backends, set to merge: nothing but the guard stands in the way.
+``/proc/<pid>/environ``, and a copy it found elsewhere). The composer (the real ``anthropic`` client) and
+the reviewers (the real ``ollama`` client) talk to cockpit's simulators, set to approve and
+merge: nothing but the guard stands in the way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from cockpit.demo.stack import SIM_KEY, SIM_KEY_ENV, start_sims
 
 pytestmark = pytest.mark.slow
 
@@ -105,10 +108,12 @@ def test_a_hostile_writer_is_contained(tmp_path: Path) -> None:
     scenario = tmp_path / "scenario.toml"
     scenario.write_text(SCENARIO)
     cfg = tmp_path / "cockpit.toml"
+    stack = start_sims(str(scenario), speed=0, reviewers=("correctness", "quality"))
     cfg.write_text(
         textwrap.dedent(f"""
         [composer]
-        backend = "scripted"
+        base_url = "{stack.anthropic.url}"
+        api_key_env = "{SIM_KEY_ENV}"
         [writer]
         backend = "command"
         command = {json.dumps([sys.executable, str(writer)])}
@@ -116,39 +121,39 @@ def test_a_hostile_writer_is_contained(tmp_path: Path) -> None:
         timeout_s = 60
         [[reviewers]]
         name = "correctness"
-        backend = "scripted"
+        model = "glm-4.6"
+        host = "{stack.ollama.url}"
         [[reviewers]]
         name = "quality"
-        backend = "scripted"
-        [scripted]
-        scenario = "{scenario}"
-        speed = 0
+        model = "qwen3-coder:30b"
+        host = "{stack.ollama.url}"
         """)
     )
     journal = tmp_path / "j.sqlite3"
-    env = {**os.environ, "GITHUB_TOKEN": TOKEN, "DEPLOY_PASSWORD": PASSWORD}
+    env = {**os.environ, "GITHUB_TOKEN": TOKEN, "DEPLOY_PASSWORD": PASSWORD, SIM_KEY_ENV: SIM_KEY}
     cockpit = [sys.executable, "-m", "cockpit"]
-    done = subprocess.run(
-        [
-            *cockpit,
-            "run",
-            "--config",
-            str(cfg),
-            "--repo",
-            str(repo),
-            "--task",
-            "Write NOTES.md.",
-            "--headless",
-            "--auto-approve",
-            "--journal",
-            str(journal),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
+    with stack:
+        done = subprocess.run(
+            [
+                *cockpit,
+                "run",
+                "--config",
+                str(cfg),
+                "--repo",
+                str(repo),
+                "--task",
+                "Write NOTES.md.",
+                "--headless",
+                "--auto-approve",
+                "--journal",
+                str(journal),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
     output = done.stdout + done.stderr
 
     # The session did not pass: a tamper gate is never auto-approved.
