@@ -49,8 +49,11 @@ class Recorder:
         coalesce_s: float = 0.05,
         clock: Callable[[], float] = time.time,
         secrets: Iterable[str] = (),
+        observer: Callable[[Event], None] | None = None,
     ) -> None:
+        """observer: sees each event as stamped, before it is journaled (the engine's own fold)."""
         self.session = session
+        self._observer = observer
         self.bus = bus
         self.coalesce_s = coalesce_s
         self.clock = clock
@@ -73,6 +76,8 @@ class Recorder:
         if self._secrets:
             stamped = self._redacted(stamped)
         self._seq += 1
+        if self._observer is not None:
+            self._observer(stamped)
         self._writer.append(stamped)
         return stamped
 

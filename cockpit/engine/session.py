@@ -33,8 +33,8 @@ from cockpit.bus import EventBus
 from cockpit.config import Config, secret_values
 from cockpit.engine.dispatch import Dispatched, Dispatcher
 from cockpit.engine.gates import GateAnswer, GateError, Gates
+from cockpit.engine.memory import composer_context, digest_after_close
 from cockpit.engine.pipeline import Pipeline, PrRun
-from cockpit.engine.prompts import ThreadEntry, clip, session_thread
 from cockpit.engine.recorder import Recorder
 from cockpit.events import (
     CommitSeen,
@@ -55,6 +55,7 @@ from cockpit.git.repo import Repo
 from cockpit.git.watcher import CommitWatcher
 from cockpit.journal import Journal
 from cockpit.plan import PlanItem
+from cockpit.state import SessionState
 
 
 class SessionError(Exception):
@@ -126,7 +127,8 @@ class Session:
         self._plan = list(plan)
         self.prs: list[PrRun] = []
         self._by_branch: dict[str, PrRun] = {}
-        self._thread: list[ThreadEntry] = []
+        self.state = SessionState()  # the fold of this session's own events, as they are emitted
+        self._remembered: set[int] = set()  # PRs whose digest_updated is out
         self._changed: asyncio.Event | None = None
         self._started = False
         self._finished = False
@@ -161,7 +163,9 @@ class Session:
         self.journal.begin_session(
             self.id, str(self.repo.workdir), self.base_branch, self.mode
         )  # JournalError
-        self.recorder = Recorder(self.journal, self.id, self.bus, secrets=secret_values(self.config))
+        self.recorder = Recorder(
+            self.journal, self.id, self.bus, secrets=secret_values(self.config), observer=self.state.apply
+        )
         self.dispatcher = Dispatcher(self.recorder)
         self.gates = Gates(self.recorder, auto_approve=self.auto_approve)
         self.composer_lock = asyncio.Lock()
@@ -185,6 +189,7 @@ class Session:
                     backends=self.backends.describe(),
                     reviewers=[r.name for r in self.backends.reviewers],
                     argv=self.argv,
+                    goal=self.goal,
                 )
             )
             for message in self._initial_warnings:
@@ -317,17 +322,16 @@ class Session:
                 await t
 
     def _remember(self, pr: PrRun) -> None:
-        if any(e.pr == pr.n for e in self._thread):
+        """A PR closed: journal the composer's memory after it (once per PR)."""
+        state = self.state.prs.get(pr.n)
+        if state is None or not state.closed or pr.n in self._remembered:
             return
-        note = ""
-        if pr.outcome == "merged":
-            note = pr.merge_message.splitlines()[0] if pr.merge_message else ""
-        elif pr.decision is not None and pr.decision.rationale:
-            note = clip(pr.decision.rationale.splitlines()[0], 160)
-        self._thread.append(ThreadEntry(pr.n, pr.title, pr.outcome or "closed", max(pr.round, 1), note))
+        self._remembered.add(pr.n)
+        self.recorder.emit(digest_after_close(self.state, pr.n))
 
     def thread(self) -> tuple[str, ...]:
-        return session_thread(self.goal, self._thread)
+        """The composer's stable prefix: goal, digest and the last closed PRs, from the fold."""
+        return composer_context(self.state)
 
     # --- dispatch helpers used by the pipeline ----------------------------------------------
 
