@@ -53,9 +53,9 @@ def request_text(body: dict[str, Any]) -> str:
 
 _FENCE = re.compile(r"^(`{3,})[^\n`]*\n(.*?)\n\1$", re.MULTILINE | re.DOTALL)
 _DIGEST = re.compile(r"^Session digest[^\n]*:\n(`{3,})\n(.*?)\n\1$", re.MULTILINE | re.DOTALL)
-_MERGED = re.compile(r"^Merged (\d+) PRs?(?:, latest: (.*))?$")
-SIM_DIGEST_ABANDONED = 3  # abandoned PRs a simulated digest keeps
-SIM_DIGEST_LATEST = 3  # merged titles a simulated digest keeps
+_MERGED = re.compile(r"^Merged (\d+) PRs?\.?$")
+_ABANDONED = re.compile(r"^Abandoned \((.*)\): (.*)$")
+SIM_DIGEST_REASONS = 3  # distinct reasons for abandoning a simulated digest keeps
 
 
 def fenced_after(prompt: str, label: str) -> str:
@@ -69,31 +69,31 @@ def fenced_after(prompt: str, label: str) -> str:
     return m.group(2).strip() if m else ""
 
 
-def simulated_digest(memory: str, title: str, action: str, rationale: str) -> str:
-    """The digest a sensible composer would write: how many PRs merged and the latest few, and
-    every recent abandonment with its reason (what later PRs must not try again). Bounded, so
-    a long session's digest stays the size of a short one's."""
+def simulated_digest(memory: str, number: int, action: str, rationale: str) -> str:
+    """The digest a sensible composer would write from the previous one and this decision: how
+    many PRs merged, and each reason PRs were abandoned with the PRs it stopped (what later PRs
+    must not try again). The recent PRs are in the prompt anyway, so it does not list them; and
+    it stays the same size over a long session, as a person's summary would."""
     found = _DIGEST.search(memory)
-    merged, latest, abandoned = 0, [], []
+    merged = 0
+    reasons: dict[str, list[str]] = {}
     for line in (found.group(2) if found else "").splitlines():
         m = _MERGED.match(line.strip())
+        a = _ABANDONED.match(line.strip())
         if m:
             merged = int(m.group(1))
-            latest = [t for t in (m.group(2) or "").rstrip(".").split("; ") if t]
-        elif line.startswith("Abandoned: "):
-            abandoned.append(line.removeprefix("Abandoned: ").strip())
-    name = " ".join(title.split())[:80]
+        elif a:
+            reasons[a.group(1)] = a.group(2).split(", ")
     if action == "merge":
         merged += 1
-        latest = [name, *latest][:SIM_DIGEST_LATEST]
     elif action == "abandon":
-        why = " ".join(rationale.split()[:16])
-        abandoned = [*abandoned, f"{name} ({why})"][-SIM_DIGEST_ABANDONED:]
-    lines = [
-        f"Merged {merged} PR{'s' if merged != 1 else ''}"
-        + (f", latest: {'; '.join(latest)}." if latest else "")
-    ]
-    lines += [f"Abandoned: {a}" for a in abandoned]
+        why = " ".join(rationale.split()[:12]).rstrip(".")
+        prs = reasons.pop(why, [])
+        reasons[why] = [*prs[-3:], f"PR {number}"]  # the latest few PRs it stopped
+        while len(reasons) > SIM_DIGEST_REASONS:
+            reasons.pop(next(iter(reasons)))
+    lines = [f"Merged {merged} PR{'s' if merged != 1 else ''}."]
+    lines += [f"Abandoned ({why}): {', '.join(prs)}" for why, prs in reasons.items()]
     return "\n".join(lines)
 
 
@@ -242,7 +242,7 @@ class ScenarioResponder:
         if d.action in ("merge", "abandon"):
             memory = last_user_text(body)[: -len(prompt)] if prompt else ""
             decision_input["digest"] = simulated_digest(
-                memory, pr.title if pr else title, d.action, str(decision_input["rationale"])
+                memory, number, d.action, str(decision_input["rationale"])
             )
         if d.as_text:
             return Reply.text(decision_prose(d, decision_input), fault=fault, **pace)

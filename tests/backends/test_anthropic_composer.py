@@ -391,7 +391,7 @@ async def test_a_scenario_session_through_the_composer() -> None:
             "action": "merge",
             "rationale": "Both reviewers approve.",
             "commit_message": "Add greet()",
-            "digest": "Merged 1 PR, latest: Add a greeting.",
+            "digest": "Merged 1 PR.",
         }
         assert [o.meta.get("retry") for o in out.on("status") if "retry" in o.meta] == [1]
         assert decision.usage.cached_input_tokens > 0  # the retry read what the broken attempt cached
