@@ -26,12 +26,12 @@ from pathlib import Path
 
 from cockpit.backends.factory import build_backends
 from cockpit.demo import make_repo
+from cockpit.demo.stack import start_sims
 from cockpit.engine.session import Session
 from cockpit.events import DigestUpdated, DispatchFinished, Usage
 from cockpit.git.repo import Repo
 from cockpit.journal import Journal
 from cockpit.plan import PlanItem
-from cockpit.sim.stack import start_sims
 
 ABANDON_EVERY = 12
 ABANDON_AT = 9  # PRs 9, 21, 33, ...: the start, middle and end windows hold only merges, like for like

@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -25,6 +25,9 @@ from cockpit.git.model import GitError
 from cockpit.git.repo import Repo
 from cockpit.journal import Journal, JournalError, default_journal_path
 from cockpit.plan import PlanError, PlanItem, from_tasks, load_plan
+
+if TYPE_CHECKING:  # imported where used: the engine loads only for the commands that run one
+    from cockpit.engine.session import Session
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -149,7 +152,9 @@ def start_session(
     gate_timeout: float = 0.0,
 ) -> int:
     from cockpit.engine.session import Session, SessionError
+    from cockpit.secret import hide_own_environment
 
+    hide_own_environment([cfg.composer.api_key_env])  # issue 9: writers cannot read our keys
     journal = open_journal(journal_path)
     try:
         session = Session(
@@ -191,16 +196,16 @@ def start_session(
         journal.close()
 
 
-def _checked(session: Any, code: int) -> int:
+def _checked(session: Session, code: int) -> int:
     """Say so when the journal could not write everything (the exit code stays the session's)."""
-    recorder = getattr(session, "recorder", None)
+    recorder = getattr(session, "recorder", None)  # absent when the session never started
     lost = recorder.lost if recorder is not None else 0
     if lost:
         click.echo(f"cockpit: warning: {lost} events could not be written to the journal", err=True)
     return code
 
 
-async def _run_headless(session: Any, verbose: bool) -> int:
+async def _run_headless(session: Session, verbose: bool) -> int:
     from cockpit.headless import HeadlessPrinter, answer_gates_on_terminal
 
     printer = HeadlessPrinter(verbose=verbose, pricing=session.config.pricing)
@@ -288,14 +293,14 @@ def demo(
     """
     from cockpit.backends.factory import build_backends
     from cockpit.demo import DemoError, setup_demo
-    from cockpit.sim.stack import start_sims
+    from cockpit.demo.stack import start_sims
 
     stack = start_sims("builtin:demo", speed)
     try:
-        setup = setup_demo(workdir=workdir, prs=prs, speed=speed, config=stack.config())
+        setup = setup_demo(workdir=workdir, prs=prs, config=stack.config())
         # The writer CLI keeps its threads inside the scratch folder, so cleaning up removes them.
         setup = dataclasses.replace(setup, config=stack.config(codex_home=setup.root / "codex-home"))
-        backends = build_backends(setup.config, speed=speed)
+        backends = build_backends(setup.config)
         repo = Repo.open(setup.repo)
     except (DemoError, ConfigError, GitError, OSError) as exc:
         stack.close()
@@ -336,7 +341,7 @@ def demo(
 @_journal_option
 def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
     """List the sessions in the journal, newest first."""
-    from cockpit.headless import fmt_duration, fmt_tokens
+    from cockpit.fmt import fmt_duration, fmt_tokens
     from cockpit.state import fold, session_summary
 
     j = open_journal(journal)

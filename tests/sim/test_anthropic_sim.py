@@ -14,9 +14,8 @@ import httpx2
 import msgspec
 import pytest
 
-from cockpit.engine.decisions import from_text
-from cockpit.scenario import DecisionScript, PrScript, RoundScript, Scenario, parse_scenario
-from cockpit.sim.anthropic import (
+from cockpit.demo.scenario import DecisionScript, PrScript, RoundScript, Scenario, parse_scenario
+from cockpit.demo.sim.anthropic import (
     CACHE_MIN_TOKENS,
     AnthropicSimulator,
     Fault,
@@ -27,7 +26,8 @@ from cockpit.sim.anthropic import (
     count_input_tokens,
     scenario_fault,
 )
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.engine.decisions import from_text
+from cockpit.tokens import estimate_tokens
 
 KEY = "sk-ant-test-0123456789"
 DECIDE: Any = {
@@ -427,9 +427,11 @@ async def test_mid_stream_error_event_is_not_retried(sim: AnthropicSimulator) ->
 async def test_dropped_connection_mid_stream(sim: AnthropicSimulator) -> None:
     sim.queue_fault(Fault.drop(after_events=3))
     async with client(sim, max_retries=2) as c:
-        with pytest.raises(httpx2.RemoteProtocolError):
+        with pytest.raises(Exception) as info:
             async with c.messages.stream(model="m", max_tokens=100, messages=user("hello " * 20)) as s:
                 await s.get_final_message()
+    # anthropic <2.17 lets httpx2's error through, 2.17+ wraps it in APIConnectionError: the wire is the same.
+    assert caused_by(info.value, httpx2.RemoteProtocolError)
     assert len(sim.log) == 1 and sim.streams[0].outcome == "dropped"
 
 
@@ -443,9 +445,22 @@ async def test_stall_before_headers_is_an_api_timeout(sim: AnthropicSimulator) -
 async def test_stall_mid_stream_is_a_read_timeout(sim: AnthropicSimulator) -> None:
     sim.queue_fault(Fault.stall(30, after_events=2))
     async with client(sim, timeout=httpx2.Timeout(0.2, connect=1)) as c:
-        with pytest.raises(httpx2.ReadTimeout):
+        with pytest.raises(Exception) as info:
             async with c.messages.stream(model="m", max_tokens=10, messages=user("x")) as s:
                 await s.get_final_message()
+    assert caused_by(info.value, httpx2.ReadTimeout)  # wrapped in APITimeoutError from anthropic 2.17 on
+
+
+def caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``kind`` is ``exc`` or anywhere in its cause chain."""
+    cur: BaseException | None = exc
+    for _ in range(10):
+        if cur is None:
+            return False
+        if isinstance(cur, kind):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
 
 
 def test_fault_validation() -> None:
@@ -598,7 +613,7 @@ def test_scenario_pacing_scales_with_speed() -> None:
 
 async def test_standalone_entry_point_prints_the_url_first() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cockpit.sim.anthropic", "--port", "0", "--speed", "0"],
+        [sys.executable, "-m", "cockpit.demo.sim.anthropic", "--port", "0", "--speed", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -4,10 +4,10 @@ Why a simulator and not a mock: the reviewer adapter must be exercised through t
 ``ollama`` client over HTTP, including the parts that only show on the wire (NDJSON framing,
 the error line inside a 200 stream, a stall, a dropped connection, the 404 text that changed
 between server versions). What the server says is decided by a pluggable responder; the
-``ScenarioResponder`` answers from a ``cockpit.scenario.Scenario`` so the demo tells its story.
+``ScenarioResponder`` answers from a ``cockpit.demo.scenario.Scenario`` so the demo tells its story.
 
 Usage is counted, not scripted: ``prompt_eval_count`` comes from the request's messages and
-``eval_count`` from the generated text, both with ``cockpit.sim.tokens.estimate_tokens``.
+``eval_count`` from the generated text, both with ``cockpit.tokens.estimate_tokens``.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from cockpit.scenario import Pacing, ReviewScript, Scenario, ScenarioError, load_scenario, locate
-from cockpit.sim.http import (
+from cockpit.demo.scenario import Pacing, ReviewScript, Scenario, ScenarioError, load_scenario, locate
+from cockpit.demo.sim.http import (
     DropConnection,
     HttpServer,
     Request,
@@ -39,7 +39,7 @@ from cockpit.sim.http import (
     serve_until_signalled,
     stall,
 )
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 DEFAULT_VERSION = "0.12.6"
 BUSY_TEXT = "server busy, please try again.  maximum pending requests exceeded"
@@ -772,7 +772,7 @@ def _scenario_fault(name: str) -> Fault | None:
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m cockpit.sim.ollama", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m cockpit.demo.sim.ollama", description=__doc__.splitlines()[0])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 = any free port")
     p.add_argument("--scenario", type=Path, help="a scenario TOML file; default: approve everything")
