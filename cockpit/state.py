@@ -138,6 +138,7 @@ class PRState:
     head: str = ""
     merged_sha: str = ""
     merge_message: str = ""
+    digested: bool = False  # a digest_updated followed its close
     gate: GateOpened | None = None
     usage: dict[str, Usage] = field(default_factory=_usage_by_role)
     dispatches: list[str] = field(default_factory=list)
@@ -463,6 +464,8 @@ def _merged(s: SessionState, ev: Merged) -> None:
 
 def _digest(s: SessionState, ev: DigestUpdated) -> None:
     s.digest = ev
+    if ev.pr is not None:
+        s.pr(ev.pr).digested = True
 
 
 _HANDLERS: dict[type[Event], Callable[[SessionState, Any], None]] = {

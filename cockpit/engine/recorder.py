@@ -23,6 +23,7 @@ from cockpit.bus import EventBus
 from cockpit.events import DispatchFinished, DispatchOutput, Error, Event, encode
 from cockpit.journal import Journal, JournalWriter
 from cockpit.secret import Redactor
+from cockpit.state import SessionState
 
 E = TypeVar("E", bound=Event)
 
@@ -62,11 +63,12 @@ class Recorder:
         coalesce_s: float = 0.05,
         clock: Callable[[], float] = time.time,
         secrets: Iterable[str] = (),
-        observer: Callable[[Event], None] | None = None,
+        state: SessionState | None = None,
     ) -> None:
-        """observer: sees each event as stamped, before it is journaled (the engine's own fold)."""
         self.session = session
-        self._observer = observer
+        # The engine's own view of the session: the reducer's fold of every event it emits,
+        # folded as each is stamped, so the engine reads it without waiting for the disk.
+        self.state = state if state is not None else SessionState()
         self.bus = bus
         self.coalesce_s = coalesce_s
         self.clock = clock
@@ -107,8 +109,7 @@ class Recorder:
         stamped = msgspec.structs.replace(event, session=self.session, seq=self._seq, t=self.clock())
         stamped = self._redacted(stamped)
         self._seq += 1
-        if self._observer is not None:
-            self._observer(stamped)
+        self.state.apply(stamped)
         self._writer.append(stamped)
         return stamped
 

@@ -57,7 +57,6 @@ from cockpit.git.watcher import CommitWatcher
 from cockpit.journal import Journal
 from cockpit.plan import PlanItem
 from cockpit.secret import Redactor
-from cockpit.state import SessionState
 
 
 class SessionError(Exception):
@@ -130,8 +129,6 @@ class Session:
         self._plan = list(plan)
         self.prs: list[PrRun] = []
         self._by_branch: dict[str, PrRun] = {}
-        self.state = SessionState()  # the fold of this session's own events, as they are emitted
-        self._remembered: set[int] = set()  # PRs whose digest_updated is out
         self._changed: asyncio.Event | None = None
         self._started = False
         self._finished = False
@@ -167,9 +164,7 @@ class Session:
         self.journal.begin_session(
             self.id, str(self.repo.workdir), self.base_branch, self.mode
         )  # JournalError
-        self.recorder = Recorder(
-            self.journal, self.id, self.bus, secrets=self.redactor.values, observer=self.state.apply
-        )
+        self.recorder = Recorder(self.journal, self.id, self.bus, secrets=self.redactor.values)
         self.dispatcher = Dispatcher(self.recorder)
         self.gates = Gates(self.recorder, auto_approve=self.auto_approve)
         self.composer_lock = asyncio.Lock()
@@ -328,15 +323,15 @@ class Session:
 
     def _remember(self, pr: PrRun) -> None:
         """A PR closed: journal the composer's memory after it (once per PR)."""
-        state = self.state.prs.get(pr.n)
-        if state is None or not state.closed or pr.n in self._remembered:
+        folded = self.recorder.state
+        st = folded.prs.get(pr.n)
+        if st is None or not st.closed or st.digested:
             return
-        self._remembered.add(pr.n)
-        self.recorder.emit(digest_after_close(self.state, pr.n))
+        self.recorder.emit(digest_after_close(folded, pr.n))
 
     def thread(self) -> tuple[str, ...]:
         """The composer's stable prefix: goal, digest and the last closed PRs, from the fold."""
-        return composer_context(self.state)
+        return composer_context(self.recorder.state)
 
     # --- dispatch helpers used by the pipeline ----------------------------------------------
 
