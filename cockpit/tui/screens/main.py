@@ -81,6 +81,7 @@ class MainScreen(Screen[None]):
             self.header.show(
                 header_variants(s, now, selected, replay=app.controls is None, note=note, pricing=app.pricing)
             )
+            self.composer.show_memory(s)
         if d.prs or tick:
             running = frozenset(d.pr for d in s.running_dispatches() if d.pr is not None)
             self.pr_list.update_prs(

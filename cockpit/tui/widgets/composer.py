@@ -13,7 +13,11 @@ import asyncio
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 
+from cockpit.engine.memory import counts
+from cockpit.state import SessionState
+from cockpit.text import sanitize
 from cockpit.tui.markdown_text import markdown_content
 from cockpit.tui.model import ComposerDoc
 from cockpit.tui.widgets.textbox import TextBox
@@ -35,10 +39,26 @@ class ComposerPane(Vertical):
         self._end_y = 0.0  # where following the end last left the scroll
         self.settled = asyncio.Event()  # kept for callers that wait for the pane: it never lags
         self.settled.set()
+        self.memory = TextBox(id="composer-memory")  # the session digest, once there is one
+        self.memory.display = False
+        self._memory_text = ""
 
     def compose(self) -> ComposeResult:
         with self.scroll:
             yield self.text
+        yield self.memory
+
+    def show_memory(self, s: SessionState) -> None:
+        """The session digest every composer call carries (shown from the first one on)."""
+        d = s.digest
+        text = ""
+        if d is not None:
+            who = "composer" if d.source == "composer" else "cockpit"
+            text = f"memory after PR {d.pr} ({who}; {counts(s)}):\n{sanitize(d.text)}"
+        if text != self._memory_text:
+            self._memory_text = text
+            self.memory.set(Content(text))
+            self.memory.display = bool(text)
 
     def on_mount(self) -> None:
         self.text.set(markdown_content(self.source))

@@ -139,6 +139,8 @@ def header_variants(
                 parts.append(" ")
         if long:
             parts += [("context ", "$foreground-muted"), (fmt_tokens(s.composer_context), "bold")]
+            if s.digest is not None:  # the digest is part of every composer call's context
+                parts += [(" digest ", "$foreground-muted"), (f"{s.digest.words}w", "bold")]
         if parts:
             parts.append(_SEP)
         for i, (role, label) in enumerate(ROLES):
