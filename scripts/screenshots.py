@@ -30,6 +30,7 @@ SHOTS = (
     "override",
     "diff",
     "help",
+    "help-80x24",
     "finished",
 )
 
