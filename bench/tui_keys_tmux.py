@@ -96,17 +96,33 @@ def stop() -> None:
     time.sleep(0.2)
 
 
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) the process has used, in ms (10 ms ticks)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+CPU: dict[str, list[float]] = {}
+
+
 def press_all(keys: list[tuple[str, str, Check]], n: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {label: [] for label, _, _ in keys}
+    CPU.clear()
+    pid = int(tmux("display", "-p", "-t", "bench", "#{pane_pid}").strip() or 0)
     rng = random.Random(1)
     for _ in range(n):
         for label, key, check in keys:
+            c0 = cpu_ms(pid)
             t0 = time.perf_counter()
             tmux("send-keys", "-t", "bench", key)
             while not check(capture()):
                 if time.perf_counter() - t0 > 10:
                     break
             out[label].append((time.perf_counter() - t0) * 1000)
+            CPU.setdefault(label, []).append(cpu_ms(pid) - c0)
             time.sleep(0.05 + rng.random() * 0.05)  # off the frame grid, and let it settle
     return out
 
@@ -119,9 +135,11 @@ def pct(values: list[float], p: float) -> float:
 def report(title: str, results: dict[str, list[float]]) -> None:
     print(f"  {title}")
     for label, ms in results.items():
+        cpu = CPU.get(label, [])
         print(
             f"    {label:<22} n={len(ms):<3} median {statistics.median(ms):6.1f}  p95 {pct(ms, 95):6.1f}"
             f"  max {max(ms):6.1f} ms"
+            + (f"   app CPU {statistics.mean(cpu):5.1f} ms/key" if cpu else "")
         )
 
 
