@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 SOCKET = f"cockpit-bench-{os.getpid()}"
 
+
 def _header_pr(screen: str) -> str:
     """The PR the header's second line is about ("composer PR 2 …" wide, "PR 2 …" narrow)."""
     lines = screen.splitlines()
@@ -138,8 +139,7 @@ def report(title: str, results: dict[str, list[float]]) -> None:
         cpu = CPU.get(label, [])
         print(
             f"    {label:<22} n={len(ms):<3} median {statistics.median(ms):6.1f}  p95 {pct(ms, 95):6.1f}"
-            f"  max {max(ms):6.1f} ms"
-            + (f"   app CPU {statistics.mean(cpu):5.1f} ms/key" if cpu else "")
+            f"  max {max(ms):6.1f} ms" + (f"   app CPU {statistics.mean(cpu):5.1f} ms/key" if cpu else "")
         )
 
 
@@ -309,16 +309,21 @@ def run_keys(
 
 def first_frame(
     cmd: Callable[[int], list[str]], ready: Check, size: tuple[int, int], tries: int
-) -> list[float]:
-    out = []
+) -> tuple[list[float], list[float]]:
+    """Wall time from starting ``cmd`` to ``ready`` on screen, and the CPU the process used by then."""
+    out: list[float] = []
+    cpu: list[float] = []
     for i in range(tries):
         t0 = start(cmd(i), size)
+        pid = 0
         while not ready(capture()):
-            if time.perf_counter() - t0 > 30:
+            if time.perf_counter() - t0 > 60:
                 break
         out.append((time.perf_counter() - t0) * 1000)
+        pid = int(tmux("display", "-p", "-t", "bench", "#{pane_pid}").strip() or 0)
+        cpu.append(cpu_ms(pid) if pid else float("nan"))
         stop()
-    return out
+    return out, cpu
 
 
 def main() -> None:
@@ -367,10 +372,15 @@ def main() -> None:
                 "--journal", f"{tmp}/j.sqlite3",
             ]  # fmt: skip
 
-        ff = first_frame(lambda i: [*me, "--serve", "floor"], lambda s: "STATE START" in s, size, 5)
-        print(f"  floor (bare Textual)  median {statistics.median(ff):6.0f} ms  max {max(ff):6.0f} ms")
-        cf = first_frame(demo, lambda s: "cockpit" in s and "demo" in s and "PRs" in s, size, 5)
-        print(f"  cockpit demo          median {statistics.median(cf):6.0f} ms  max {max(cf):6.0f} ms")
+        for label, cmd, ready in (
+            ("floor (bare Textual)", lambda i: [*me, "--serve", "floor"], lambda s: "STATE START" in s),
+            ("cockpit demo", demo, lambda s: "PRs" in s and "Writer" in s),  # the layout is drawn
+        ):
+            wall, cpu = first_frame(cmd, ready, size, 5)
+            print(
+                f"  {label:<21} median {statistics.median(wall):6.0f} ms  max {max(wall):6.0f} ms"
+                f"   CPU by then {statistics.median(cpu):5.0f} ms"
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
