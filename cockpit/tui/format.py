@@ -62,6 +62,7 @@ PROPOSAL_TEXT = {
     "review": "review the new tip",
     "continue": "continue with the verdicts it has",
     "fail": "mark the PR failed",
+    "retry": "ask the reviewers again",  # issue 9: no verdict could be read
 }
 
 GATE_KIND_TEXT = {
@@ -71,6 +72,7 @@ GATE_KIND_TEXT = {
     "failure": "failure",
     "moved": "branch moved",
     "conflict": "merge refused",
+    "tamper": "writer tampered (restored)",  # issue 9
 }
 
 
