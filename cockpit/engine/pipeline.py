@@ -197,7 +197,7 @@ class Pipeline:
             round=1,
             purpose="brief",
             title=pr.title,
-            system=prompts.COMPOSER_SYSTEM,
+            system=prompts.BRIEF_SYSTEM,
             context=self.s.thread(),
             request=prompts.brief_request(pr.n, pr.title, pr.task),
             max_tokens=self.s.composer_max_tokens,
