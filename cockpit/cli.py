@@ -343,6 +343,8 @@ def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
     out: list[dict[str, Any]] = []
     for row in j.list_sessions(limit):
         state = fold(j.read_events(row.id, skip_kinds=("dispatch_output",)))
+        if row.status == "unfinished":  # the owner died: open PRs show interrupted, not "writing"
+            state.mark_owner_gone()
         summary = session_summary(state)
         summary["id"], summary["repo"], summary["started_at"] = row.id, row.repo, row.started_at
         summary["finished_at"], summary["status"] = row.finished_at, row.status
@@ -459,7 +461,7 @@ def export(
             for line in jsonl(events):
                 stream.write(line)
         else:
-            stream.write(markdown(events, pricing).encode())
+            stream.write(markdown(events, pricing, owner_gone=row.status == "unfinished").encode())
     finally:
         if output:
             stream.close()

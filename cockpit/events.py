@@ -20,6 +20,7 @@ VerdictKind = Literal["approve", "changes", "block", "unparsed"]
 Action = Literal["merge", "fix", "abandon"]
 Outcome = Literal["merged", "abandoned", "failed", "skipped", "interrupted"]
 SessionStatus = Literal["completed", "failed", "interrupted"]
+WorktreeAction = Literal["create", "remove"]
 
 # What a gate asks the human about.
 #   brief     approve the composer's brief before the writer starts
@@ -123,6 +124,16 @@ class SessionFinished(Event, tag="session_finished", kw_only=True, frozen=True):
     reason: str = ""
 
 
+class SessionReopened(Event, tag="session_reopened", kw_only=True, frozen=True):
+    """``cockpit resume`` took over a session whose owner process is gone."""
+
+    pid: int  # the new owner
+    host: str
+    previous_pid: int | None = None
+    previous_host: str = ""
+    repairs: list[str] = []  # what the resume found and put right (git, leftover processes)
+
+
 # --- PRs -------------------------------------------------------------------------------------
 
 
@@ -138,6 +149,15 @@ class WorktreeCreated(Event, tag="worktree_created", kw_only=True, frozen=True):
     path: str
     branch: str
     base_sha: str
+
+
+class WorktreeIntent(Event, tag="worktree_intent", kw_only=True, frozen=True):
+    """About to create or remove a PR's worktree (journaled first, so a crash can be told apart)."""
+
+    action: WorktreeAction
+    path: str
+    branch: str
+    base_sha: str = ""
 
 
 class RoundStarted(Event, tag="round_started", kw_only=True, frozen=True):
@@ -210,6 +230,16 @@ class Merged(Event, tag="merged", kw_only=True, frozen=True):
     message: str = ""
 
 
+class MergeIntent(Event, tag="merge_intent", kw_only=True, frozen=True):
+    """About to merge ``sha`` onto ``onto`` (the base tip it was read as). Journaled before the
+    merge touches anything: with ``merged`` after it, a crash is before, during or after."""
+
+    sha: str
+    onto: str
+    base_branch: str
+    message: str = ""
+
+
 # --- review and decision ---------------------------------------------------------------------
 
 
@@ -272,7 +302,9 @@ AnyEvent = (
     | SessionResumed
     | Warn
     | SessionFinished
+    | SessionReopened
     | PrOpened
+    | WorktreeIntent
     | WorktreeCreated
     | RoundStarted
     | PrClosed
@@ -280,6 +312,7 @@ AnyEvent = (
     | DispatchOutput
     | DispatchFinished
     | CommitSeen
+    | MergeIntent
     | Merged
     | VerdictParsed
     | DecisionProposed
@@ -295,7 +328,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     SessionResumed,
     Warn,
     SessionFinished,
+    SessionReopened,
     PrOpened,
+    WorktreeIntent,
     WorktreeCreated,
     RoundStarted,
     PrClosed,
@@ -303,6 +338,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     DispatchOutput,
     DispatchFinished,
     CommitSeen,
+    MergeIntent,
     Merged,
     VerdictParsed,
     DecisionProposed,
