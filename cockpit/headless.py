@@ -31,6 +31,7 @@ from cockpit.events import (
     RoundStarted,
     SessionFinished,
     SessionPaused,
+    SessionReopened,
     SessionResumed,
     SessionStarted,
     Usage,
@@ -122,6 +123,11 @@ class HeadlessPrinter:
             SessionFinished: self._session_finished,
             SessionPaused: lambda e: self.c("dim", "session paused: no new dispatches start"),
             SessionResumed: lambda e: self.c("dim", "session resumed"),
+            SessionReopened: lambda e: self.c(
+                "yellow",
+                f"resumed after its process (pid {e.previous_pid} on {e.previous_host or '?'}) died"
+                + "".join(f"\n  {sanitize(line)}" for line in e.repairs),
+            ),
             PrOpened: self._pr_opened,
             WorktreeCreated: self._worktree,
             RoundStarted: self._round,

@@ -51,11 +51,11 @@ class GateRequest:
 
 
 class Gates:
-    def __init__(self, recorder: Recorder, *, auto_approve: bool = False) -> None:
+    def __init__(self, recorder: Recorder, *, auto_approve: bool = False, numbered_from: int = 0) -> None:
         self.recorder = recorder
         self.auto_approve = auto_approve
         self._open: dict[str, tuple[GateOpened, asyncio.Future[GateAnswer]]] = {}
-        self._n = 0
+        self._n = numbered_from
 
     def open_gates(self) -> list[GateOpened]:
         return [g for g, _ in self._open.values()]

@@ -32,12 +32,14 @@ from cockpit.events import (
     Error,
     GateKind,
     Merged,
+    MergeIntent,
     Outcome,
     PrClosed,
     RoundStarted,
     VerdictParsed,
     Warn,
     WorktreeCreated,
+    WorktreeIntent,
 )
 from cockpit.git.model import Diff, GitError, MergeRefused, MergeResult
 from cockpit.state import split_verdict
@@ -77,6 +79,9 @@ class PrRun:
     writing_started: bool = False
     skip_requested: bool = False
     slot_held: bool = False
+    # Set when a resumed session rebuilt this PR from its journal: the gate to ask again.
+    pending_brief: str | None = None  # compose: ask the brief gate with this brief, no new dispatch
+    pending_decision: ParsedDecision | None = None  # the decision gate to ask again
 
     @property
     def closed(self) -> bool:
@@ -93,11 +98,16 @@ class Pipeline:
             "review": self.review,
             "decide": self.decide,
             "merge": self.merge,
+            # entry points of a resumed PR (engine/restore.py)
+            "decision_gate": self._ask_decision_again,
+            "solo_gate": self.solo_gate,
+            "close_merged": self._close_merged,
+            "close_abandoned": self._close_abandoned,
         }
 
     async def run(self) -> None:
         pr = self.pr
-        if pr.solo:
+        if pr.solo and pr.step == "compose":
             pr.brief = prompts.default_brief(pr.title, pr.task)
             pr.round = 1
             pr.step = "write"
@@ -166,6 +176,10 @@ class Pipeline:
                     )
                 )
                 return False
+            self.s.recorder.emit(
+                WorktreeIntent(pr=pr.n, action="remove", path=str(pr.wt_path), branch=pr.branch)
+            )
+            await self.s.recorder.drain()
             await asyncio.to_thread(self.s.repo.remove_worktree, pr.wt_path)
         except GitError as exc:
             self.s.recorder.emit(Error(pr=pr.n, where="git", message=f"could not remove worktree: {exc}"))
@@ -188,9 +202,27 @@ class Pipeline:
 
     # --- compose ---------------------------------------------------------------------------
 
+    async def _ask_decision_again(self) -> None:
+        decision, self.pr.pending_decision = self.pr.pending_decision, None
+        if decision is None:
+            self.pr.step = "decide"
+            return
+        self.pr.decision = decision
+        await self.decision_gate(decision)
+
+    async def _close_merged(self) -> None:
+        await self.close("merged", "merged before the cockpit stopped")
+
+    async def _close_abandoned(self) -> None:
+        await self.close("abandoned", "abandoned before the cockpit stopped")
+
     async def compose(self) -> None:
         pr = self.pr
         pr.round = 1
+        if pr.pending_brief is not None:  # resumed at an open brief gate: ask it again
+            brief, pr.pending_brief = pr.pending_brief, None
+            await self._brief_gate(brief)
+            return
         job = ComposeJob(
             pr=pr.n,
             round=1,
@@ -220,7 +252,10 @@ class Pipeline:
                 return
             await self.fail(ans, f"composing the brief failed: {why}")
             return
-        brief = d.result.text.strip()
+        await self._brief_gate(d.result.text.strip())
+
+    async def _brief_gate(self, brief: str) -> None:
+        pr = self.pr
         ans = await self.gate("brief", "write", text=brief, summary="brief ready for the writer")
         if await self.common_answer(ans):
             return
@@ -305,7 +340,16 @@ class Pipeline:
     async def _create_worktree(self) -> None:
         pr = self.pr
         base = await asyncio.to_thread(self.s.repo.tip, self.s.base_branch)
-        await asyncio.to_thread(self.s.repo.create_worktree, pr.wt_name, pr.wt_path, pr.branch, base)
+        existing = await asyncio.to_thread(self.s.repo.branch_exists, pr.branch)
+        if existing:  # a resumed PR whose worktree was never made (or was lost): its branch as it is
+            base = await asyncio.to_thread(self.s.repo.tip, pr.branch)
+        self.s.recorder.emit(
+            WorktreeIntent(pr=pr.n, action="create", path=str(pr.wt_path), branch=pr.branch, base_sha=base)
+        )
+        await self.s.recorder.drain()  # on disk before the worktree is: a crash is before or during
+        await asyncio.to_thread(
+            self.s.repo.create_worktree, pr.wt_name, pr.wt_path, pr.branch, base, reuse_branch=existing
+        )
         pr.base_sha = base
         pr.head = base
         pr.worktree_ready = True
@@ -597,6 +641,13 @@ class Pipeline:
     async def _merge_locked(self) -> MergeResult:
         pr = self.pr
         async with self.s.merge_lock:
+            onto = await asyncio.to_thread(self.s.repo.tip, self.s.base_branch)
+            self.s.recorder.emit(
+                MergeIntent(
+                    pr=pr.n, sha=pr.head, onto=onto, base_branch=self.s.base_branch, message=pr.merge_message
+                )
+            )
+            await self.s.recorder.drain()  # the intent is on disk before the merge touches anything
             return await asyncio.to_thread(
                 self.s.repo.merge, pr.branch, pr.head, self.s.base_branch, pr.merge_message
             )
