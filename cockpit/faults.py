@@ -7,7 +7,9 @@ reaches that point, exactly as ``kill -9`` would. Points:
 
 - ``event:<kind>[:<n>]``: once the n-th (default first) event of that kind is committed to
   the journal;
-- ``checkout:<n>``: after a merge's checkout has written n files into a working tree.
+- ``checkout:<n>``: after a merge's checkout has written n files into a working tree;
+- ``point:<name>``: where the code calls ``at("<name>")`` (``merge_done``: the merge is in git,
+  its ``merged`` event not yet journaled).
 
 Unset (always, outside tests), every check is one dictionary lookup.
 """
@@ -27,6 +29,8 @@ def _target() -> tuple[str, str, int] | None:
     if not spec:
         return None
     head, _, rest = spec.partition(":")
+    if head == "point":
+        return head, rest, 1
     name, _, n = rest.partition(":") if head == "event" else ("", "", rest)
     try:
         count = int(n) if n else 1
@@ -53,4 +57,11 @@ def at_checkout(files_done: int) -> None:
     """Called as a checkout writes files; dies after the configured number."""
     target = _target()
     if target is not None and target[0] == "checkout" and files_done >= target[2]:
+        die()
+
+
+def at(point: str) -> None:
+    """A named point; dies when the environment names it."""
+    target = _target()
+    if target is not None and target[0] == "point" and target[1] == point:
         die()

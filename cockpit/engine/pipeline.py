@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cockpit import faults
 from cockpit.backends.base import ComposeJob, ComposeResult, ReviewJob, WriteJob, WriteResult
 from cockpit.engine import prompts
 from cockpit.engine.decisions import (
@@ -296,6 +297,8 @@ class Pipeline:
             pr.writer_note = d.result.final_message
         if d.ok and after == before:
             after = await self._commit_leftovers(d.result, before)
+        if d.ok and after == before and self._round_has_commits():
+            before = ""  # a resumed round: its writer committed before the crash, this run added none
         if d.ok and after != before:
             pr.head = after
             if pr.solo:
@@ -317,6 +320,12 @@ class Pipeline:
             )
             text = d.error
         await self.writer_failed(what, text)
+
+    def _round_has_commits(self) -> bool:
+        """Whether the journal holds commits of this PR's current round (the engine's fold)."""
+        st = self.s.recorder.state.prs.get(self.pr.n)
+        r = st.rounds.get(self.pr.round) if st is not None else None
+        return r is not None and bool(r.commits)
 
     async def _commit_leftovers(self, result: WriteResult | None, before: str) -> str:
         pr = self.pr
@@ -648,9 +657,11 @@ class Pipeline:
                 )
             )
             await self.s.recorder.drain()  # the intent is on disk before the merge touches anything
-            return await asyncio.to_thread(
+            result = await asyncio.to_thread(
                 self.s.repo.merge, pr.branch, pr.head, self.s.base_branch, pr.merge_message
             )
+            faults.at("merge_done")
+            return result
 
     def _merged(self, result: MergeResult) -> None:
         self.s.recorder.emit(

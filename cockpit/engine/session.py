@@ -354,6 +354,8 @@ class Session:
                 tip = await asyncio.to_thread(self.repo.tip, self.base_branch)
                 if tip != point.merge.onto:
                     repairs.append(f"PR {n}: the merge was done in git but not recorded; recording it")
+            if point.step == "write" and pr.worktree_ready:
+                repairs += [f"PR {n}: {line}" for line in await self._keep_leftovers(pr)]
             if st.worktree and not st.worktree_removed and not pr.worktree_ready:
                 repairs.append(f"PR {n}: its worktree {st.worktree} is gone; made again from its branch")
             repairs.append(f"PR {n} {point.why}")
@@ -377,6 +379,17 @@ class Session:
             point = points.get(pr.n)
             if point is not None and point.step == "review" and pr.worktree_ready:
                 pr.head = await asyncio.to_thread(self.repo.tip, pr.branch)
+
+    async def _keep_leftovers(self, pr: PrRun) -> list[str]:
+        """Commit what an interrupted writer left uncommitted, so its writer's next run cannot
+        lose it: the work stays in the branch's history whatever the writer does next."""
+        dirty = await asyncio.to_thread(self.repo.dirty_files, pr.wt_path)
+        if not dirty:
+            return []
+        await asyncio.to_thread(
+            self.repo.commit_all, pr.wt_path, "cockpit: keep the uncommitted work of an interrupted writer"
+        )
+        return [f"committed {len(dirty)} file(s) the interrupted writer left uncommitted in {pr.wt_path}"]
 
     def _rebuild(self, past: SessionState, st: PRState) -> PrRun:
         """The engine's run of one PR, from the fold of its events."""
