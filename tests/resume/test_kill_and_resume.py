@@ -28,7 +28,7 @@ from cockpit.backends.factory import build_backends
 from cockpit.backends.process import session_processes
 from cockpit.demo import make_repo
 from cockpit.engine.session import Session
-from cockpit.events import PrClosed, SessionFinished, SessionReopened
+from cockpit.events import DispatchOutput, PrClosed, SessionFinished, SessionReopened
 from cockpit.git.repo import Repo
 from cockpit.journal import Journal
 from cockpit.scenario import project_files
@@ -267,3 +267,69 @@ def test_a_kill_at_a_failure_gate(tmp_path: Path) -> None:
 def test_a_kill_at_a_conflict_gate(tmp_path: Path) -> None:
     spec = _spec(tmp_path, CONFLICT, session={"concurrent_writers": 2})
     check(tmp_path, spec, "event:gate_opened:6", {1: "merged", 2: "merged"})
+
+
+ONE_PR = """
+[[pr]]
+title = "Add cmd.txt"
+task = "Write cmd.txt."
+[[pr.round]]
+[pr.round.decision]
+action = "merge"
+commit_message = "Add cmd.txt"
+"""
+
+# A writer that starts a process in a session of its own (out of its process group, as the
+# Codex CLI does with its commands), sleeps, then commits.
+SLOW_WRITER = (
+    "echo started; setsid sleep 300 & "
+    "sleep 1.5; echo written >> cmd.txt; git add -A; git commit -qm 'command writer'; echo done"
+)
+
+
+def test_a_command_writer_and_what_it_started_die_with_the_cockpit(tmp_path: Path) -> None:
+    """kill -9 of the cockpit while a `command` writer sleeps: the writer dies with it (parent
+    death signal), the process it started in another session is killed by the watchdog, and the
+    resumed session runs the writer again and merges its commit."""
+    spec = _spec(
+        tmp_path,
+        ONE_PR,
+        writer={"backend": "command", "command": ["sh", "-c", SLOW_WRITER], "brief_via": "stdin"},
+    )
+    make_repo(tmp_path / "repo", {"README.md": "# r\n"})
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.resume.crash_run", str(tmp_path / "spec.json")],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    journal = tmp_path / "journal.sqlite3"
+    sid = ""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        if not journal.exists():
+            continue
+        with Journal(journal) as j:
+            rows = j.list_sessions()
+            if rows and any(
+                isinstance(e, DispatchOutput) and e.text.startswith("started")
+                for e in j.read_events(rows[0].id)
+            ):
+                sid = rows[0].id
+                break
+    assert sid, "the writer never started"
+    writers = session_processes(sid)
+    assert any("sleep 300" in cmd for _, cmd in writers), writers
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not wait_no_processes(sid), "the writer or what it started outlived the cockpit"
+
+    resume(tmp_path, spec, sid)
+    with Journal(journal) as j:
+        state = fold(j.read_events(sid))
+    assert state.status == "completed" and state.prs[1].outcome == "merged"
+    assert (tmp_path / "repo" / "cmd.txt").read_text() == "written\n"
+    assert not wait_no_processes(sid)
