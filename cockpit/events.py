@@ -32,7 +32,7 @@ WorktreeAction = Literal["create", "remove"]
 GateKind = Literal["brief", "decision", "merge", "failure", "moved", "conflict"]
 
 # The human's (or --auto-approve's) answer to a gate.
-Answer = Literal["approve", "override", "edit", "skip", "retry", "abandon"]
+Answer = Literal["approve", "override", "edit", "skip", "retry", "abandon", "fail"]
 
 
 class Usage(msgspec.Struct, frozen=True, omit_defaults=True):

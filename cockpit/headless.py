@@ -378,7 +378,7 @@ def summary_lines(
     return out
 
 
-_KEYS = {"a": "approve", "o": "override", "e": "edit", "r": "retry", "s": "skip", "x": "abandon"}
+_KEYS = {"a": "approve", "o": "override", "e": "edit", "r": "retry", "s": "skip", "x": "abandon", "f": "fail"}
 
 
 def _edit_text(initial: str) -> str | None:

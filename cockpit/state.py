@@ -147,6 +147,7 @@ class PRState:
     closed_at: float | None = None
     last_activity: float = 0.0
     worktree_removed: bool = False
+    failures: int = 0  # failure gates opened (a failure gate proposes retry while < max_rounds)
     merge_intent: MergeIntent | None = None  # journaled, not yet followed by ``merged``
     worktree_intent: WorktreeIntent | None = None  # not yet followed by its outcome
 
@@ -478,6 +479,8 @@ def _gate_opened(s: SessionState, ev: GateOpened) -> None:
     if ev.pr is not None:
         pr = s.pr(ev.pr)
         pr.gate = ev
+        if ev.gate_kind == "failure":
+            pr.failures += 1
 
 
 def _human_decision(s: SessionState, ev: HumanDecision) -> None:

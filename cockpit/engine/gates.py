@@ -11,19 +11,10 @@ import asyncio
 from dataclasses import dataclass
 
 from cockpit.engine.recorder import Recorder
+from cockpit.engine.transitions import OPTIONS, auto_answer
 from cockpit.events import Action, Answer, GateKind, GateOpened, HumanDecision
 
 ACTIONS: tuple[Action, ...] = ("merge", "fix", "abandon")
-
-# Which answers make sense at which gate.
-OPTIONS: dict[GateKind, tuple[Answer, ...]] = {
-    "brief": ("approve", "edit", "retry", "skip", "abandon"),
-    "decision": ("approve", "override", "edit", "retry", "skip", "abandon"),
-    "merge": ("approve", "override", "edit", "skip", "abandon"),
-    "failure": ("approve", "retry", "edit", "override", "skip", "abandon"),
-    "moved": ("approve", "skip", "abandon"),
-    "conflict": ("approve", "retry", "override", "skip", "abandon"),
-}
 
 
 class GateError(ValueError):
@@ -85,7 +76,7 @@ class Gates:
             )
         )
         if self.auto_approve:
-            answer = GateAnswer("approve", by="auto")
+            answer = GateAnswer(auto_answer(req.kind), by="auto")
         else:
             fut: asyncio.Future[GateAnswer] = asyncio.get_running_loop().create_future()
             self._open[gate_id] = (opened, fut)

@@ -27,6 +27,7 @@ from cockpit.engine.decisions import (
 )
 from cockpit.engine.dispatch import Dispatched
 from cockpit.engine.gates import GateAnswer, GateRequest
+from cockpit.engine.transitions import Step, failure_proposal, resolve
 from cockpit.engine.verdicts import VERDICT_SCHEMA, parse_verdict
 from cockpit.events import (
     DecisionProposed,
@@ -137,6 +138,25 @@ class Pipeline:
         )
         return await self.s.gates.ask(req)
 
+    async def ask(
+        self,
+        kind: GateKind,
+        proposal: str,
+        *,
+        text: str = "",
+        summary: str = "",
+        commit: str = "",
+        split: bool = False,
+    ) -> tuple[GateAnswer, Step]:
+        """Open a gate; the answer and the step it leads to (``transitions.TABLE``)."""
+        ans = await self.gate(kind, proposal, text=text, summary=summary, commit=commit, split=split)
+        return ans, resolve(kind, proposal, ans.answer, ans.action, ans.text)
+
+    def failure_proposal(self) -> str:
+        """A failure gate proposes retry while the PR has failed fewer than max_rounds times."""
+        st = self.s.recorder.state.prs.get(self.pr.n)
+        return failure_proposal((st.failures if st is not None else 0) + 1, self.s.max_rounds)
+
     async def close(self, outcome: Outcome, reason: str = "") -> None:
         """Close the PR. The PrClosed event goes out even if a skip or stop cancels us half-way."""
         pr = self.pr
@@ -188,13 +208,16 @@ class Pipeline:
         self.s.watcher_worktrees_changed()
         return True
 
-    async def common_answer(self, answer: GateAnswer) -> bool:
-        """Handle skip / abandon (also as an override), the same at every gate; True when closed."""
-        if answer.answer == "skip":
-            await self.close("skipped", f"skipped by {answer.by}")
+    async def settle(self, ans: GateAnswer, step: Step, what: str, why_abandon: str = "") -> bool:
+        """The steps every gate treats alike: skip, abandon, fail close the PR. True when closed."""
+        if step.action == "skip":
+            await self.close("skipped", f"skipped by {ans.by}")
             return True
-        if answer.answer == "abandon" or (answer.answer == "override" and answer.action == "abandon"):
-            await self.close("abandoned", f"abandoned by {answer.by}")
+        if step.action == "abandon":
+            await self.close("abandoned", why_abandon or f"abandoned by {ans.by}")
+            return True
+        if step.action == "fail" and not step.edited:
+            await self.fail(ans, what)
             return True
         return False
 
@@ -237,32 +260,32 @@ class Pipeline:
         d = await self.s.compose(pr, job, "brief")
         if not d.ok or d.result is None or not d.result.text.strip():
             why = d.error or "the composer wrote an empty brief"
-            ans = await self.gate(
+            what = f"composing the brief failed: {why}"
+            ans, step = await self.ask(
                 "failure",
-                "fail",
-                summary=f"composing the brief failed: {why}",
+                self.failure_proposal(),
+                summary=what,
                 text=prompts.default_brief(pr.title, pr.task),
             )
-            if await self.common_answer(ans):
+            if await self.settle(ans, step, what):
                 return
-            if ans.answer == "retry":
-                return
-            if ans.answer in ("edit", "override") and ans.text:
-                pr.brief = ans.text
+            if step.text:  # the human's brief (edit, or an override with text): the writer starts
+                pr.brief = step.text
                 self._start_writing("first")
                 return
-            await self.fail(ans, f"composing the brief failed: {why}")
-            return
+            if step.action == "merge":  # nothing to merge yet
+                await self.fail(ans, what)
+            return  # retry: compose again
         await self._brief_gate(d.result.text.strip())
 
     async def _brief_gate(self, brief: str) -> None:
         pr = self.pr
-        ans = await self.gate("brief", "write", text=brief, summary="brief ready for the writer")
-        if await self.common_answer(ans):
+        ans, step = await self.ask("brief", "write", text=brief, summary="brief ready for the writer")
+        if await self.settle(ans, step, "the brief"):
             return
-        if ans.answer == "retry":
+        if step.action == "retry":
             return
-        pr.brief = ans.text if ans.answer == "edit" and ans.text else brief
+        pr.brief = step.text or brief
         self._start_writing("first")
 
     def _start_writing(self, reason: str) -> None:
@@ -367,25 +390,23 @@ class Pipeline:
 
     async def writer_failed(self, what: str, text: str) -> None:
         pr = self.pr
-        ans = await self.gate("failure", "fail", summary=what, text=text or pr.brief)
-        if await self.common_answer(ans):
+        ans, step = await self.ask("failure", self.failure_proposal(), summary=what, text=text or pr.brief)
+        if await self.settle(ans, step, what):
             return
-        if ans.answer == "retry":
-            self._start_writing("retry")
+        if step.action == "merge":  # an override to merge: nothing committed to merge
+            await self.fail(ans, what)
             return
-        if ans.answer in ("edit", "override") and ans.text:
-            pr.brief = ans.text
-            self._start_writing("retry")
-            return
-        await self.fail(ans, what)
+        if step.text:  # a new brief from the human
+            pr.brief = step.text
+        self._start_writing("retry")
 
     # --- solo ------------------------------------------------------------------------------
 
     async def solo_gate(self, summary: str = "solo PR: merge the writer's commit?") -> None:
         pr = self.pr
         message = self._last_subject() or pr.title
-        ans = await self.gate("merge", "merge", text=message, summary=summary)
-        await self.act(ans, "merge", message, "")
+        ans, step = await self.ask("merge", "merge", text=message, summary=summary)
+        await self.act(ans, step, message, "")
 
     def _last_subject(self) -> str:
         return self.pr.commits[-1][1].strip() if self.pr.commits else ""
@@ -460,22 +481,17 @@ class Pipeline:
             )
         if pr.failed_reviewers:
             names = ", ".join(pr.failed_reviewers)
-            proposal = "continue" if pr.verdicts else "fail"
-            ans = await self.gate(
-                "failure",
-                proposal,
-                summary=f"review failed: {names}",
-                text="\n".join(d.error for d in results if d.error),
+            proposal = "decide" if pr.verdicts else self.failure_proposal()
+            what = f"review failed: {names}"
+            ans, step = await self.ask(
+                "failure", proposal, summary=what, text="\n".join(d.error for d in results if d.error)
             )
-            if await self.common_answer(ans):
+            if await self.settle(ans, step, what):
                 return
-            if ans.answer == "retry":
-                return
+            if step.action == "retry":
+                return  # review again
             if ans.answer == "override":
-                await self.act(ans, ans.action, pr.title, ans.text or "")
-                return
-            if proposal == "fail" and ans.answer == "approve":
-                await self.fail(ans, f"review failed: {names}")
+                await self.act(ans, step, pr.title, ans.text or "")
                 return
         pr.step = "decide"
 
@@ -525,25 +541,22 @@ class Pipeline:
             except DecisionParseError as exc:
                 why = str(exc)
         if decision is None:
-            ans = await self.gate(
-                "failure", "fail", summary=f"no decision: {why}", text=d.result.text if d.result else ""
+            what = f"no decision: {why}"
+            ans, step = await self.ask(
+                "failure", self.failure_proposal(), summary=what, text=d.result.text if d.result else ""
             )
-            if await self.common_answer(ans):
-                return
-            if ans.answer == "retry":
+            if await self.settle(ans, step, what):
                 return
             if ans.answer == "override":
-                await self.act(ans, ans.action, ans.text or "", ans.text or "")
+                await self.act(ans, step, ans.text or "", ans.text or "")
                 return
-            if ans.answer == "edit" and ans.text:
-                try:  # the human wrote the decision themselves ("Decision: fix ...")
-                    decision = from_text(ans.text)
-                except DecisionParseError as exc:
-                    self.s.recorder.emit(Warn(pr=pr.n, code="decision", message=f"your text: {exc}"))
-                    return  # step stays "decide": the gate opens again
-            else:
-                await self.fail(ans, f"no decision: {why}")
-                return
+            if not (step.edited and step.text):
+                return  # retry: decide again
+            try:  # the human wrote the decision themselves ("Decision: fix ...")
+                decision = from_text(step.text)
+            except DecisionParseError as exc:
+                self.s.recorder.emit(Warn(pr=pr.n, code="decision", message=f"your text: {exc}"))
+                return  # step stays "decide": the gate opens again
         pr.decision = decision
         self.s.recorder.emit(
             DecisionProposed(
@@ -582,20 +595,21 @@ class Pipeline:
         split = split_verdict(v.verdict for v in pr.verdicts)
         if split:
             summary += " — reviewers disagree"
-        ans = await self.gate("decision", proposal, text=text, summary=summary, split=split)
-        if ans.answer == "retry":
+        ans, step = await self.ask("decision", proposal, text=text, summary=summary, split=split)
+        if step.action == "retry":
             pr.step = "decide"
             return
         reason = decision.rationale if proposal == decision.action else summary
-        await self.act(ans, proposal, decision.commit_message or pr.title, decision.brief, reason)
+        await self.act(ans, step, decision.commit_message or pr.title, decision.brief, reason)
 
-    async def act(self, ans: GateAnswer, proposal: str, message: str, brief: str, reason: str = "") -> None:
-        """Carry out an answer to a decision or merge gate."""
+    async def act(self, ans: GateAnswer, step: Step, message: str, brief: str, reason: str = "") -> None:
+        """Carry out a merge / fix / abandon step (a decision or merge gate, or an override)."""
         pr = self.pr
-        if await self.common_answer(ans):
+        why = reason if ans.answer == "approve" and step.action == "abandon" else ""
+        if await self.settle(ans, step, "failed at a gate", why):
             return
-        action = ans.action if ans.answer == "override" else proposal
-        edited = ans.text if ans.answer in ("edit", "override") and ans.text else None
+        action = step.action
+        edited = step.text or None
         if action == "merge":
             pr.merge_message = edited or message or pr.title
             pr.step = "merge"
@@ -609,9 +623,6 @@ class Pipeline:
             pr.round += 1
             pr.brief = fix_brief
             self._start_writing("fix")
-        elif action == "abandon":
-            why = reason if ans.answer == "approve" else ""
-            await self.close("abandoned", why or f"abandoned by {ans.by}")
         else:
             await self.fail(ans, f"unknown action {action!r}")
 
@@ -639,10 +650,11 @@ class Pipeline:
             await self.refused(exc)
             return
         except GitError as exc:
-            ans = await self.gate("conflict", "fail", summary=f"merge failed: {exc}", text=str(exc))
-            if await self.common_answer(ans) or ans.answer == "retry":
-                return
-            await self.fail(ans, f"merge failed: {exc}")
+            what = f"merge failed: {exc}"
+            ans, step = await self.ask("conflict", "fail", summary=what, text=str(exc))
+            if await self.settle(ans, step, what) or step.action != "fix":
+                return  # retry (and merge: try again); fix without a conflict has nothing to fix
+            await self.fail(ans, what)
             return
         self._merged(result)
         await self.close("merged")
@@ -682,7 +694,7 @@ class Pipeline:
             await self.solo_gate(f"the branch moved ({tip[:8]}): merge the new tip?")
             return
         last = pr.round >= self.s.max_rounds
-        ans = await self.gate(
+        ans, step = await self.ask(
             "moved",
             "fail" if last else "review",
             commit=tip,
@@ -691,10 +703,7 @@ class Pipeline:
                 + (f"round {pr.round} of {self.s.max_rounds} was the last" if last else "review the new tip?")
             ),
         )
-        if await self.common_answer(ans):
-            return
-        if last:
-            await self.fail(ans, "the branch moved after the last review round")
+        if await self.settle(ans, step, "the branch moved after the last review round"):
             return
         pr.head = tip
         pr.round += 1
@@ -709,19 +718,13 @@ class Pipeline:
         can_fix = exc.reason == "conflict" and pr.round < self.s.max_rounds
         proposal = "fix" if can_fix else "fail"
         brief = prompts.conflict_brief(self.s.base_branch, exc.files) if exc.reason == "conflict" else ""
-        ans = await self.gate(
-            "conflict", proposal, summary=f"merge refused: {exc}", text=brief or "\n".join(exc.files)
-        )
-        if await self.common_answer(ans):
+        what = f"merge refused: {exc}"
+        ans, step = await self.ask("conflict", proposal, summary=what, text=brief or "\n".join(exc.files))
+        if await self.settle(ans, step, what, f"abandoned by {ans.by} after a refused merge"):
             return
-        if ans.answer == "retry":
-            return  # step stays "merge": try again (the human fixed their checkout)
-        if (ans.answer == "override" and ans.action == "fix") or (ans.answer == "approve" and can_fix):
+        if step.action == "fix":
             pr.round += 1
-            pr.brief = ans.text if ans.answer == "override" and ans.text else brief
+            pr.brief = step.text or brief
             self._start_writing("conflict")
             return
-        if ans.answer == "override" and ans.action == "abandon":
-            await self.close("abandoned", f"abandoned by {ans.by} after a refused merge")
-            return
-        await self.fail(ans, f"merge refused: {exc}")
+        # retry, or an override to merge: step stays "merge", try again (the human fixed their checkout)
