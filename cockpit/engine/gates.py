@@ -16,6 +16,8 @@ from cockpit.events import Action, Answer, GateKind, GateOpened, HumanDecision
 
 ACTIONS: tuple[Action, ...] = ("merge", "fix", "abandon")
 
+NEVER_AUTO: frozenset[GateKind] = frozenset({"tamper"})  # --auto-approve only fails these
+
 
 class GateError(ValueError):
     """An answer that does not fit the gate (unknown gate, closed, option not offered)."""
@@ -75,6 +77,8 @@ class Gates:
                 options=options,
             )
         )
+        if self.auto_approve and req.kind in NEVER_AUTO and req.proposal != "fail":
+            raise GateError(f"a {req.kind} gate must propose fail under --auto-approve")  # a cockpit bug
         if self.auto_approve:
             answer = GateAnswer(auto_answer(req.kind), by="auto")
         else:

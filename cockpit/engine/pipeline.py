@@ -22,13 +22,13 @@ from cockpit.engine.decisions import (
     DECIDE_TOOL,
     DecisionParseError,
     ParsedDecision,
+    from_result,
     from_text,
-    from_tool_input,
 )
 from cockpit.engine.dispatch import Dispatched
 from cockpit.engine.gates import GateAnswer, GateRequest
 from cockpit.engine.transitions import Step, failure_proposal, resolve
-from cockpit.engine.verdicts import VERDICT_SCHEMA, parse_verdict
+from cockpit.engine.verdicts import VERDICT_SCHEMA, parse_verdict, review_missing
 from cockpit.events import (
     DecisionProposed,
     Error,
@@ -106,6 +106,7 @@ class Pipeline:
             "close_merged": self._close_merged,
             "close_abandoned": self._close_abandoned,
         }
+        self._review_retries: dict[int, int] = {}  # per round: reviews asked again (issue 9)
 
     async def run(self) -> None:
         pr = self.pr
@@ -314,6 +315,10 @@ class Pipeline:
         )
         d = await self.s.write(pr, job)
         await self.s.watcher.rescan()  # commit_seen events are out before we decide anything
+        if self.s.tamper.pending(pr.n):  # issue 9: it changed what it may not (already restored)
+            if await self.tamper_gate():
+                self._start_writing("retry")
+            return
         after = await asyncio.to_thread(self.s.repo.tip, pr.branch)
         if d.ok and d.result is not None:
             pr.thread_id = d.result.thread_id or pr.thread_id
@@ -479,6 +484,10 @@ class Pipeline:
                     )
                 )
             )
+        missing = review_missing((v.verdict for v in pr.verdicts), pr.failed_reviewers)
+        if missing:  # issue 9: no parsed verdict, no review; the proposal is to ask again
+            await self.review_failed(missing, "\n".join(d.error for d in results if d.error))
+            return
         if pr.failed_reviewers:
             names = ", ".join(pr.failed_reviewers)
             proposal = "decide" if pr.verdicts else self.failure_proposal()
@@ -494,6 +503,23 @@ class Pipeline:
                 await self.act(ans, step, pr.title, ans.text or "")
                 return
         pr.step = "decide"
+
+    async def review_failed(self, why: str, errors: str) -> None:
+        """A failure gate proposing to review again. A human's approve retries; --auto-approve
+        retries once per round, then fails the PR: an unreviewed PR never merges on its own."""
+        pr = self.pr
+        raw = "\n\n".join(f"{v.reviewer}: {v.raw}" for v in pr.verdicts if v.raw)
+        tries = self._review_retries.get(pr.round, 0)
+        proposal = "retry" if tries < 1 else "fail"  # ask again once per round, then fail
+        what = f"review failed: {why}"
+        ans, step = await self.ask("failure", proposal, summary=what, text=errors or raw)
+        if await self.settle(ans, step, what):
+            return
+        if ans.answer == "override":
+            await self.act(ans, step, pr.title, ans.text or "")
+            return
+        self._review_retries[pr.round] = tries + 1
+        # retry (or an edit): the step stays "review"
 
     # --- decide ----------------------------------------------------------------------------
 
@@ -533,11 +559,7 @@ class Pipeline:
         decision, why = None, d.error
         if d.ok and d.result is not None:
             try:
-                decision = (
-                    from_tool_input(d.result.tool_input)
-                    if d.result.tool_input is not None
-                    else from_text(d.result.text)
-                )
+                decision = from_result(d.result)  # a cut-off answer is no decision (issue 9)
             except DecisionParseError as exc:
                 why = str(exc)
         if decision is None:
@@ -643,8 +665,9 @@ class Pipeline:
             # record what it did, so the journal never contradicts the repository.
             with contextlib.suppress(Exception):
                 done = await merging
-                self._merged(done)
-                self.closed_now("merged", "merged before the skip or stop took effect")
+                if done is not None:
+                    self._merged(done)
+                    self.closed_now("merged", "merged before the skip or stop took effect")
             raise
         except MergeRefused as exc:
             await self.refused(exc)
@@ -656,13 +679,36 @@ class Pipeline:
                 return  # retry (and merge: try again); fix without a conflict has nothing to fix
             await self.fail(ans, what)
             return
+        if result is None:
+            await self.tamper_gate()  # retry: the step stays "merge"
+            return
         self._merged(result)
         await self.close("merged")
 
-    async def _merge_locked(self) -> MergeResult:
+    async def tamper_gate(self) -> bool:
+        """Issue 9: the writer changed a ref, a hook or the config; it is restored and journaled
+        (``tamper``). Only a human goes on (retry: True); approve, and --auto-approve, fail the PR."""
         pr = self.pr
-        async with self.s.merge_lock:
-            onto = await asyncio.to_thread(self.s.repo.tip, self.s.base_branch)
+        found = self.s.tamper.take(pr.n) or ["the repository was changed"]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        what = f"tamper: {'; '.join(found[:3])}{more if len(found) > 3 else ''}"
+        ans, step = await self.ask(
+            "tamper",
+            "fail",
+            summary=f"the writer tampered, restored: {found[0]}{more}",
+            text="\n".join(found),
+        )
+        if await self.settle(ans, step, what):  # approve (the proposal), fail, skip, abandon
+            return False
+        return step.action == "retry"  # --auto-approve answers "fail" here, never retry
+
+    async def _merge_locked(self) -> MergeResult | None:
+        """The merge, onto the base tip the guard holds; None when the guard found tamper first."""
+        pr = self.pr
+        async with self.s.merge_lock, self.s.tamper.merging(pr.n) as base_tip:
+            if self.s.tamper.pending(pr.n):
+                return None
+            onto: str = base_tip if base_tip else await asyncio.to_thread(self.s.repo.tip, self.s.base_branch)
             self.s.recorder.emit(
                 MergeIntent(
                     pr=pr.n, sha=pr.head, onto=onto, base_branch=self.s.base_branch, message=pr.merge_message
@@ -670,9 +716,10 @@ class Pipeline:
             )
             await self.s.recorder.drain()  # the intent is on disk before the merge touches anything
             result = await asyncio.to_thread(
-                self.s.repo.merge, pr.branch, pr.head, self.s.base_branch, pr.merge_message
+                self.s.repo.merge, pr.branch, pr.head, self.s.base_branch, pr.merge_message, base_tip
             )
             faults.at("merge_done")
+            self.s.tamper.accepted(result.merge_sha)
             return result
 
     def _merged(self, result: MergeResult) -> None:

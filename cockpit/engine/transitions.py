@@ -56,6 +56,8 @@ TABLE: dict[str, dict[Answer, Move]] = {
         "skip": "skip",
         "abandon": "abandon",
     },
+    # The writer changed the base branch, a hook or the config (restored); it proposes fail.
+    "tamper": {"approve": "proposal", "retry": "retry", "fail": "fail", "skip": "skip", "abandon": "abandon"},
 }
 
 OPTIONS: dict[str, tuple[Answer, ...]] = {kind: tuple(answers) for kind, answers in TABLE.items()}

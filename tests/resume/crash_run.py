@@ -15,28 +15,48 @@ from typing import Any
 
 import msgspec
 
-from cockpit.backends.factory import build_backends, resolve_scenario
-from cockpit.config import Config, SessionConfig, WriterConfig, scripted_config
+from cockpit.backends.base import Backends
+from cockpit.config import Config, SessionConfig, WriterConfig
+from cockpit.demo.scenario import Scenario, builtin_scenario, load_scenario
 from cockpit.engine.session import Session
 from cockpit.git.repo import Repo
 from cockpit.journal import Journal
 from cockpit.plan import PlanItem
+from tests.support.scripted import scripted_backends, scripted_config
 
 
-def config_of(spec: dict[str, Any]) -> Config:
-    base = scripted_config(spec["scenario"], 0.0)
-    return msgspec.structs.replace(
-        base,
-        session=msgspec.structs.replace(SessionConfig(), **spec.get("session", {})),
-        writer=msgspec.structs.replace(
-            WriterConfig(backend="scripted", model="scripted-writer"), **spec.get("writer", {})
-        ),
+def scenario_of(spec: dict[str, Any]) -> Scenario:
+    ref: str = spec["scenario"]
+    return (
+        builtin_scenario(ref.removeprefix("builtin:"))
+        if ref.startswith("builtin:")
+        else load_scenario(Path(ref))
     )
 
 
+def config_of(spec: dict[str, Any]) -> Config:
+    return msgspec.structs.replace(
+        scripted_config(),
+        session=msgspec.structs.replace(SessionConfig(), **spec.get("session", {})),
+        writer=msgspec.structs.replace(WriterConfig(model="scripted-writer"), **spec.get("writer", {})),
+    )
+
+
+def backends_of(spec: dict[str, Any], cfg: Config) -> Backends:
+    """Scripted models from the scenario; a ``command`` writer when the spec names one."""
+    backends = scripted_backends(cfg, scenario_of(spec))
+    if "command" in spec.get("writer", {}):
+        from cockpit.backends.command import CommandWriter
+
+        w = cfg.writer
+        backends.writer = CommandWriter(
+            w.command, args=w.args, env=w.env, timeout_s=w.timeout_s, brief_via=w.brief_via
+        )
+    return backends
+
+
 def plan_of(spec: dict[str, Any]) -> list[PlanItem]:
-    scenario = resolve_scenario(spec["scenario"])
-    return [PlanItem(p.title, p.task, p.review) for p in scenario.pr]
+    return [PlanItem(p.title, p.task, p.review) for p in scenario_of(spec).pr]
 
 
 def build(spec: dict[str, Any]) -> Session:
@@ -45,7 +65,7 @@ def build(spec: dict[str, Any]) -> Session:
     return Session(
         repo=Repo.open(tmp / "repo"),
         config=cfg,
-        backends=build_backends(cfg),
+        backends=backends_of(spec, cfg),
         journal=Journal(tmp / "journal.sqlite3"),
         plan=plan_of(spec),
         auto_approve=True,

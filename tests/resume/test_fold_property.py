@@ -13,10 +13,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cockpit.demo.scenario import builtin_scenario
 from cockpit.engine.gates import GateAnswer
 from cockpit.events import GateOpened
 from cockpit.plan import PlanItem
-from cockpit.scenario import builtin_scenario
 from cockpit.state import fold
 from tests.support.sessions import GateDriver, SessionHarness
 

@@ -24,16 +24,15 @@ from typing import Any
 import pygit2
 import pytest
 
-from cockpit.backends.factory import build_backends
 from cockpit.backends.process import session_processes
 from cockpit.demo import make_repo
+from cockpit.demo.scenario import project_files
 from cockpit.engine.session import Session
 from cockpit.events import DispatchOutput, PrClosed, SessionFinished, SessionReopened
 from cockpit.git.repo import Repo
 from cockpit.journal import Journal
-from cockpit.scenario import project_files
 from cockpit.state import fold
-from tests.resume.crash_run import config_of
+from tests.resume.crash_run import backends_of, config_of
 
 pytestmark = pytest.mark.slow
 
@@ -200,7 +199,7 @@ def resume(tmp: Path, spec: dict[str, Any], session_id: str) -> Session:
         journal=journal,
         repo=Repo.open(tmp / "repo"),
         config=cfg,
-        backends=build_backends(cfg),
+        backends=backends_of(spec, cfg),
         auto_approve=True,
     )
     asyncio.run(asyncio.wait_for(session.run(), 120))

@@ -50,12 +50,18 @@ EXPECTED: dict[tuple[str, str], Step] = {
     ("conflict", "fail"): Step("fail"),
     ("conflict", "skip"): Step("skip"),
     ("conflict", "abandon"): Step("abandon"),
+    ("tamper", "approve"): Step("fail"),  # a tamper gate proposes fail
+    ("tamper", "retry"): Step("retry"),
+    ("tamper", "fail"): Step("fail"),
+    ("tamper", "skip"): Step("skip"),
+    ("tamper", "abandon"): Step("abandon"),
 }
 PROPOSALS = {
     "brief": "write",
     "decision": "merge",
     "merge": "merge",
     "failure": "retry",
+    "tamper": "fail",
     "moved": "review",
     "conflict": "fix",
 }
