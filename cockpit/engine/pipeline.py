@@ -38,6 +38,7 @@ from cockpit.events import (
     Outcome,
     PrClosed,
     RoundStarted,
+    Usage,
     VerdictParsed,
     Warn,
     WorktreeCreated,
@@ -312,6 +313,7 @@ class Pipeline:
             branch=pr.branch,
             git_dirs=self.s.repo.git_dirs_for(pr.wt_path),
             resume_thread=resume,
+            thread_usage=self._thread_usage(resume) if resume else None,
         )
         d = await self.s.write(pr, job)
         await self.s.watcher.rescan()  # commit_seen events are out before we decide anything
@@ -348,6 +350,17 @@ class Pipeline:
             )
             text = d.error
         await self.writer_failed(what, text)
+
+    def _thread_usage(self, thread: str) -> Usage:
+        """What the writer's thread has spent so far, summed from the journal (the engine's fold)."""
+        state = self.s.recorder.state
+        st = state.prs.get(self.pr.n)
+        total = Usage()
+        for did in st.dispatches if st is not None else []:
+            d = state.dispatches.get(did)
+            if d is not None and d.role == "writer" and d.thread_id == thread:
+                total = total + d.usage
+        return total
 
     def _round_has_commits(self) -> bool:
         """Whether the journal holds commits of this PR's current round (the engine's fold)."""

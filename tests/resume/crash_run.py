@@ -45,7 +45,12 @@ def config_of(spec: dict[str, Any]) -> Config:
 def backends_of(spec: dict[str, Any], cfg: Config) -> Backends:
     """Scripted models from the scenario; a ``command`` writer when the spec names one."""
     backends = scripted_backends(cfg, scenario_of(spec))
-    if "command" in spec.get("writer", {}):
+    if cfg.writer.backend == "codex" and "command" in spec.get("writer", {}):
+        from cockpit.backends.codex import CodexWriter
+
+        w = cfg.writer
+        backends.writer = CodexWriter(w.command, env=w.env, timeout_s=w.timeout_s, grace_s=1.0)
+    elif "command" in spec.get("writer", {}):
         from cockpit.backends.command import CommandWriter
 
         w = cfg.writer
