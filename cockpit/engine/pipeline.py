@@ -13,10 +13,10 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cockpit import faults
-from cockpit.backends.base import ComposeJob, ComposeResult, ReviewJob, WriteJob, WriteResult
+from cockpit.backends.base import ComposeJob, ComposeResult, ReviewJob, ReviewResult, WriteJob, WriteResult
 from cockpit.engine import prompts
 from cockpit.engine.decisions import (
     DECIDE_TOOL,
@@ -48,7 +48,41 @@ from cockpit.git.model import Diff, GitError, MergeRefused, MergeResult
 from cockpit.state import split_verdict
 
 if TYPE_CHECKING:
-    from cockpit.engine.session import Session
+    from cockpit.backends.base import Backends, Reviewer
+    from cockpit.engine.gates import Gates
+    from cockpit.engine.recorder import Recorder
+    from cockpit.engine.tamper import TamperWatch
+    from cockpit.git.repo import Repo
+    from cockpit.git.watcher import CommitWatcher
+
+
+class PrContext(Protocol):
+    """What a PR's pipeline may use of its session, and nothing more: the session's settings,
+    its recorder (whose ``state`` is the fold of the journal), git, and the shared resources
+    (writer slots, the composer and merge locks). ``Session`` is one."""
+
+    recorder: Recorder
+    repo: Repo
+    watcher: CommitWatcher
+    tamper: TamperWatch
+    gates: Gates
+    backends: Backends
+    merge_lock: asyncio.Lock
+    base_branch: str
+    max_rounds: int
+    max_diff_bytes: int
+    composer_max_tokens: int
+    commit_uncommitted: bool
+
+    def thread(self) -> tuple[str, ...]: ...
+    def track(self, pr: PrRun, tip: str) -> None: ...
+    def untrack(self, pr: PrRun) -> None: ...
+    def watcher_worktrees_changed(self) -> None: ...
+    async def take_writer_slot(self, pr: PrRun) -> None: ...
+    def release_writer_slot(self, pr: PrRun) -> None: ...
+    async def compose(self, pr: PrRun, job: ComposeJob, purpose: str) -> Dispatched[ComposeResult]: ...
+    async def write(self, pr: PrRun, job: WriteJob) -> Dispatched[WriteResult]: ...
+    async def review(self, pr: PrRun, rv: Reviewer, job: ReviewJob) -> Dispatched[ReviewResult]: ...
 
 
 @dataclass
@@ -92,7 +126,7 @@ class PrRun:
 
 
 class Pipeline:
-    def __init__(self, session: Session, pr: PrRun) -> None:
+    def __init__(self, session: PrContext, pr: PrRun) -> None:
         self.s = session
         self.pr = pr
         self._steps: dict[str, Callable[[], Awaitable[None]]] = {
