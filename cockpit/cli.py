@@ -384,23 +384,23 @@ def resume(
     verbose: bool,
     journal: Path | None,
 ) -> None:
-    """Carry on a session whose process died (SESSION: an id, a unique prefix, or "last": the
-    newest unfinished one). Demo sessions restart the demo's simulators."""
+    """Carry on a session whose process died, or that was quit with work in flight (SESSION: an
+    id, a unique prefix, or "last": the newest such one). Demo sessions restart their simulators."""
     from cockpit.events import SessionStarted
 
     j = open_journal(journal)
     try:
         if session_ref in ("last", "latest"):
-            rows = [r for r in j.list_sessions() if r.status == "unfinished"]
+            rows = [r for r in j.list_sessions() if r.status in ("unfinished", "interrupted")]
             if not rows:
-                die(f"no unfinished session in {j.path}; nothing to resume")
+                die(f"no unfinished or interrupted session in {j.path}; nothing to resume")
             row = rows[0]
         else:
             row = j.get_session(session_ref)
         if row.status == "running":
             owner = j.owner(row.id)
             die(f"session {row.id} is still running ({owner.describe()}); stop it first")
-        if row.status != "unfinished":
+        if row.status not in ("unfinished", "interrupted"):
             die(f"session {row.id} is {row.status}; there is nothing to resume")
         first = next(iter(j.read_events(row.id)), None)
     except JournalError as exc:

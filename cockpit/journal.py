@@ -248,7 +248,8 @@ class Journal:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 old = self.owner(session_id)
-                if old.alive:
+                (status,) = conn.execute("SELECT status FROM sessions WHERE id = ?", (session_id,)).fetchone()
+                if status == "running" and old.alive:
                     raise JournalError(
                         f"session {session_id} is still running ({old.describe()}); "
                         "stop it first, or watch it with `cockpit replay --follow`"

@@ -316,6 +316,9 @@ def _session_reopened(s: SessionState, ev: SessionReopened) -> None:
             d.finished_at = ev.t
     for pr in s.prs.values():
         pr.gate = None
+        if pr.outcome == INTERRUPTED:  # a session quit with work in flight: the PR goes on
+            pr.outcome, pr.reason, pr.closed_at = "", "", None
+            pr.status = QUEUED
 
 
 def _paused(s: SessionState, ev: SessionPaused) -> None:

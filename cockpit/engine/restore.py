@@ -11,7 +11,8 @@ own events in order to find the step the pipeline was at. The rules, in one plac
 - a merge intent without a ``merged`` is the merge step again (after ``Repo.recover_merge``);
 - a ``merged`` without a ``pr_closed`` closes the PR as merged; a worktree removal without one
   closes it as abandoned;
-- a PR that never started starts from the beginning.
+- a PR that never started starts from the beginning;
+- a PR closed as ``interrupted`` (the session was quit with it in flight) goes on like an open one.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def decision_of(ev: DecisionProposed) -> ParsedDecision:
 
 def resume_point(pr: PRState, events: Iterable[Event]) -> ResumePoint | None:
     """Where the open PR ``pr`` carries on, from its own events in journal order (None: closed)."""
-    if pr.closed:
+    if pr.closed and pr.outcome != "interrupted":
         return None
     last: Event | None = None  # the last event that moved the pipeline
     gate: GateOpened | None = None  # the last gate, while nothing happened after it (or its answer)
@@ -88,6 +89,8 @@ def resume_point(pr: PRState, events: Iterable[Event]) -> ResumePoint | None:
                 brief_answer = (brief_answer[0], ev)
             continue  # the gate stays "pending" until the pipeline acts on the answer
         if isinstance(ev, PrClosed):
+            if ev.outcome == "interrupted":  # the session was stopped with it in flight
+                continue
             return None
         gate = None
         last = ev

@@ -188,16 +188,17 @@ class Session:
         bus: EventBus | None = None,
         worktree_root: Path | None = None,
     ) -> Session:
-        """The session ``ref`` (id, prefix, "last"), to carry on after its process died.
+        """The session ``ref`` (id, prefix, "last"), to carry on after its process died (or was
+        quit with work in flight: its ``interrupted`` PRs go on).
 
         Raises JournalError when it finished, or its owner still runs (named by pid and host).
         ``run()`` then takes it over, reconciles it with git and goes on where each PR was.
         """
         row = journal.get_session(ref)
-        if row.status in ("completed", "failed", "interrupted"):
+        if row.status in ("completed", "failed"):
             raise JournalError(f"session {row.id} is {row.status}; there is nothing to resume")
         owner = journal.owner(row.id)
-        if owner.alive:
+        if row.status == "running" and owner.alive:  # a finished session has no owner any more
             raise JournalError(
                 f"session {row.id} is still running ({owner.describe()}); "
                 "stop it first, or watch it with `cockpit replay --follow`"
@@ -410,7 +411,7 @@ class Session:
             if st.worktree
             else self.worktree_root / self.id / f"{n}-{slugify(st.title)}",
         )
-        if st.closed:
+        if st.closed and st.outcome != "interrupted":  # an interrupted PR goes on
             pr.outcome = st.outcome  # type: ignore[assignment]
         pr.round = st.round
         pr.brief = st.rounds[st.round].brief if st.round in st.rounds else ""

@@ -332,3 +332,31 @@ def test_a_command_writer_and_what_it_started_die_with_the_cockpit(tmp_path: Pat
     assert state.status == "completed" and state.prs[1].outcome == "merged"
     assert (tmp_path / "repo" / "cmd.txt").read_text() == "written\n"
     assert not wait_no_processes(sid)
+
+
+async def test_a_session_quit_with_work_in_flight_resumes(tmp_path: Path) -> None:
+    """A human stop (q, Ctrl-C) closes open PRs as interrupted; resume carries them on."""
+    from cockpit.events import DispatchStarted
+    from tests.support.scripted import scripted_backends
+    from tests.support.sessions import SessionHarness
+
+    h = SessionHarness.build(tmp_path, auto_approve=True)
+    task = asyncio.create_task(h.run())
+    await h.wait_event(DispatchStarted, lambda e: e.role == "writer" and e.pr == 2)
+    h.session.stop()
+    result = await task
+    assert result.status == "interrupted"
+    assert "interrupted" in {p.outcome for p in h.state().prs.values()}
+    session = Session.reopen(
+        "last",
+        journal=h.journal,
+        repo=Repo.open(h.repo_dir),
+        config=h.config,
+        backends=scripted_backends(h.config, h.scenario),
+        auto_approve=True,
+    )
+    done = await asyncio.wait_for(session.run(), 60)
+    assert done.status == "completed"
+    assert {n: p.outcome for n, p in h.state().prs.items()} == DEMO_OUTCOMES
+    assert h.session.recorder.state != session.recorder.state  # the second run held the whole fold
+    assert fold(h.events()) == session.recorder.state
