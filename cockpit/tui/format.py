@@ -61,6 +61,8 @@ PROPOSAL_TEXT = {
     "write": "start the writer on this brief",
     "review": "review the new tip",
     "continue": "continue with the verdicts it has",
+    "decide": "let the composer decide with the verdicts it has",
+    "retry": "try again",
     "fail": "mark the PR failed",
     "retry": "ask the reviewers again",  # issue 9: no verdict could be read
 }
