@@ -64,7 +64,6 @@ PROPOSAL_TEXT = {
     "decide": "let the composer decide with the verdicts it has",
     "retry": "try again",
     "fail": "mark the PR failed",
-    "retry": "ask the reviewers again",  # issue 9: no verdict could be read
 }
 
 GATE_KIND_TEXT = {
