@@ -31,6 +31,7 @@ from cockpit.events import (
     RoundStarted,
     SessionFinished,
     SessionPaused,
+    SessionReopened,
     SessionResumed,
     SessionStarted,
     Tamper,
@@ -95,6 +96,11 @@ class HeadlessPrinter:
             SessionFinished: self._session_finished,
             SessionPaused: lambda e: self.c("dim", "session paused: no new dispatches start"),
             SessionResumed: lambda e: self.c("dim", "session resumed"),
+            SessionReopened: lambda e: self.c(
+                "yellow",
+                f"resumed after its process (pid {e.previous_pid} on {e.previous_host or '?'}) died"
+                + "".join(f"\n  {sanitize(line)}" for line in e.repairs),
+            ),
             PrOpened: self._pr_opened,
             WorktreeCreated: self._worktree,
             RoundStarted: self._round,
@@ -222,8 +228,7 @@ class HeadlessPrinter:
         rewritten = self.c("yellow", " (rewritten)") if e.rewritten else ""
         return (
             f"commit {self.c('bold', e.sha[:8])} {subject} "
-            f"({len(e.files)} file{'' if len(e.files) == 1 else 's'}, "
-            f"+{e.insertions} −{e.deletions}){rewritten}"
+            f"({len(e.files)} files, +{e.insertions} −{e.deletions}){rewritten}"
         )
 
     def _verdict(self, e: VerdictParsed) -> str:
@@ -351,8 +356,9 @@ def summary_lines(
     return out
 
 
-# The same letter for the same answer as in the cockpit (tests/tui/test_actions.py checks it).
-_KEYS = {"a": "approve", "o": "override", "e": "edit", "r": "retry", "b": "abandon", "s": "skip"}
+# The same letter for the same answer as in the cockpit (tests/tui/test_actions.py checks it);
+# fail is a capital F, as f follows the latest PR in the cockpit.
+_KEYS = {"a": "approve", "o": "override", "e": "edit", "r": "retry", "b": "abandon", "F": "fail", "s": "skip"}
 
 
 def _edit_text(initial: str) -> str | None:
@@ -424,7 +430,8 @@ async def answer_gates_on_terminal(session: LiveSession, printer: HeadlessPrinte
             if gate.text:
                 printer.write(printer.c("dim", sanitize(gate.text)))
             raw = await _on_daemon(input, f"PR{gate.pr} {gate.gate_kind} → {gate.proposal}?  {keys}  > ")
-            answer = _KEYS.get(raw.strip().lower()[:1])
+            typed = raw.strip()[:1]
+            answer = _KEYS.get(typed) or _KEYS.get(typed.lower()) if typed != "f" else None
             if answer is None or answer not in gate.options:
                 printer.write(f"choose one of: {keys}")
                 continue

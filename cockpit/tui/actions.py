@@ -77,6 +77,10 @@ ACTIONS: tuple[Action, ...] = (
         "Gates", "gate", "abandon", footer=13,
     ),
     Action(
+        "fail", "F", "fail", "Fail PR", "fail the PR at the open gate (a capital F; asks first)",
+        "Gates", "gate", "fail", footer=14,
+    ),
+    Action(
         "skip", "s", "skip", "Skip PR", "skip the selected PR (asks first)",
         "Gates", "change", "skip", when="can_skip", footer=7,
     ),

@@ -411,6 +411,8 @@ def run_app(
         keys=keys,
         pricing=pricing,
     )
+    for ev in getattr(session, "history", ()):  # a resumed session: what it did before the crash
+        app.model.apply(ev)
     code = app.run()
     if code is not None:
         return code

@@ -192,6 +192,21 @@ class Commands:
         body = f"{title}\n\nIt closes as abandoned; nothing of it is merged."
         self.app.push_screen(ConfirmScreen(f"Abandon PR {gate.pr}?", body, "Abandon"), confirmed)
 
+    def fail(self) -> None:
+        got = self._gate("fail")
+        if got is None:
+            return
+        c, gate = got
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._answer(c, gate, GateAnswer("fail"))
+
+        pr = self.app.model.state.prs.get(gate.pr) if gate.pr is not None else None
+        title = sanitize(pr.title) if pr is not None else ""
+        body = f"{title}\n\nIt closes as failed (the session exits 1); nothing of it is merged."
+        self.app.push_screen(ConfirmScreen(f"Fail PR {gate.pr}?", body, "Fail"), confirmed)
+
     def _settled(self, gate: GateOpened, key: str) -> bool:
         """False (and says so) when the gate only just came on the banner: a double tap meant for
         the last gate must not answer the next one unseen."""

@@ -55,8 +55,9 @@ PROPOSAL_TEXT = {
     "write": "start the writer on this brief",
     "review": "review the new tip",
     "continue": "continue with the verdicts it has",
+    "decide": "let the composer decide with the verdicts it has",
+    "retry": "try again",
     "fail": "mark the PR failed",
-    "retry": "retry the step that failed",
 }
 
 # What `a` is called on a failure gate: approve goes forward (retry, continue), or fails the PR,
@@ -70,6 +71,7 @@ GATE_KIND_TEXT = {
     "failure": "failure",
     "moved": "branch moved",
     "conflict": "merge refused",
+    "tamper": "writer tampered (restored)",  # issue 9
 }
 
 
