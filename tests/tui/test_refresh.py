@@ -25,22 +25,33 @@ def _mid_session_app() -> tuple[CockpitApp, EventBus, int]:
 
 
 class Writes:
-    """What each write to the terminal showed: the screen, its visible widgets, the composer's text."""
+    """What each write to the terminal showed once the key was handled: the screen, its visible
+    widgets, the composer's text. (A write already under way when the key arrived, a tick's, does
+    not count: the key had not been handled yet.)"""
 
     def __init__(self, app: CockpitApp) -> None:
         self.seen: list[tuple[Screen[Any], set[Any], str]] = []
+        self.handled = False
         original = app._display
+        run = app.commands.run
 
         def display(screen: Screen[Any], update: Any) -> None:
-            main = app.main
-            composer = main.composer.source if main is not None else ""
-            self.seen.append((screen, set(screen._compositor.visible_widgets), composer))
+            if self.handled:
+                main = app.main
+                composer = main.composer.source if main is not None else ""
+                self.seen.append((screen, set(screen._compositor.visible_widgets), composer))
             original(screen, update)
 
+        def handled(name: str) -> None:
+            run(name)
+            self.handled = True
+
         app._display = display  # type: ignore[method-assign]
+        app.commands.run = handled  # type: ignore[method-assign]
 
     def clear(self) -> None:
         self.seen.clear()
+        self.handled = False
 
     @property
     def first(self) -> tuple[Screen[Any], set[Any], str]:
@@ -85,6 +96,15 @@ async def test_each_key_shows_its_change_in_the_next_write() -> None:
         assert isinstance(screen, HelpScreen)
 
         writes.clear()
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        original_close = help_screen.action_close
+
+        def close() -> None:
+            original_close()
+            writes.handled = True
+
+        help_screen.action_close = close  # type: ignore[method-assign]
         await pilot.press("escape")
         await pilot.pause()
         screen, _, _ = writes.first
