@@ -36,6 +36,7 @@ from cockpit.engine.gates import GateAnswer, GateError, Gates
 from cockpit.engine.pipeline import Pipeline, PrRun
 from cockpit.engine.prompts import ThreadEntry, clip, session_thread
 from cockpit.engine.recorder import Recorder
+from cockpit.engine.requests import RequestPoller
 from cockpit.events import (
     CommitSeen,
     Error,
@@ -137,6 +138,7 @@ class Session:
         self.dispatcher: Dispatcher
         self.gates: Gates
         self.watcher: CommitWatcher
+        self.requests: RequestPoller | None = None  # answers from attach / serve, via the journal
         self.composer_lock: asyncio.Lock
         self.merge_lock: asyncio.Lock
         self.writer_slots: asyncio.Semaphore
@@ -190,6 +192,8 @@ class Session:
             for message in self._initial_warnings:
                 self.recorder.emit(Warn(code="config", message=message))
             await self.watcher.start()
+            self.requests = RequestPoller(self.journal.path, self)
+            self.requests.start()
             for item in self._plan:
                 self._open_pr(item.title, item.task, not item.review, "plan")
             await self._schedule()
@@ -212,6 +216,8 @@ class Session:
 
     async def _finish(self, status: SessionStatus, reason: str) -> None:
         self._finished = True
+        if self.requests is not None:
+            self.requests.stop()  # nothing is applied from here on
         for p in self.prs:
             if not p.closed:
                 p.outcome = "interrupted"
@@ -221,6 +227,8 @@ class Session:
         try:
             with contextlib.suppress(Exception):
                 await self.watcher.stop()
+            if self.requests is not None:
+                await self.requests.aclose()  # what is still pending is refused, with why
             await self.backends_close()
             await self.recorder.aclose()
         except asyncio.CancelledError:
