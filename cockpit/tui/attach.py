@@ -144,8 +144,9 @@ class SessionPicker(ModalScreen[str | None]):
             started = dt.datetime.fromtimestamp(r.started_at).strftime("%Y-%m-%d %H:%M")
             mark = "● live " if r.status == "running" else f"{r.status:<11}"
             options.add_option(Option(f"{mark} {r.id}  {started}  {sanitize(r.repo)}", id=r.id))
-        if highlighted is not None:
-            options.highlighted = min(highlighted, len(rows) - 1)
+        if highlighted is None:  # enter opens the newest live session, else the newest one
+            highlighted = next((i for i, r in enumerate(rows) if r.status == "running"), 0)
+        options.highlighted = min(highlighted, len(rows) - 1)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
