@@ -29,7 +29,16 @@ from typing import Protocol, get_args
 
 from cockpit.bus import EventBus
 from cockpit.engine.gates import GateAnswer, GateError
-from cockpit.events import Answer, Event, HumanDecision, SessionFinished, SessionPaused, SessionResumed
+from cockpit.events import (
+    Answer,
+    Event,
+    GateOpened,
+    HumanDecision,
+    PrClosed,
+    SessionFinished,
+    SessionPaused,
+    SessionResumed,
+)
 from cockpit.git.repo import Repo
 from cockpit.journal import Journal, JournalError, RequestKind, RequestRow, SessionRow
 
@@ -206,6 +215,7 @@ class RemoteControls:
         self._outstanding: dict[int, str] = {}
         self._finished = row.status not in ("running",)
         self._paused = False
+        self._gates: dict[str, GateOpened] = {}  # open as far as the journal has said
         self._repo: Repo | None = None
         bus.subscribe(self._on_event)
 
@@ -215,8 +225,15 @@ class RemoteControls:
         return f"pid {self.row.owner_pid} on host {self.row.owner_host}"
 
     def _on_event(self, ev: Event) -> None:
-        if isinstance(ev, SessionFinished):
+        if isinstance(ev, GateOpened):
+            self._gates[ev.gate] = ev
+        elif isinstance(ev, HumanDecision):
+            self._gates.pop(ev.gate, None)
+        elif isinstance(ev, PrClosed):
+            self._gates = {k: g for k, g in self._gates.items() if g.pr != ev.pr}
+        elif isinstance(ev, SessionFinished):
             self._finished = True
+            self._gates.clear()
         elif isinstance(ev, SessionPaused):
             self._paused = True
         elif isinstance(ev, SessionResumed):
@@ -250,6 +267,9 @@ class RemoteControls:
             self._request("answer", gate=gate_id, answer=a.answer, action=a.action, text=a.text)
         except JournalError as exc:
             raise GateError(str(exc)) from exc
+
+    def open_gates(self) -> list[GateOpened]:
+        return sorted(self._gates.values(), key=lambda g: g.seq)
 
     def pause(self) -> bool:
         return self._control("pause")
