@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 from cockpit.engine.requests import attach_identity
 from cockpit.events import SessionFinished, SessionPaused, SessionResumed
+from cockpit.journal import Journal
 from cockpit.tui.attach import attach_app
 from tests.support.remote import Owner, wait_for
 
@@ -79,3 +83,27 @@ def test_requests_left_when_the_owner_finishes_are_refused(owner: Owner) -> None
     controls._give_up_if_owner_gone()
     assert owner.settled(late).message.startswith("the session's owner (pid ")
     controls.close()
+
+
+def _cockpit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cockpit", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_attach_says_what_to_do_when_nobody_runs_the_session(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    got = _cockpit("attach", "--journal", str(path))
+    assert got.returncode == 2 and "no session is running" in got.stderr
+    with Journal(path) as j:
+        j.begin_session("done", "/repo", "main", "run")
+        w = j.writer("done")
+        w.append(SessionFinished(session="done", seq=0, t=1.0, status="completed"))
+        w.close()
+    got = _cockpit("attach", "done", "--journal", str(path))
+    assert got.returncode == 2
+    assert "session done is completed, nobody is running it: `cockpit replay` watches it again" in got.stderr
