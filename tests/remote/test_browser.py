@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -152,7 +151,7 @@ def test_a_browser_answers_a_gate_through_the_journal(owner: Owner, served: str,
             page.set_viewport_size({"width": 1300, "height": 860})
             wait_for("the three panes", lambda: sees("Writer", "Reviewers", "Composer", "approve"))
             shot = os.environ.get("COCKPIT_BROWSER_SCREENSHOT")
-            if shot:  # scripts/browser_screenshot.sh: the README's picture
+            if shot:  # the README's picture: COCKPIT_BROWSER_SCREENSHOT=$PWD/screenshots/cockpit-browser.png
                 page.screenshot(path=shot)
             page.keyboard.press("a")
             decision = wait_for("the owner to journal the answer", lambda: owner.decisions(gate.gate))[0]
@@ -219,9 +218,9 @@ def test_read_only_refuses_answers(owner: Owner) -> None:
     assert not owner.decisions(gate.gate)
 
 
-def test_serve_warns_off_loopback(tmp_path: Path) -> None:
-    from cockpit.tui.serve import is_loopback
+def test_only_loopback_hosts_serve_without_a_warning() -> None:
+    from cockpit.tui.serve import is_loopback, public_host
 
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
-    assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.1")
-    assert shutil.which(sys.executable)
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.1") and not is_loopback("example.org")
+    assert public_host("::1") == "[::1]" and public_host("0.0.0.0") == socket.gethostname()
