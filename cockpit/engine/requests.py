@@ -25,7 +25,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Protocol, get_args
+from typing import Literal, Protocol, get_args
 
 from cockpit.bus import EventBus
 from cockpit.engine.gates import GateAnswer, GateError
@@ -82,6 +82,8 @@ class RequestPoller:
         self.applied = 0
         self.rejected = 0
         self._decided: dict[str, HumanDecision] = {}
+        # Claimed but not yet settled: None until applied, then "" (applied) or why it was not.
+        self._inflight: dict[int, str | None] = {}
         self._journal: Journal | None = None
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe = owner.bus.subscribe(self._on_event)
@@ -111,6 +113,13 @@ class RequestPoller:
         if journal is None:
             return
         try:
+            # A request caught between its claim and its settling (the poller was cancelled at an
+            # await) is settled by what happened to it; one never applied is refused.
+            for rid, outcome in list(self._inflight.items()):
+                status: Literal["applied", "rejected"] = "applied" if outcome == "" else "rejected"
+                message = reason if outcome is None else outcome
+                await asyncio.to_thread(journal.settle_request, rid, status, message)
+            self._inflight.clear()
             for req in await asyncio.to_thread(journal.pending_requests, self.owner.id):
                 await asyncio.to_thread(journal.settle_request, req.id, "rejected", reason)
                 self.rejected += 1
@@ -137,16 +146,18 @@ class RequestPoller:
             await asyncio.sleep(self.poll_s)
 
     async def _handle(self, journal: Journal, req: RequestRow) -> None:
+        self._inflight[req.id] = None
         if not await asyncio.to_thread(journal.claim_request, req.id):
+            del self._inflight[req.id]
             return  # settled by someone else (its requester gave up on a vanished owner)
         try:
             message = self.apply(req)
         except Exception as exc:  # a bug must not stop the poller, nor leave the row claimed
             message = f"{type(exc).__name__}: {exc}"
-            ok = False
-        else:
-            ok = message == ""
+        self._inflight[req.id] = message
+        ok = message == ""
         await asyncio.to_thread(journal.settle_request, req.id, "applied" if ok else "rejected", message)
+        del self._inflight[req.id]
         if ok:
             self.applied += 1
         else:
