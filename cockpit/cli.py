@@ -502,7 +502,7 @@ def attach(session_ref: str, read_only: bool, journal: Path | None) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port.")
 @click.option("--read-only", is_flag=True, help="Browsers watch only: answers and controls are refused.")
 @_journal_option
 def serve(host: str, port: int, read_only: bool, journal: Path | None) -> None:
