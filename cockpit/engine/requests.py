@@ -52,7 +52,7 @@ def attach_identity() -> str:
     return f"attach:{os.getpid()}@{socket.gethostname()}"
 
 
-class Owner(Protocol):
+class OwnerControls(Protocol):
     """What the owning session offers the poller: ``cockpit.engine.session.Session``'s controls."""
 
     @property
@@ -75,7 +75,7 @@ class Owner(Protocol):
 class RequestPoller:
     """Runs in the owning process: applies the session's requests in order, settles each row."""
 
-    def __init__(self, journal_path: Path, owner: Owner, *, poll_s: float = POLL_S) -> None:
+    def __init__(self, journal_path: Path, owner: OwnerControls, *, poll_s: float = POLL_S) -> None:
         self.journal_path = journal_path
         self.owner = owner
         self.poll_s = poll_s
