@@ -7,7 +7,8 @@ session belongs to its owner.
 
 Everything is served under ``/<token>/``, a random token printed in the URL; any other path,
 the websocket included, gets 403. The websocket must also come from the page's own origin, so
-another site open in the same browser cannot drive it.
+another site open in the same browser cannot drive it; the page sends no Referer (the token is in
+its URL) and loads nothing from elsewhere.
 """
 
 from __future__ import annotations
@@ -94,7 +95,18 @@ class CockpitServer(Server):
         origin = request.headers.get("Origin")
         if request.path.endswith("/ws") and origin and urlsplit(origin).netloc != request.host:
             raise web.HTTPForbidden(text="403: the cockpit's websocket takes only its own page\n")
-        return await handler(request)
+        response = await handler(request)
+        if not response.prepared:  # a websocket has sent its headers already
+            # The token is in the URL: no Referer carries it away, and the page loads nothing
+            # from elsewhere (textual-serve's page links a web font; the browser keeps its own).
+            response.headers["Referrer-Policy"] = "no-referrer"
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+                f"img-src 'self' data:; font-src 'self'; connect-src 'self' ws://{request.host}; "
+                "frame-ancestors 'none'"
+            )
+        return response
 
     async def _make_app(self) -> web.Application:
         """textual-serve's routes (its page, static files, downloads), under ``/<token>/``."""

@@ -133,7 +133,14 @@ def test_a_browser_answers_a_gate_through_the_journal(owner: Owner, served: str,
         try:
             page = browser.new_page()
             page.add_init_script(RECORD_WEBSOCKET)
-            assert page.goto(served) is not None
+            answered: list[str] = []  # what got a response; a foreign request is blocked before it goes
+            blocked: list[tuple[str, str | None]] = []
+            page.on("response", lambda r: answered.append(r.url))
+            page.on("requestfailed", lambda r: blocked.append((r.url, r.failure)))
+            response = page.goto(served)
+            assert response is not None and response.status == 200
+            assert response.headers["referrer-policy"] == "no-referrer"
+            assert "default-src 'self'" in response.headers["content-security-policy"]
             seen = ""
 
             def sees(*words: str) -> bool:
@@ -161,6 +168,11 @@ def test_a_browser_answers_a_gate_through_the_journal(owner: Owner, served: str,
                 (req,) = [r for r in j.session_requests(owner.row.id) if r.gate == gate.gate]
             assert (req.status, req.by) == ("applied", decision.by)
 
+            origin = served.rsplit("/", 2)[0]
+            assert answered and all(u.startswith(origin + "/") for u in answered), answered
+            foreign = [(u, why) for u, why in blocked if not u.startswith(origin + "/")]
+            assert all("csp" in (why or "").lower() for _, why in foreign), foreign
+
             # Without the token: 403 for the page, for the websocket, and in the browser too.
             root = served.rsplit("/", 2)[0] + "/"
             assert status_of(root) == 403
@@ -173,8 +185,8 @@ def test_a_browser_answers_a_gate_through_the_journal(owner: Owner, served: str,
             assert status_of(root + "ws", upgrade) == 403
             assert status_of(served + "ws", {**upgrade, "Origin": "http://evil.example"}) == 403
             other = browser.new_page()
-            response = other.goto(root)
-            assert response is not None and response.status == 403
+            refused = other.goto(root)
+            assert refused is not None and refused.status == 403
         except BaseException:
             page.screenshot(path=str(tmp_path / "failed.png"))
             raise
