@@ -332,22 +332,51 @@ def demo(
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--limit", type=int, default=None, help="Only the newest N sessions.")
+@click.option("--limit", type=int, default=None, help="Only the newest N sessions (N >= 1).")
+@_config_option("Config whose [pricing] prices the sessions (default: each session's repository's).")
 @_journal_option
-def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
-    """List the sessions in the journal, newest first."""
+def sessions(as_json: bool, limit: int | None, config_file: Path | None, journal: Path | None) -> None:
+    """List the sessions in the journal, newest first, with what they cost."""
     from cockpit.headless import fmt_duration, fmt_tokens
-    from cockpit.state import fold, session_summary
+    from cockpit.pricing import fmt_cost, spend_cost
+
+    if limit is not None and limit < 1:
+        die(f"--limit must be at least 1 (got {limit}); leave it out to list every session")
+    try:
+        fixed = load_config(config_file).pricing if config_file else None
+    except ConfigError as exc:
+        die(str(exc))
+    prices: dict[str, Any] = {}
+
+    def pricing_for(repo: str) -> Any:
+        """[pricing] of the session's repository, when it still has a readable cockpit.toml."""
+        if fixed is not None:
+            return fixed
+        if repo not in prices:
+            try:
+                prices[repo] = load_config(None, Path(repo)).pricing
+            except (ConfigError, OSError):
+                prices[repo] = {}
+        return prices[repo]
 
     j = open_journal(journal)
     out: list[dict[str, Any]] = []
-    for row in j.list_sessions(limit):
-        state = fold(j.read_events(row.id, skip_kinds=("dispatch_output",)))
-        summary = session_summary(state)
-        summary["id"], summary["repo"], summary["started_at"] = row.id, row.repo, row.started_at
-        summary["finished_at"], summary["status"] = row.finished_at, row.status
-        out.append(summary)
-    j.close()
+    try:
+        for row in j.list_sessions(limit):
+            summary = dict(j.summary(row.id))
+            summary["id"], summary["repo"], summary["started_at"] = row.id, row.repo, row.started_at
+            summary["finished_at"], summary["status"] = row.finished_at, row.status
+            costs = spend_cost(summary.pop("spend", []), pricing_for(row.repo))
+            summary["cost"] = {
+                "usd": round(costs.total, 6) if costs.by_role or not costs.unpriced else None,
+                "unpriced": sorted(costs.unpriced),
+                "text": fmt_cost(costs),
+            }
+            out.append(summary)
+    except JournalError as exc:
+        die(str(exc))
+    finally:
+        j.close()
     if as_json:
         click.echo(json.dumps(out, indent=2))
         return
@@ -356,6 +385,7 @@ def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
         return
     import datetime as dt
 
+    rows = [("SESSION", "STARTED", "STATUS", "WALL", "TOKENS", "COST", "PRS", "REPOSITORY")]
     for s in out:
         started = dt.datetime.fromtimestamp(s["started_at"]).strftime("%Y-%m-%d %H:%M")
         outcomes: dict[str, int] = {}
@@ -363,10 +393,24 @@ def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
             outcomes[pr["outcome"]] = outcomes.get(pr["outcome"], 0) + 1
         prs = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "no PRs"
         tokens = sum(u["input_tokens"] + u["output_tokens"] for u in s["usage"].values())
-        click.echo(
-            f"{s['id']}  {started}  {s['status']:<11} {fmt_duration(s['wall_s']):>7}  "
-            f"{fmt_tokens(tokens):>6} tok  {prs}  {s['repo']}"
+        rows.append(
+            (
+                s["id"],
+                started,
+                s["status"],
+                fmt_duration(s["wall_s"]),
+                fmt_tokens(tokens),
+                s["cost"]["text"],
+                prs,
+                s["repo"],
+            )
         )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    right = {3, 4, 5}  # figures line up on the right
+    for r in rows:
+        pairs = enumerate(zip(r[:-1], widths, strict=True))
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in pairs]
+        click.echo("  ".join([*cells, r[-1]]).rstrip())
 
 
 # --- replay and export ------------------------------------------------------------------------
@@ -401,7 +445,7 @@ def replay(
     finally:
         j.close()
     bus = EventBus()
-    driver = ReplayDriver(j.path, row.id, bus, speed=speed if speed > 0 else float("inf"), follow=follow)
+    driver = ReplayDriver(j.path, row.id, bus, speed=speed, follow=follow, hold=not headless)
     if not headless:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             die("the cockpit needs a terminal; pass --headless to print a line per step instead")
@@ -444,7 +488,7 @@ def export(
     session_ref: str, fmt: str, output: Path | None, config_file: Path | None, journal: Path | None
 ) -> None:
     """Export a session: its events as JSONL (docs/events.md), or a Markdown audit report."""
-    from cockpit.report import jsonl, markdown
+    from cockpit.report import markdown
 
     j = open_journal(journal)
     try:
@@ -452,13 +496,13 @@ def export(
         pricing = load_config(config_file).pricing if config_file else None
     except (JournalError, ConfigError) as exc:
         die(str(exc))
-    events = j.read_events(row.id)
     stream = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - closed below
     try:
-        if fmt == "jsonl":
-            for line in jsonl(events):
-                stream.write(line)
+        if fmt == "jsonl":  # the journal holds each event's JSON: copied as it is, byte for byte
+            for data in j.read_raw(row.id, batch=5000):
+                stream.write(data + b"\n")
         else:
+            events = j.read_events(row.id)
             stream.write(markdown(events, pricing).encode())
     finally:
         if output:

@@ -25,7 +25,9 @@ from typing import Any
 
 import platformdirs
 
+from cockpit import checkpoints
 from cockpit.events import AnyEvent, Event, SessionFinished, decode, encode, kind_of
+from cockpit.state import SessionState
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 15_000
@@ -132,6 +134,8 @@ class Journal:
             # Idempotent DDL: two processes creating a new journal at once both succeed.
             self._conn.executescript(_SCHEMA)
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # Additive tables (checkpoints, summaries): created whenever missing, whatever the version.
+        checkpoints.ensure_tables(self._conn)
 
     def close(self) -> None:
         self._conn.close()
@@ -215,35 +219,126 @@ class Journal:
     # --- events ------------------------------------------------------------------------------
 
     def read_events(
-        self, session: str, from_seq: int = 0, *, skip_kinds: Iterable[str] = (), batch: int = 500
+        self,
+        session: str,
+        from_seq: int = 0,
+        *,
+        to_seq: int | None = None,
+        skip_kinds: Iterable[str] = (),
+        batch: int = 500,
     ) -> Iterator[AnyEvent]:
-        """Stream a session's events in order, from ``from_seq`` on, without loading them all."""
+        """Stream a session's events in order, seq in ``[from_seq, to_seq)``, without loading
+        them all."""
+        for data in self.read_raw(session, from_seq, to_seq=to_seq, skip_kinds=skip_kinds, batch=batch):
+            yield decode(data)
+
+    def read_raw(
+        self,
+        session: str,
+        from_seq: int = 0,
+        *,
+        to_seq: int | None = None,
+        skip_kinds: Iterable[str] = (),
+        batch: int = 500,
+    ) -> Iterator[bytes]:
+        """The events' stored JSON, undecoded (an export copies it as it is)."""
         skip = tuple(skip_kinds)
         where = "session = ? AND seq >= ?"
+        params: list[object] = [session, from_seq]
+        if to_seq is not None:
+            where += " AND seq < ?"
+            params.append(to_seq)
         if skip:
             where += f" AND kind NOT IN ({', '.join('?' * len(skip))})"
-        cur = self._conn.execute(
-            f"SELECT data FROM events WHERE {where} ORDER BY seq", (session, from_seq, *skip)
-        )
+            params += skip
+        cur = self._conn.execute(f"SELECT data FROM events WHERE {where} ORDER BY seq", params)
         while True:
             rows = cur.fetchmany(batch)
             if not rows:
                 return
             for (data,) in rows:
-                yield decode(data)
+                yield data.encode() if isinstance(data, str) else bytes(data)
 
     def count_events(self, session: str) -> int:
         return int(
             self._conn.execute("SELECT count(*) FROM events WHERE session = ?", (session,)).fetchone()[0]
         )
 
+    # --- the replay index: checkpoints, summaries, milestones (cockpit/checkpoints.py) ------
+
+    def checkpoint_before(self, session: str, seq: int) -> tuple[int, SessionState | None]:
+        """The nearest reduced state folding at most ``seq`` events, and how many it folds."""
+        return checkpoints.checkpoint_before(self._conn, session, seq)
+
+    def state_at(self, session: str, seq: int | None = None) -> SessionState:
+        """The session's state after its first ``seq`` events (all of them by default)."""
+        if seq is None:
+            seq = self.get_session(session).last_seq + 1
+        return checkpoints.state_at(self._conn, session, seq)
+
+    def summary(self, session: str) -> dict[str, Any]:
+        """What ``cockpit sessions`` shows: stored once the session finished, else from the
+        nearest checkpoint; a session journaled without checkpoints is indexed once here."""
+        row = self.get_session(session)
+        stored = checkpoints.read_summary(self._conn, session)
+        if stored is not None and stored[0] >= row.last_seq + 1:
+            return stored[1]
+        if row.status != "running" and self.checkpoint_before(session, row.last_seq + 1)[1] is None:
+            try:
+                return checkpoints.rebuild(self._conn, session)
+            except sqlite3.Error:
+                pass  # a read-only journal, say: fold without storing
+        return checkpoints.summary_of(self.state_at(session, row.last_seq + 1))
+
+    def time_span(self, session: str) -> tuple[float, float]:
+        """The times of a session's first and last events (its clock on a timeline)."""
+        first = self._conn.execute(
+            "SELECT t FROM events WHERE session = ? ORDER BY seq LIMIT 1", (session,)
+        ).fetchone()
+        last = self._conn.execute(
+            "SELECT t FROM events WHERE session = ? ORDER BY seq DESC LIMIT 1", (session,)
+        ).fetchone()
+        if first is None or last is None:
+            return (0.0, 0.0)
+        return float(first[0]), float(last[0])
+
+    def event_index(self, session: str, kinds: Iterable[str]) -> list[tuple[int, float, str, int | None]]:
+        """(seq, t, kind, pr) of the session's events of these kinds, in order (by index)."""
+        ks = tuple(kinds)
+        marks = ", ".join("?" * len(ks))
+        return [
+            (int(seq), float(t), str(kind), None if pr is None else int(pr))
+            for seq, t, kind, pr in self._conn.execute(
+                f"SELECT seq, t, kind, pr FROM events WHERE session = ? AND kind IN ({marks}) ORDER BY seq",
+                (session, *ks),
+            )
+        ]
+
+    def first_event_of_pr(self, session: str, pr: int) -> int | None:
+        row = self._conn.execute(
+            "SELECT seq FROM events WHERE session = ? AND kind = 'pr_opened' AND pr = ? ORDER BY seq LIMIT 1",
+            (session, pr),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def seq_at_time(self, session: str, t: float) -> int:
+        """How many events happened up to session time ``t``."""
+        row = self._conn.execute(
+            "SELECT max(seq) FROM events WHERE session = ? AND seq <= (SELECT coalesce(max(seq), -1)"
+            " FROM events WHERE session = ? AND t <= ?)",
+            (session, session, t),
+        ).fetchone()
+        return 0 if row is None or row[0] is None else int(row[0]) + 1
+
     def writer(
         self,
         session: str,
         on_committed: Callable[[list[Event]], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
+        *,
+        checkpoint_every: int = checkpoints.CHECKPOINT_EVERY,
     ) -> JournalWriter:
-        return JournalWriter(self.path, session, on_committed, on_error)
+        return JournalWriter(self.path, session, on_committed, on_error, checkpoint_every=checkpoint_every)
 
 
 class JournalWriter:
@@ -255,6 +350,8 @@ class JournalWriter:
         session: str,
         on_committed: Callable[[list[Event]], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
+        *,
+        checkpoint_every: int = checkpoints.CHECKPOINT_EVERY,
     ) -> None:
         self.path = path
         self.session = session
@@ -267,6 +364,8 @@ class JournalWriter:
         self._closing = False
         self._error: BaseException | None = None
         self.lost = 0  # events that could not be written before close gave up (disk gone, say)
+        self._checkpoint_every = checkpoint_every
+        self._checkpoints = checkpoints.Checkpointer(session, checkpoint_every)
         self.batches = 0
         try:
             self._conn = _connect(path)
@@ -354,6 +453,7 @@ class JournalWriter:
 
     def _commit(self, batch: list[Event]) -> None:
         rows = [(self.session, ev.seq, kind_of(ev), ev.t, ev.pr, encode(ev)) for ev in batch]
+        ckpt = self._checkpoints
         finished = [ev for ev in batch if isinstance(ev, SessionFinished)]
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
@@ -368,10 +468,13 @@ class JournalWriter:
                 sql += ", finished_at = ?, status = ?"
                 params += [finished[-1].t, finished[-1].status]
             conn.execute(sql + " WHERE id = ?", (*params, self.session))
+            ckpt.add(conn, ((ev, len(r[5])) for ev, r in zip(batch, rows, strict=True)))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            # The fold is not undone; a fresh checkpointer catches up from the journal instead.
+            self._checkpoints = checkpoints.Checkpointer(self.session, self._checkpoint_every)
             raise
         self.batches += 1
         self._error = None
