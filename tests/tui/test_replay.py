@@ -18,7 +18,7 @@ async def test_a_replay_shows_the_session_and_p_pauses_it(tmp_path: Path) -> Non
     await h.run()
     journaled = h.events()
     bus = EventBus()
-    driver = ReplayDriver(h.journal.path, h.session.id, bus, speed=1)
+    driver = ReplayDriver(h.journal.path, h.session.id, bus, speed=0.05)
 
     async def runner() -> int:
         await driver.run()
