@@ -19,6 +19,7 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -45,6 +46,16 @@ CREATE TABLE IF NOT EXISTS summaries (
     data    BLOB NOT NULL
 );
 """
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A point of a session worth jumping to: its event's seq, time, kind and PR."""
+
+    seq: int
+    t: float
+    kind: str
+    pr: int | None
 
 
 def _fingerprint() -> str:

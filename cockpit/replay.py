@@ -19,10 +19,10 @@ import bisect
 import contextlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit.bus import EventBus
+from cockpit.checkpoints import Milestone
 from cockpit.events import Event, SessionFinished
 from cockpit.journal import Journal
 from cockpit.state import SessionState
@@ -32,6 +32,7 @@ SLICE_S = 1 / 60  # the longest the driver publishes before it gives the loop ba
 MIN_WAIT_S = 0.002  # shorter waits add up instead (a timer per event would be the bottleneck)
 LAG_S = 0.25  # a player that fell behind (a slow frame) does not burst to catch up more than this
 IDLE_S = 2.0  # with skip-idle on, a longer gap of session time plays as this long
+CONTEXT_EVENTS = 1500  # a seek folds at least this many events before its target (the panes' tails)
 SPEEDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, math.inf)
 MILESTONE_KINDS: tuple[str, ...] = (
     "commit_seen",
@@ -43,16 +44,6 @@ MILESTONE_KINDS: tuple[str, ...] = (
 )
 
 Reset = Callable[[SessionState], None]
-
-
-@dataclass(frozen=True)
-class Milestone:
-    """A point worth jumping to: its event's seq, time, kind and PR."""
-
-    seq: int
-    t: float
-    kind: str
-    pr: int | None
 
 
 class ReplayDriver:
@@ -131,6 +122,12 @@ class ReplayDriver:
             ]
         return self._milestones
 
+    def pr_numbers(self) -> list[int]:
+        """The PRs the session opened, in order (what ``g`` can go to)."""
+        return [
+            pr for _, _, _, pr in self.journal.event_index(self.session, ("pr_opened",)) if pr is not None
+        ]
+
     # --- pace -----------------------------------------------------------------------------
 
     @property
@@ -189,13 +186,14 @@ class ReplayDriver:
         """Show exactly the events before seq ``target`` (clamped to the session); returns it.
 
         Forward within reach publishes the events in between; anything else starts the views
-        again from the nearest checkpoint at or before the target.
+        again from the nearest checkpoint at least ``CONTEXT_EVENTS`` before the target.
         """
         target = max(0, min(target, self.total))
         if target == self.position:
             return target
         j = self.journal
-        ckpt_seq, state = j.checkpoint_before(self.session, target)
+        # From a checkpoint some way before the target, so the panes show what led up to it.
+        ckpt_seq, state = j.checkpoint_before(self.session, max(0, target - CONTEXT_EVENTS))
         if target > self.position and ckpt_seq < self.position:
             start = self.position  # nothing nearer to start from than where we are
         else:

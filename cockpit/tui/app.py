@@ -30,12 +30,13 @@ from cockpit.bus import EventBus
 from cockpit.engine.controls import LiveSession, ReplayControls, ReplaySource, SessionControls
 from cockpit.events import Event, GateOpened, HumanDecision, PrClosed, SessionFinished
 from cockpit.git.model import Diff
-from cockpit.state import PRState
+from cockpit.state import PRState, SessionState
 from cockpit.tui.commands import Commands
 from cockpit.tui.countdown import Countdown
 from cockpit.tui.model import ViewModel
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.main import MainScreen
+from cockpit.tui.screens.replay import ReplayScreen as ReplayScreenType
 from cockpit.tui.theme import ANSI_THEME, DEFAULT_THEME, THEMES
 from cockpit.tui.widgets.gate_banner import BannerView
 
@@ -109,8 +110,31 @@ class CockpitApp(App[int]):
     # --- start and stop ------------------------------------------------------------------
 
     def get_default_screen(self) -> Screen[Any]:
-        self.main = MainScreen(id="main")
+        if self.replay is not None:
+            self.main = ReplayScreenType(id="main")
+            self.replay.on_reset = self.reset_model
+        else:
+            self.main = MainScreen(id="main")
         return self.main
+
+    def reset_model(self, state: SessionState) -> None:
+        """A replay seeked: the views start again from ``state`` (a checkpoint), and the events
+        after it follow through the bus as usual."""
+        self.model = ViewModel()
+        self.model.state = state
+        latest = max(state.prs.values(), key=lambda p: (p.last_activity, p.n), default=None)
+        self.model.focus_pr = latest.n if latest is not None else None
+        self.model._focus_waiting_gate()
+        self._answered.clear()
+        self._shown = -1  # every pane redraws, as after a change of selection
+        self._ask_frame()
+
+    def show_timeline(self) -> None:
+        """t: the session as a picture, one lane per PR (live and in a replay)."""
+        from cockpit.tui.screens.timeline import TimelineScreen
+
+        if not isinstance(self.screen, TimelineScreen):
+            self.push_screen(TimelineScreen())
 
     def on_mount(self) -> None:
         for theme in THEMES:
@@ -396,7 +420,9 @@ class CockpitApp(App[int]):
         notes = []
         if self.replay is not None and not self.session_done:
             pace = "as fast as it goes" if self.replay.speed == float("inf") else f"×{self.replay.speed:g}"
-            notes.append(f"replay {pace}" + (" · paused (p)" if self.replay.paused else " (p pauses)"))
+            notes.append(
+                f"replay {pace}" + (" · paused (space)" if self.replay.paused else " (space pauses)")
+            )
         if not self.follow:
             notes.append("follow off (f)")
         if self.countdown.active:
@@ -448,6 +474,18 @@ class CockpitApp(App[int]):
                 lambda: main.action_zoom("composer"),
             )
             yield SystemCommand("Restore panes", "Show all three panes (0)", main.action_unzoom)
+        if self.replay is not None and isinstance(main, ReplayScreenType):
+            from cockpit.tui.replay_keys import REPLAY_KEYS
+
+            for k in REPLAY_KEYS:  # the player's keys, from their one table
+                yield SystemCommand(
+                    k.title,
+                    f"{k.help} ({k.shown_key or k.key})",
+                    lambda action=k.command: self.run_action(action, main),
+                )
+        yield SystemCommand(
+            "Timeline view", "One lane per PR: dispatches as bars, gates and merges (t)", self.show_timeline
+        )
         yield SystemCommand("Keys", "Every key and what it does (?)", c.help)
         yield SystemCommand("Quit cockpit", "Quit; asks first while work is in flight (q)", self.request_quit)
         for cmd in super().get_system_commands(screen):

@@ -26,14 +26,16 @@ async def test_a_replay_shows_the_session_and_p_pauses_it(tmp_path: Path) -> Non
 
     app = CockpitApp(bus=bus, controls=None, runner=runner, replay=driver, clock=lambda: journaled[-1].t)
     async with app.run_test(size=(160, 45), notifications=True) as pilot:
-        await pilot.press("p")  # pause the replay itself, not a session
+        await pilot.press("space")  # pause the replay itself, not a session
         await pilot.pause()
         assert driver.paused
+        assert "Replay paused: space plays." in [n.message for n in app._notifications]
         seen = driver.published
         await asyncio.sleep(0.2)
         assert driver.published == seen  # nothing moves while paused
         driver.set_speed(0)  # as fast as possible
-        await pilot.press("p")
+        await pilot.press("space")
+        assert "Replay playing." in [n.message for n in app._notifications]
         for _ in range(500):
             if app.session_done:
                 break
@@ -43,6 +45,4 @@ async def test_a_replay_shows_the_session_and_p_pauses_it(tmp_path: Path) -> Non
         # The app folded exactly what the journal holds, so it shows what the live session showed.
         assert app.model.state == fold(journaled)
         assert app.screen.query_one(PrList).option_count == 4
-        messages = [n.message for n in app._notifications]
-        assert "Replay paused: p resumes." in messages and "Replay resumed." in messages
         await pilot.press("q")

@@ -1,0 +1,118 @@
+"""The timeline view (t): one lane per PR, the composer, writer and reviewer dispatches as bars,
+gates, commits and merges as marks, on the session clock. It redraws once a second and whenever
+the screen is resized; live and in a replay alike (it reads the same view model)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from cockpit.state import SessionState
+from cockpit.text import sanitize
+from cockpit.timeline import Lane, lanes, span
+from cockpit.tui.format import ROLE_STYLE, STATUS, fmt_duration
+
+if TYPE_CHECKING:
+    from cockpit.tui.app import CockpitApp
+
+LABEL_W = 22
+ROLE_CELL = {"composer": "▆", "writer": "█", "reviewer": "▄"}
+MARK_CELL = {
+    "gate": ("◆", "bold $text-warning"),
+    "answer": ("◆", "$text-warning"),
+    "commit": ("●", "bold $text-primary"),
+    "merge": ("✓", "bold $text-success"),
+    "closed": ("■", "$text-error"),
+}
+
+
+def lane_line(lane: Lane, start: float, end: float, width: int) -> Content:
+    width = max(8, width)
+    total = max(end - start, 1e-9)
+
+    def col(t: float) -> int:
+        return min(width - 1, max(0, int((t - start) / total * width)))
+
+    cells: list[tuple[str, str]] = [("·", "$foreground 20%")] * width
+    for b in lane.bars:
+        style = ROLE_STYLE.get(b.role, "")
+        if b.status not in ("ok", "running"):
+            style = "$text-error"
+        for c in range(col(b.start), col(b.end) + 1):
+            cells[c] = (ROLE_CELL.get(b.role, "█"), style)
+    for m in lane.marks:
+        cells[col(m.t)] = MARK_CELL.get(m.kind, ("|", ""))
+    glyph, style, _ = STATUS.get(lane.outcome, ("·", "", ""))
+    label = sanitize(f"{lane.pr} {lane.title}")
+    label = label if len(label) <= LABEL_W - 3 else label[: LABEL_W - 4] + "…"
+    return Content.assemble((f"{glyph} ", style), (f"{label:<{LABEL_W - 2}}", ""), *cells)
+
+
+def timeline_content(s: SessionState, now: float, width: int) -> Content:
+    start, end = span(s, now)
+    bar_w = max(8, width - LABEL_W)
+    rows: list[Content] = [
+        Content.assemble(
+            ("Session clock ", "$foreground-muted"),
+            (fmt_duration(end - start), "bold"),
+            ("   ", ""),
+            ("▆ composer  ", ROLE_STYLE["composer"]),
+            ("█ writer  ", ROLE_STYLE["writer"]),
+            ("▄ reviewer  ", ROLE_STYLE["reviewer"]),
+            ("◆ gate/answer  ", "$text-warning"),
+            ("● commit  ", "$text-primary"),
+            ("✓ merge  ", "$text-success"),
+            ("■ closed otherwise", "$text-error"),
+        ),
+        Content(""),
+    ]
+    ls = lanes(s, now)
+    if not ls:
+        rows.append(Content.styled("No PRs yet.", "$foreground-muted"))
+    rows += [lane_line(lane, start, end, bar_w) for lane in ls]
+    ticks = [" "] * bar_w
+    for i in range(0, 5):
+        c = min(bar_w - 1, int(i / 4 * (bar_w - 1)))
+        text = fmt_duration((end - start) * i / 4)
+        c = min(c, bar_w - len(text))
+        for j, ch in enumerate(text):
+            ticks[c + j] = ch
+    rows.append(Content.assemble((" " * LABEL_W, ""), ("".join(ticks), "$foreground-muted")))
+    return Content("\n").join(rows)
+
+
+class TimelineScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,t,q", "close", "back", id="timeline.close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="timeline-scroll") as box:
+            box.border_title = "Timeline · one lane per PR"
+            yield Static(id="timeline", markup=False)
+        yield Footer()
+
+    @property
+    def cockpit(self) -> CockpitApp:
+        return cast("CockpitApp", self.app)
+
+    def on_mount(self) -> None:
+        self.redraw()
+        self.set_interval(1 / 4, self.redraw)
+
+    def on_resize(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        app = self.cockpit
+        width = max(40, self.size.width - 4)
+        self.query_one("#timeline", Static).update(timeline_content(app.model.state, app.clock(), width))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

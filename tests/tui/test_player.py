@@ -1,0 +1,89 @@
+"""The replay player in the cockpit: play, pause, step, seek, milestones, speed, go to a PR, the
+timeline bar and the timeline view, driven by keys through Textual's pilot."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from cockpit.bus import EventBus
+from cockpit.replay import ReplayDriver
+from cockpit.state import fold
+from cockpit.tui.app import CockpitApp
+from cockpit.tui.screens.replay import ReplayScreen
+from cockpit.tui.screens.timeline import TimelineScreen
+from cockpit.tui.widgets.timeline_bar import TimelineBar
+from tests.support.sessions import SessionHarness
+
+
+async def test_player_keys(tmp_path: Path) -> None:
+    h = SessionHarness.build(tmp_path, auto_approve=True)
+    await h.run()
+    events = h.events()
+    bus = EventBus()
+    driver = ReplayDriver(h.journal.path, h.session.id, bus, speed=0.01, hold=True)
+    driver.pause()  # the test moves it by keys only
+
+    async def runner() -> int:
+        return await driver.run()
+
+    app = CockpitApp(bus=bus, controls=None, runner=runner, replay=driver, clock=lambda: events[-1].t)
+    async with app.run_test(size=(160, 45), notifications=True) as pilot:
+        assert isinstance(app.screen, ReplayScreen)
+
+        async def at(n: int) -> None:
+            await pilot.pause()
+            assert driver.position == n
+            assert app.model.state == fold(events[:n])
+
+        await pilot.press("end")
+        await at(len(events))
+        assert app.screen.query_one(TimelineBar).view is not None
+        await pilot.press("home")
+        await at(0)
+        await pilot.press("right", "right", "right")
+        await at(3)
+        await pilot.press("left")
+        await at(2)
+        await pilot.press("right_square_bracket")  # the first milestone: its event is the last shown
+        first = driver.milestones()[0]
+        await at(first.seq + 1)
+        await pilot.press("right_square_bracket", "left_square_bracket")
+        await at(first.seq + 1)
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press("3", "enter")
+        opened = next(e for e in events if e.pr == 3)
+        await at(opened.seq + 1)
+        assert app.selected == 3
+        # speed: + and - step through 0.25x .. 64x, then as fast as possible
+        driver.set_speed(1)
+        await pilot.press("plus")
+        assert driver.speed == 2
+        await pilot.press("minus", "minus")
+        assert driver.speed == 0.5
+        await pilot.press("i")
+        assert driver.skip_idle is False
+        await pilot.press("i")
+        # space plays; at top speed it reaches the end, and the player holds there
+        for _ in range(12):
+            await pilot.press("plus")
+        assert math.isinf(driver.speed)
+        await pilot.press("space")
+        assert not driver.paused
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if driver.at_end and driver.position == len(events):
+                break
+        await at(len(events))
+        await pilot.press("space")
+        assert driver.paused
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TimelineScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ReplayScreen)
+        messages = [n.message for n in app._notifications]
+        assert "Replay paused: space plays." in messages
+        await pilot.press("q")
