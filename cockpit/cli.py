@@ -513,6 +513,24 @@ def export(
         j.close()
 
 
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_journal_option
+def import_(file: Path, journal: Path | None) -> None:
+    """Load a JSONL export (docs/events.md) into the journal; importing it again adds nothing."""
+    j = open_journal(journal)
+    try:
+        session, added = j.import_jsonl(file)
+    except JournalError as exc:
+        die(str(exc))
+    finally:
+        j.close()
+    if added:
+        click.echo(f"imported session {session}: {added} events into {j.path}")
+    else:
+        click.echo(f"session {session} is already in {j.path}; nothing added")
+
+
 # --- doctor ----------------------------------------------------------------------------------
 
 

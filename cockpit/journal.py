@@ -26,7 +26,16 @@ from typing import Any
 import platformdirs
 
 from cockpit import checkpoints
-from cockpit.events import AnyEvent, Event, SessionFinished, decode, encode, kind_of
+from cockpit.events import (
+    AnyEvent,
+    Event,
+    EventDecodeError,
+    SessionFinished,
+    SessionStarted,
+    decode,
+    encode,
+    kind_of,
+)
 from cockpit.state import SessionState
 
 SCHEMA_VERSION = 1
@@ -62,6 +71,10 @@ CREATE INDEX IF NOT EXISTS events_by_kind ON events(session, kind, seq);
 
 class JournalError(Exception):
     """The journal cannot be opened or written; the message names the file."""
+
+
+class ImportError_(JournalError):
+    """An export that cannot be imported; the message names the file and the line."""
 
 
 @dataclass(frozen=True)
@@ -329,6 +342,126 @@ class Journal:
             (session, session, t),
         ).fetchone()
         return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+    # --- import (cockpit import): a JSONL export into this journal ---------------------------
+
+    def import_jsonl(self, path: Path) -> tuple[str, int]:
+        """Load an export (docs/events.md) as a session; returns (session id, events added).
+
+        Every line is checked before anything is written, and everything is written in one
+        transaction: a malformed or truncated line is an ``ImportError_`` naming it, and nothing
+        is imported. Importing what the journal already holds adds nothing; an export that
+        continues a session the journal holds part of adds the rest.
+        """
+        session, count, first, finished = self._check_export(path)
+        existing: SessionRow | None = None
+        with contextlib.suppress(JournalError):
+            existing = self.get_session(session)
+            if existing.id != session:
+                existing = None
+        have = 0
+        if existing is not None:
+            have = existing.last_seq + 1
+            if have > count:
+                raise ImportError_(
+                    f"{path}: the journal holds more of session {session} ({have} events) than it"
+                )
+            stored = self.read_raw(session, 0, to_seq=have)
+            for n, (line, data) in enumerate(zip(self._lines(path), stored, strict=False), 1):
+                if encode(decode(line)) != data:
+                    raise ImportError_(
+                        f"{path}, line {n}: differs from session {session} already in the journal {self.path}"
+                    )
+            if have == count:
+                return session, 0
+        conn = self._conn
+        ckpt = checkpoints.Checkpointer(session)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            if existing is None:
+                conn.execute(
+                    "INSERT INTO sessions (id, repo, base_branch, mode, started_at, updated_at, status)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'running')",
+                    (session, first.repo, first.base_branch, first.mode, first.t, time.time()),
+                )
+            batch: list[tuple[Event, bytes]] = []
+            for n, line in enumerate(self._lines(path)):
+                if n < have:
+                    continue
+                ev = decode(line)
+                batch.append((ev, encode(ev)))
+                if len(batch) >= 5000:
+                    self._insert(conn, session, batch, ckpt)
+                    batch = []
+            self._insert(conn, session, batch, ckpt)
+            params: list[object] = [count - 1, time.time()]
+            sql = "UPDATE sessions SET last_seq = ?, updated_at = ?"
+            if finished is not None:
+                sql += ", finished_at = ?, status = ?"
+                params += [finished.t, finished.status]
+            conn.execute(sql + " WHERE id = ?", (*params, session))
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise JournalError(f"cannot write journal {self.path}: {exc}") from exc
+            raise
+        return session, count - have
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection,
+        session: str,
+        batch: list[tuple[Event, bytes]],
+        ckpt: checkpoints.Checkpointer,
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO events (session, seq, kind, t, pr, data) VALUES (?, ?, ?, ?, ?, ?)",
+            [(session, ev.seq, kind_of(ev), ev.t, ev.pr, data) for ev, data in batch],
+        )
+        ckpt.add(conn, ((ev, len(data)) for ev, data in batch))
+
+    @staticmethod
+    def _lines(path: Path) -> Iterator[bytes]:
+        with open(path, "rb") as f:
+            for line in f:
+                yield line.rstrip(b"\r\n")
+
+    def _check_export(self, path: Path) -> tuple[str, int, SessionStarted, SessionFinished | None]:
+        """One pass over the file: every line an event of one session, seq 0, 1, 2, ... in order."""
+        session = ""
+        count = 0
+        first: SessionStarted | None = None
+        finished: SessionFinished | None = None
+        try:
+            f = open(path, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise ImportError_(f"cannot read {path}: {exc.strerror or exc}") from exc
+        with f:
+            for n, raw in enumerate(f, 1):
+                if not raw.endswith(b"\n"):
+                    raise ImportError_(f"{path}, line {n}: truncated (no end of line); nothing imported")
+                try:
+                    ev = decode(raw.rstrip(b"\r\n"))
+                except EventDecodeError as exc:
+                    raise ImportError_(f"{path}, line {n}: not an event ({exc}); nothing imported") from exc
+                if n == 1:
+                    if not isinstance(ev, SessionStarted):
+                        raise ImportError_(f"{path}, line 1: an export starts with session_started")
+                    session, first = ev.session, ev
+                if ev.session != session:
+                    raise ImportError_(f"{path}, line {n}: session {ev.session!r}, not {session!r}")
+                if ev.seq != n - 1:
+                    raise ImportError_(f"{path}, line {n}: seq {ev.seq}, expected {n - 1}")
+                if finished is not None:
+                    raise ImportError_(f"{path}, line {n}: an event after session_finished")
+                if isinstance(ev, SessionFinished):
+                    finished = ev
+                count = n
+        if first is None or not session:
+            raise ImportError_(f"{path}: no events")
+        return session, count, first, finished
 
     def writer(
         self,
