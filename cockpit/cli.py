@@ -505,8 +505,9 @@ def export(
             for data in j.read_raw(row.id, batch=5000):
                 stream.write(data + b"\n")
         else:
-            events = j.read_events(row.id)
-            stream.write(markdown(events, pricing).encode())
+            # The report never shows the streamed output: it is not even read.
+            events = j.read_events(row.id, skip_kinds=("dispatch_output",), batch=5000)
+            stream.write(markdown(events, pricing, event_count=row.last_seq + 1).encode())
     finally:
         if output:
             stream.close()
