@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
@@ -28,7 +29,7 @@ from textual.screen import Screen
 
 from cockpit.bus import EventBus
 from cockpit.engine.controls import LiveSession, ReplayControls, ReplaySource, SessionControls
-from cockpit.events import Event, GateOpened, HumanDecision, PrClosed, SessionFinished
+from cockpit.events import CommitSeen, Event, FileStat, GateOpened, HumanDecision, PrClosed, SessionFinished
 from cockpit.git.model import Diff
 from cockpit.state import PRState, SessionState
 from cockpit.tui.commands import Commands
@@ -439,7 +440,24 @@ class CockpitApp(App[int]):
             return None
         base = pr.base_sha or self.model.state.base_branch
         head = pr.head
-        return lambda: source(base, head)
+        if self.replay is None:
+            return lambda: source(base, head)
+        repo = self.model.state.repo
+        commits = list(pr.commits)
+
+        def load() -> Diff:
+            """A replay outlives its repository: then the journal's per-file stats, and why."""
+            try:
+                return source(base, head)
+            except Exception as exc:
+                return journal_diff(
+                    commits,
+                    f"The repository {repo} is gone or no longer holds {head[:8]} "
+                    f"({type(exc).__name__}: {exc}). The journal keeps each commit's "
+                    "per-file stats, shown here; it keeps no patches.",
+                )
+
+        return load
 
     # --- command palette -----------------------------------------------------------------
 
@@ -491,6 +509,31 @@ class CockpitApp(App[int]):
         for cmd in super().get_system_commands(screen):
             if cmd.title not in ("Quit", "Keys"):
                 yield cmd
+
+
+@dataclass
+class JournalDiff(Diff):
+    """What the journal knows of a diff whose repository is gone: per-file stats and a note."""
+
+    note: str = ""
+
+
+def journal_diff(commits: Iterable[CommitSeen], note: str) -> JournalDiff:
+    """The files the PR's commits touched, as the journal recorded them (summed per path)."""
+    by_path: dict[str, FileStat] = {}
+    for c in commits:
+        for f in c.files:
+            old = by_path.get(f.path)
+            if old is None:
+                by_path[f.path] = f
+            else:
+                by_path[f.path] = FileStat(
+                    f.status, f.path, old.insertions + f.insertions, old.deletions + f.deletions
+                )
+    files = list(by_path.values())
+    return JournalDiff(
+        "", files, sum(f.insertions for f in files), sum(f.deletions for f in files), note=note
+    )
 
 
 def run_replay(driver: ReplaySource, *, diff_source: DiffSource | None = None) -> int:

@@ -87,3 +87,46 @@ async def test_player_keys(tmp_path: Path) -> None:
         messages = [n.message for n in app._notifications]
         assert "Replay paused: space plays." in messages
         await pilot.press("q")
+
+
+async def test_replay_diff_without_the_repository(tmp_path: Path) -> None:
+    """d in a replay whose repository is gone: the journal's per-file stats, and it says why."""
+    from cockpit.git.model import GitError
+    from cockpit.tui.screens.diff import DiffScreen
+
+    h = SessionHarness.build(tmp_path, auto_approve=True)
+    await h.run()
+    events = h.events()
+    driver = ReplayDriver(h.journal.path, h.session.id, EventBus(), hold=True)
+    driver.pause()
+
+    def gone(base: str, head: str) -> object:
+        raise GitError("repository /nowhere does not exist")
+
+    async def runner() -> int:
+        return await driver.run()
+
+    app = CockpitApp(
+        bus=driver.bus,
+        controls=None,
+        runner=runner,
+        replay=driver,
+        diff_source=gone,
+        clock=lambda: events[-1].t,
+    )
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("end")
+        await pilot.pause()
+        pr = next(p for p in app.model.state.prs.values() if p.commits)
+        app.pick(pr.n)
+        await pilot.press("d")
+        for _ in range(200):
+            await pilot.pause(0.02)
+            screen = app.screen
+            if isinstance(screen, DiffScreen) and screen.diff is not None and "gone" in screen.shown_text:
+                break
+        screen = app.screen
+        assert isinstance(screen, DiffScreen) and screen.diff is not None
+        paths = {f.path for c in pr.commits for f in c.files}
+        assert {f.path for f in screen.diff.files} == paths and paths
+        assert "is gone" in screen.shown_text and "per-file stats" in screen.shown_text
