@@ -152,7 +152,9 @@ def start_session(
     gate_timeout: float = 0.0,
 ) -> int:
     from cockpit.engine.session import Session, SessionError
+    from cockpit.secret import hide_own_environment
 
+    hide_own_environment([cfg.composer.api_key_env])  # issue 9: writers cannot read our keys
     journal = open_journal(journal_path)
     try:
         session = Session(
@@ -291,14 +293,14 @@ def demo(
     """
     from cockpit.backends.factory import build_backends
     from cockpit.demo import DemoError, setup_demo
-    from cockpit.sim.stack import start_sims
+    from cockpit.demo.stack import start_sims
 
     stack = start_sims("builtin:demo", speed)
     try:
-        setup = setup_demo(workdir=workdir, prs=prs, speed=speed, config=stack.config())
+        setup = setup_demo(workdir=workdir, prs=prs, config=stack.config())
         # The writer CLI keeps its threads inside the scratch folder, so cleaning up removes them.
         setup = dataclasses.replace(setup, config=stack.config(codex_home=setup.root / "codex-home"))
-        backends = build_backends(setup.config, speed=speed)
+        backends = build_backends(setup.config)
         repo = Repo.open(setup.repo)
     except (DemoError, ConfigError, GitError, OSError) as exc:
         stack.close()
@@ -340,7 +342,7 @@ def demo(
 @_journal_option
 def sessions(as_json: bool, limit: int | None, config_file: Path | None, journal: Path | None) -> None:
     """List the sessions in the journal, newest first, with what they cost."""
-    from cockpit.headless import fmt_duration, fmt_tokens
+    from cockpit.fmt import fmt_duration, fmt_tokens
     from cockpit.pricing import fmt_cost, spend_cost
 
     if limit is not None and limit < 1:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from cockpit import secret
 from cockpit.config import Config
 from cockpit.families import family_warnings
 from cockpit.git.model import GitError
@@ -50,8 +51,6 @@ def _run_version(argv: Sequence[str], env: dict[str, str] | None = None) -> tupl
 
 def check_writer(cfg: Config) -> list[Check]:
     w = cfg.writer
-    if w.backend == "scripted":
-        return [Check("ok", "writer: scripted (offline)")]
     from cockpit.backends.codex import command_argv
 
     argv = command_argv(w.command)  # exactly as the writer backend will run it
@@ -80,10 +79,7 @@ async def check_reviewers(cfg: Config) -> list[Check]:
     out: list[Check] = []
     by_host: dict[str, list[str]] = {}
     for r in cfg.reviewers:
-        if r.backend == "scripted":
-            out.append(Check("ok", f"reviewer {r.name}: scripted (offline)"))
-        else:
-            by_host.setdefault(r.effective_host(), []).append(r.model)
+        by_host.setdefault(r.effective_host(), []).append(r.model)
     for host, models in by_host.items():
         problems = await check(host, sorted(set(models)))
         if problems:
@@ -95,11 +91,9 @@ async def check_reviewers(cfg: Config) -> list[Check]:
 
 async def check_composer(cfg: Config) -> list[Check]:
     c = cfg.composer
-    if c.backend == "scripted":
-        return [Check("ok", "composer: scripted (offline)")]
     from cockpit.backends.anthropic import AnthropicComposer
 
-    if not os.environ.get(c.api_key_env):
+    if not secret.getenv(c.api_key_env):
         return [
             Check(
                 "fail",

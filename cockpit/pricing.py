@@ -15,6 +15,7 @@ import msgspec
 
 from cockpit.config import Pricing
 from cockpit.events import Usage
+from cockpit.fmt import fmt_money
 from cockpit.state import SessionState
 
 
@@ -65,10 +66,6 @@ def session_costs(state: SessionState, pricing: Mapping[str, Pricing]) -> Costs:
             out.by_pr[d.pr] = out.by_pr.get(d.pr, 0.0) + c
         out.total += c
     return out
-
-
-def fmt_money(amount: float) -> str:
-    return f"${amount:,.2f}" if amount >= 0.995 or amount == 0 else f"${amount:.3f}"
 
 
 def spend_cost(spend: Iterable[Mapping[str, Any]], pricing: Mapping[str, Pricing]) -> Costs:

@@ -32,7 +32,8 @@ from cockpit.events import (
     Warn,
     encode,
 )
-from cockpit.pricing import fmt_money, session_costs
+from cockpit.fmt import fmt_money
+from cockpit.pricing import session_costs
 from cockpit.state import SessionState
 from cockpit.timeline import mermaid_gantt
 

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any, ClassVar
 
 from textual import events
@@ -38,6 +38,7 @@ from cockpit.tui.model import ViewModel
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.main import MainScreen
 from cockpit.tui.screens.replay import ReplayScreen as ReplayScreenType
+from cockpit.tui.stylesheets import STYLES
 from cockpit.tui.theme import ANSI_THEME, DEFAULT_THEME, THEMES
 from cockpit.tui.widgets.gate_banner import BannerView
 
@@ -46,7 +47,6 @@ GATE_SETTLE_S = 0.3  # `a` ignores a gate the banner has shown for less than thi
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 HANGUP_GRACE_S = 15.0  # after a hangup, the longest the session gets to put its end on disk
 MAX_TOASTS = 3  # per frame
-STYLES = Path(__file__).parent / "styles"
 DiffSource = Callable[[str, str], Diff]  # (base, head) -> Diff; called in a thread
 
 

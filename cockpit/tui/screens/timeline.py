@@ -13,10 +13,11 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from cockpit.fmt import fmt_duration
 from cockpit.state import SessionState
 from cockpit.text import sanitize
 from cockpit.timeline import Lane, lanes, span
-from cockpit.tui.format import ROLE_STYLE, STATUS, fmt_duration
+from cockpit.tui.format import ROLE_STYLE, STATUS
 
 if TYPE_CHECKING:
     from cockpit.tui.app import CockpitApp
