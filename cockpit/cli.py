@@ -450,7 +450,11 @@ def replay(
     finally:
         j.close()
     bus = EventBus()
-    driver = ReplayDriver(j.path, row.id, bus, speed=speed, follow=follow, hold=not headless)
+    # Headless and quiet, the streamed text is never printed: it is not even read (commands are).
+    quiet = ("text", "reasoning", "stderr", "plan", "status") if headless and not verbose else ()
+    driver = ReplayDriver(
+        j.path, row.id, bus, speed=speed, follow=follow, hold=not headless, skip_channels=quiet
+    )
     if not headless:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             die("the cockpit needs a terminal; pass --headless to print a line per step instead")
@@ -504,8 +508,8 @@ def export(
     stream = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - closed below
     try:
         if fmt == "jsonl":  # the journal holds each event's JSON: copied as it is, byte for byte
-            for data in j.read_raw(row.id, batch=5000):
-                stream.write(data + b"\n")
+            for chunk in j.export_chunks(row.id):
+                stream.write(chunk)
         else:
             # The report never shows the streamed output: it is not even read.
             events = j.read_events(row.id, skip_kinds=("dispatch_output",), batch=5000)
