@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from cockpit.backends.base import Backends
-from cockpit.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, ConfigError, load_config
+from cockpit.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, ConfigError, Pricing, load_config
 from cockpit.git.model import GitError
 from cockpit.git.repo import Repo
 from cockpit.journal import Journal, JournalError, default_journal_path
@@ -332,6 +332,28 @@ def demo(
     sys.exit(code)
 
 
+def _pricing_lookup(config_file: Path | None) -> Callable[[str], dict[str, Pricing]]:
+    """[pricing] from --config, else from each session's repository's cockpit.toml, when it is
+    still there and readable (else no prices: costs show as unpriced, never as $0)."""
+    try:
+        fixed = load_config(config_file).pricing if config_file else None
+    except ConfigError as exc:
+        die(str(exc))
+    cache: dict[str, dict[str, Pricing]] = {}
+
+    def pricing_for(repo: str) -> dict[str, Pricing]:
+        if fixed is not None:
+            return fixed
+        if repo not in cache:
+            try:
+                cache[repo] = load_config(None, Path(repo)).pricing
+            except (ConfigError, OSError):
+                cache[repo] = {}
+        return cache[repo]
+
+    return pricing_for
+
+
 # --- sessions --------------------------------------------------------------------------------
 
 
@@ -347,22 +369,7 @@ def sessions(as_json: bool, limit: int | None, config_file: Path | None, journal
 
     if limit is not None and limit < 1:
         die(f"--limit must be at least 1 (got {limit}); leave it out to list every session")
-    try:
-        fixed = load_config(config_file).pricing if config_file else None
-    except ConfigError as exc:
-        die(str(exc))
-    prices: dict[str, Any] = {}
-
-    def pricing_for(repo: str) -> Any:
-        """[pricing] of the session's repository, when it still has a readable cockpit.toml."""
-        if fixed is not None:
-            return fixed
-        if repo not in prices:
-            try:
-                prices[repo] = load_config(None, Path(repo)).pricing
-            except (ConfigError, OSError):
-                prices[repo] = {}
-        return prices[repo]
+    pricing_for = _pricing_lookup(config_file)
 
     j = open_journal(journal)
     out: list[dict[str, Any]] = []
@@ -433,9 +440,16 @@ def sessions(as_json: bool, limit: int | None, config_file: Path | None, journal
 @click.option("--headless", is_flag=True, help="No screen: print a line per step.")
 @click.option("--follow", is_flag=True, help="Keep following a session that is still running.")
 @click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
+@_config_option("Config whose [pricing] prices the replay (default: the session's repository's).")
 @_journal_option
 def replay(
-    session_ref: str, speed: float, headless: bool, follow: bool, verbose: bool, journal: Path | None
+    session_ref: str,
+    speed: float,
+    headless: bool,
+    follow: bool,
+    verbose: bool,
+    config_file: Path | None,
+    journal: Path | None,
 ) -> None:
     """Watch a past session again (SESSION: an id, a unique prefix, or "last")."""
     from cockpit.bus import EventBus
@@ -445,10 +459,15 @@ def replay(
     j = open_journal(journal)
     try:
         row = j.get_session(session_ref)
+        if row.status != "running" and j.stored_summary(row.id) is None:
+            # A journal from before checkpoints: index the session once, so seeks stay quick.
+            click.echo(f"cockpit: indexing session {row.id} once (checkpoints for seeking)…", err=True)
+            j.summary(row.id)
     except JournalError as exc:
         die(str(exc))
     finally:
         j.close()
+    pricing = _pricing_lookup(config_file)(row.repo)
     bus = EventBus()
     # Headless and quiet, the streamed text is never printed: it is not even read (commands are).
     quiet = ("text", "reasoning", "stderr", "plan", "status") if headless and not verbose else ()
@@ -460,8 +479,8 @@ def replay(
             die("the cockpit needs a terminal; pass --headless to print a line per step instead")
         from cockpit.tui.app import run_replay
 
-        sys.exit(run_replay(driver, diff_source=_replay_diff(row.repo)))
-    printer = HeadlessPrinter(verbose=verbose)
+        sys.exit(run_replay(driver, diff_source=_replay_diff(row.repo), pricing=pricing))
+    printer = HeadlessPrinter(verbose=verbose, pricing=pricing)
     bus.subscribe(printer.on_event)
 
     async def go() -> None:

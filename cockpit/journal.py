@@ -333,6 +333,11 @@ class Journal:
                 pass  # a read-only journal, say: fold without storing
         return checkpoints.summary_of(self.state_at(session, row.last_seq + 1))
 
+    def stored_summary(self, session: str) -> dict[str, Any] | None:
+        """The summary stored when the session finished, if any (never folds anything)."""
+        stored = checkpoints.read_summary(self._conn, session)
+        return stored[1] if stored is not None else None
+
     def time_span(self, session: str) -> tuple[float, float]:
         """The times of a session's first and last events (its clock on a timeline)."""
         first = self._conn.execute(

@@ -20,6 +20,7 @@ import contextlib
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cockpit.bus import EventBus
 from cockpit.checkpoints import Milestone
@@ -85,6 +86,7 @@ class ReplayDriver:
         self._wake = asyncio.Event()  # a seek, a pause or a speed change cuts a wait short
         self._gen = 0  # bumped by every seek, so the loop re-reads from the new position
         self._milestones: list[Milestone] | None = None
+        self._summary: dict[str, Any] | None = None
         self._total = 0
         self._start_t: float | None = None
         self._end_t: float | None = None
@@ -123,6 +125,12 @@ class ReplayDriver:
                 for seq, t, kind, pr in self.journal.event_index(self.session, MILESTONE_KINDS)
             ]
         return self._milestones
+
+    def summary(self) -> dict[str, Any]:
+        """The whole session's stored summary ({} while it has none: nothing is folded here)."""
+        if self._summary is None or self.follow:
+            self._summary = self.journal.stored_summary(self.session) or {}
+        return self._summary
 
     def pr_numbers(self) -> list[int]:
         """The PRs the session opened, in order (what ``g`` can go to)."""

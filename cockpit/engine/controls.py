@@ -8,7 +8,7 @@ instead, and everything else works the same. ``GateAnswer`` is a human's answer 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cockpit.bus import EventBus
 from cockpit.checkpoints import Milestone
@@ -100,6 +100,8 @@ class ReplayControls(Protocol):
     def milestones(self) -> list[Milestone]: ...
 
     def pr_numbers(self) -> list[int]: ...
+
+    def summary(self) -> dict[str, Any]: ...
 
     def pause(self) -> None: ...
 

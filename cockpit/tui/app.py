@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, ClassVar
@@ -28,6 +28,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from cockpit.bus import EventBus
+from cockpit.config import Pricing
 from cockpit.engine.controls import LiveSession, ReplayControls, ReplaySource, SessionControls
 from cockpit.events import CommitSeen, Event, FileStat, GateOpened, HumanDecision, PrClosed, SessionFinished
 from cockpit.git.model import Diff
@@ -75,12 +76,14 @@ class CockpitApp(App[int]):
         theme: str | None = None,
         follow: bool = True,
         replay: ReplayControls | None = None,
+        pricing: Mapping[str, Pricing] | None = None,
         gate_settle_s: float = GATE_SETTLE_S,
     ) -> None:
         super().__init__()
         self.bus = bus
         self.controls = controls
         self.replay = replay
+        self.pricing: Mapping[str, Pricing] = pricing or {}  # [pricing]: the header's costs
         self.runner = runner
         self.clock = clock
         self.model = ViewModel()
@@ -536,14 +539,21 @@ def journal_diff(commits: Iterable[CommitSeen], note: str) -> JournalDiff:
     )
 
 
-def run_replay(driver: ReplaySource, *, diff_source: DiffSource | None = None) -> int:
+def run_replay(
+    driver: ReplaySource,
+    *,
+    diff_source: DiffSource | None = None,
+    pricing: Mapping[str, Pricing] | None = None,
+) -> int:
     """Watch a journaled session again in the same cockpit: the same events, the same widgets."""
 
     async def runner() -> int:
         await driver.run()
         return 0
 
-    app = CockpitApp(bus=driver.bus, controls=None, runner=runner, diff_source=diff_source, replay=driver)
+    app = CockpitApp(
+        bus=driver.bus, controls=None, runner=runner, diff_source=diff_source, replay=driver, pricing=pricing
+    )
     # Elapsed and spent times run on the replayed clock, not today's: "now" is the last event shown.
     app.clock = lambda: app.model.state.last_t or time.time()
     app.run()

@@ -6,6 +6,7 @@ Everything the live cockpit shows is shown the same way; what a replay adds is d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
@@ -14,6 +15,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 
+from cockpit.config import Pricing
+from cockpit.pricing import fmt_cost, spend_cost
 from cockpit.tui.model import Dirty
 from cockpit.tui.replay_keys import REPLAY_KEYS, bindings
 from cockpit.tui.screens.main import MainScreen
@@ -95,7 +98,7 @@ class ReplayScreen(MainScreen):
     def render_frame(self, d: Dirty, selected: int | None, moved: bool, tick: bool) -> None:
         super().render_frame(d, selected, moved, tick)
         if self.timeline_bar.is_attached:
-            self.timeline_bar.show(bar_view(self.player))
+            self.timeline_bar.show(bar_view(self.player, self.cockpit.pricing))
 
     # --- the player's keys ----------------------------------------------------------------
 
@@ -151,7 +154,19 @@ class ReplayScreen(MainScreen):
         self.cockpit.refresh_header()
 
 
-def bar_view(p: ReplayControls) -> BarView:
+def ending(p: ReplayControls, pricing: Mapping[str, Pricing]) -> str:
+    """How the whole session ended and what it cost, from its stored summary."""
+    summary = p.summary()
+    if not summary:
+        return ""  # still being written: no summary yet
+    status = str(summary.get("status") or "")
+    if status == "running" and not p.follow:
+        status = "unfinished"
+    cost = fmt_cost(spend_cost(summary.get("spend") or [], pricing))
+    return f"session {status} · {cost}"
+
+
+def bar_view(p: ReplayControls, pricing: Mapping[str, Pricing]) -> BarView:
     start, end = p.span()
     return BarView(
         position=p.position,
@@ -164,5 +179,6 @@ def bar_view(p: ReplayControls) -> BarView:
         skip_idle=p.skip_idle,
         at_end=p.at_end,
         following=p.follow,
+        ending=ending(p, pricing),
         marks=tuple((m.t, m.kind) for m in p.milestones()),
     )

@@ -45,6 +45,7 @@ class BarView:
     skip_idle: bool
     at_end: bool
     following: bool = False
+    ending: str = ""  # how the whole session ended, and what it cost (its stored summary)
     marks: Sequence[tuple[float, str]] = field(default_factory=tuple)  # (t, kind)
 
 
@@ -103,6 +104,8 @@ def status_line(v: BarView, width: int = 1000) -> Content:
         ("  │  ", "$foreground-muted"),
         (f"event {v.position:,} / {v.total:,}", ""),
     ]
+    if v.ending:
+        parts += [("  │  ", "$foreground-muted"), (v.ending, "$foreground-muted")]
     legend: list[tuple[str, str] | str] = [("  │ ", "$foreground-muted")]
     for glyph, word in LEGEND:
         kind = next(k for k, m in MARKS.items() if m[0] == glyph)
