@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from cockpit.config import Pricing
+from cockpit.engine.memory import counts
 from cockpit.events import (
     ROLES,
     CommitSeen,
@@ -275,4 +276,18 @@ def markdown(
             out += ["", title]
             for block in r.items:
                 out += ["", *block]
+    out += _digest_section(s)
     return "\n".join(out) + "\n"
+
+
+def _digest_section(s: SessionState) -> list[str]:
+    """The composer's memory as the session left it: what its next call would have carried."""
+    if s.digest is None:
+        return []
+    d = s.digest
+    who = "the composer" if d.source == "composer" else "cockpit (the composer gave none)"
+    out = ["", "## Composer memory at the end", ""]
+    if s.goal:
+        out += ["Goal:", "", _quote(s.goal), ""]
+    out.append(f"Digest after PR {d.pr}, written by {who}; {counts(s)}:")
+    return [*out, "", _quote(d.text)]
