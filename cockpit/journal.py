@@ -535,7 +535,9 @@ class JournalWriter:
         self._error: BaseException | None = None
         self.lost = 0  # events that could not be written before close gave up (disk gone, say)
         self._checkpoint_every = checkpoint_every
-        self._checkpoints = checkpoints.Checkpointer(session, checkpoint_every)
+        self._checkpoints: checkpoints.Checkpointer | None = checkpoints.Checkpointer(
+            session, checkpoint_every
+        )
         self.batches = 0
         try:
             self._conn = _connect(path)
@@ -638,13 +640,23 @@ class JournalWriter:
                 sql += ", finished_at = ?, status = ?"
                 params += [finished[-1].t, finished[-1].status]
             conn.execute(sql + " WHERE id = ?", (*params, self.session))
-            ckpt.add(conn, ((ev, len(r[5])) for ev, r in zip(batch, rows, strict=True)))
+            if ckpt is not None:
+                try:
+                    conn.execute("SAVEPOINT checkpoint")
+                    ckpt.add(conn, ((ev, len(r[5])) for ev, r in zip(batch, rows, strict=True)))
+                    conn.execute("RELEASE checkpoint")
+                except Exception as exc:  # the index must never cost an event: drop it, say so
+                    conn.execute("ROLLBACK TO checkpoint")
+                    conn.execute("RELEASE checkpoint")
+                    self._checkpoints = None
+                    self._report(JournalError(f"journal {self.path}: checkpoints stopped ({exc!r})"))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             # The fold is not undone; a fresh checkpointer catches up from the journal instead.
-            self._checkpoints = checkpoints.Checkpointer(self.session, self._checkpoint_every)
+            if self._checkpoints is not None:
+                self._checkpoints = checkpoints.Checkpointer(self.session, self._checkpoint_every)
             raise
         self.batches += 1
         self._error = None

@@ -197,3 +197,22 @@ async def test_follow_reads_every_event_of_a_live_demo(tmp_path: Path) -> None:
         events = list(j.read_events(sid))
     assert n == len(seen) == len(events) and seen == events
     assert type(seen[-1]).__name__ == "SessionFinished" and driver.finished
+
+
+def test_a_failing_checkpoint_never_costs_an_event(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: checkpoints.Checkpointer, conn: object, events: object) -> None:
+        raise RuntimeError("reducer bug")
+
+    monkeypatch.setattr(checkpoints.Checkpointer, "add", broken)
+    errors: list[BaseException] = []
+    with Journal(tmp_path / "j.sqlite3") as j:
+        j.begin_session("bench", "/r", "main", "run")
+        w = j.writer("bench", on_error=errors.append, checkpoint_every=10)
+        events = list(synthetic_events(500, 2))
+        for ev in events:
+            w.append(ev)
+        w.flush()
+        w.close()
+        assert list(j.read_events("bench")) == events
+        assert any("checkpoints stopped" in str(e) for e in errors)
+        assert j.state_at("bench") == fold(events)  # folded from the events instead

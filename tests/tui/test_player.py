@@ -130,3 +130,30 @@ async def test_replay_diff_without_the_repository(tmp_path: Path) -> None:
         paths = {f.path for c in pr.commits for f in c.files}
         assert {f.path for f in screen.diff.files} == paths and paths
         assert "is gone" in screen.shown_text and "per-file stats" in screen.shown_text
+
+
+async def test_timeline_view_in_the_live_cockpit(tmp_path: Path) -> None:
+    """t in the live cockpit: one lane per PR, redrawn as events arrive; t again goes back."""
+    from cockpit.tui.screens.main import MainScreen
+    from cockpit.tui.screens.timeline import timeline_content
+    from tests.tui import scenes
+
+    scene = scenes.scenes()["timeline"]
+    app, bus = scenes.build(scene, scenes.scratch_controls(tmp_path))
+    events = scenes.recorded_events()
+    half = len(events) // 2
+    async with app.run_test(size=(140, 40)) as pilot:
+        bus.publish(events[:half])
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TimelineScreen)
+        before = timeline_content(app.model.state, app.clock(), 120).plain
+        bus.publish(events[half:])
+        await pilot.pause(0.3)
+        after = timeline_content(app.model.state, app.clock(), 120).plain
+        lane4 = [ln for ln in after.splitlines() if "4 Fix the typo" in ln]
+        assert before != after and lane4 and "█" in lane4[0]  # PR 4's writer, drawn once it ran
+        assert all(f"{n} " in after for n in (1, 2, 3))
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
