@@ -157,3 +157,22 @@ async def test_timeline_view_in_the_live_cockpit(tmp_path: Path) -> None:
         await pilot.press("t")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_player_keys_are_in_the_palette(tmp_path: Path) -> None:
+    from tests.tui import scenes
+
+    app, _ = scenes.build_replay(scenes.scenes()["replay-mid-session"], tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.replay is not None and app.replay.position == 0
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"Replay", "space", *"end")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if app.replay.position:
+                break
+        assert app.replay.position == app.replay.total
