@@ -371,15 +371,6 @@ class Journal:
         ).fetchone()
         return None if row is None else int(row[0])
 
-    def seq_at_time(self, session: str, t: float) -> int:
-        """How many events happened up to session time ``t``."""
-        row = self._conn.execute(
-            "SELECT max(seq) FROM events WHERE session = ? AND seq <= (SELECT coalesce(max(seq), -1)"
-            " FROM events WHERE session = ? AND t <= ?)",
-            (session, session, t),
-        ).fetchone()
-        return 0 if row is None or row[0] is None else int(row[0]) + 1
-
     # --- import (cockpit import): a JSONL export into this journal ---------------------------
 
     def import_jsonl(self, path: Path) -> tuple[str, int]:

@@ -204,7 +204,11 @@ class ReplayDriver:
         j = self.journal
         # From a checkpoint some way before the target, so the panes show what led up to it.
         ckpt_seq, state = j.checkpoint_before(self.session, max(0, target - CONTEXT_EVENTS))
-        if target > self.position and ckpt_seq < self.position:
+        if self.on_reset is None:  # views that cannot start again (a printer): forward only
+            if target < self.position:
+                return self.position
+            start = self.position
+        elif target > self.position and ckpt_seq < self.position:
             start = self.position  # nothing nearer to start from than where we are
         else:
             start = ckpt_seq
@@ -270,10 +274,6 @@ class ReplayDriver:
             return False
         self.seek(seq + 1)
         return True
-
-    def seek_time(self, t: float) -> int:
-        """Show every event up to session time ``t`` (a click on the timeline)."""
-        return self.seek(self.journal.seq_at_time(self.session, t))
 
     # --- playing --------------------------------------------------------------------------
 

@@ -216,3 +216,21 @@ def test_a_failing_checkpoint_never_costs_an_event(tmp_path: Path, monkeypatch: 
         assert list(j.read_events("bench")) == events
         assert any("checkpoints stopped" in str(e) for e in errors)
         assert j.state_at("bench") == fold(events)  # folded from the events instead
+
+
+def test_without_a_view_to_reset_the_player_only_moves_forward(
+    long_journal: tuple[Path, list[Event]],
+) -> None:
+    """A headless printer cannot start again: Ctrl-C's skip to the end publishes the rest once."""
+    path, events = long_journal
+    seen: list[Event] = []
+    bus = EventBus()
+    bus.subscribe(seen.append)
+    driver = ReplayDriver(path, "bench", bus)
+    try:
+        driver.seek(1234)
+        assert driver.seek(10) == 1234  # no going back
+        driver.skip_to_end()
+        assert seen == events  # every event exactly once, in order
+    finally:
+        driver.close()
