@@ -25,17 +25,25 @@ async def test_a_replay_shows_the_session_and_p_pauses_it(tmp_path: Path) -> Non
         return 0
 
     app = CockpitApp(bus=bus, controls=None, runner=runner, replay=driver, clock=lambda: journaled[-1].t)
+    said: list[str] = []
+    notify = app.notify
+
+    def spy(message: str, *args: object, **kw: object) -> None:  # toasts expire; what was said stays
+        said.append(message)
+        notify(message, *args, **kw)  # type: ignore[arg-type]
+
+    app.notify = spy  # type: ignore[method-assign]
     async with app.run_test(size=(160, 45), notifications=True) as pilot:
         await pilot.press("space")  # pause the replay itself, not a session
         await pilot.pause()
         assert driver.paused
-        assert "Replay paused: space plays." in [n.message for n in app._notifications]
+        assert "Replay paused: space plays." in said
         seen = driver.published
         await asyncio.sleep(0.2)
         assert driver.published == seen  # nothing moves while paused
         driver.set_speed(0)  # as fast as possible
         await pilot.press("space")
-        assert "Replay playing." in [n.message for n in app._notifications]
+        assert "Replay playing." in said
         for _ in range(500):
             if app.session_done:
                 break

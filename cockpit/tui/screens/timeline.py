@@ -10,8 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.geometry import Size
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widget import Widget
+from textual.widgets import Footer
 
 from cockpit.fmt import fmt_duration
 from cockpit.state import SessionState
@@ -88,6 +90,25 @@ def timeline_content(s: SessionState, now: float, width: int) -> Content:
     return Content("\n").join(rows)
 
 
+class TimelineView(Widget):
+    """Draws at its own width, whenever it is drawn: no frame shows a stale size."""
+
+    DEFAULT_CSS = """
+    TimelineView {
+        height: auto;
+    }
+    """
+
+    def render(self) -> Content:
+        app = cast("CockpitApp", self.app)
+        width = self.content_region.width or self.app.size.width - 4
+        return timeline_content(app.model.state, app.clock(), max(40, width))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        app = cast("CockpitApp", self.app)
+        return len(app.model.state.prs) + 3 + (0 if app.model.state.prs else 1)
+
+
 class TimelineScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,t,q", "close", "back", id="timeline.close"),
@@ -96,24 +117,14 @@ class TimelineScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="timeline-scroll") as box:
             box.border_title = "Timeline · one lane per PR"
-            yield Static(id="timeline", markup=False)
+            yield TimelineView(id="timeline")
         yield Footer()
 
-    @property
-    def cockpit(self) -> CockpitApp:
-        return cast("CockpitApp", self.app)
-
     def on_mount(self) -> None:
-        self.redraw()
         self.set_interval(1 / 4, self.redraw)
 
-    def on_resize(self) -> None:
-        self.redraw()
-
     def redraw(self) -> None:
-        app = self.cockpit
-        width = max(40, self.size.width - 4)
-        self.query_one("#timeline", Static).update(timeline_content(app.model.state, app.clock(), width))
+        self.query_one(TimelineView).refresh(layout=True)
 
     def action_close(self) -> None:
         self.dismiss(None)
