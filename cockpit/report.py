@@ -201,7 +201,11 @@ class _Walk:
 
 
 def markdown(
-    events: Iterable[Event], pricing: Mapping[str, Pricing] | None = None, *, event_count: int | None = None
+    events: Iterable[Event],
+    pricing: Mapping[str, Pricing] | None = None,
+    *,
+    event_count: int | None = None,
+    owner_gone: bool = False,
 ) -> str:
     """The audit report. ``event_count``: how many events the session has, when ``events``
     leaves some out (an export skips the streamed output, which the report never shows)."""
@@ -209,6 +213,8 @@ def markdown(
     for ev in events:
         walk.apply(ev)
     s = walk.s
+    if owner_gone:  # its process died without finishing it: unfinished, open PRs interrupted
+        s.mark_owner_gone()
     out = [f"# cockpit session {s.id}", ""]
     out.append(f"- repository: `{s.repo}`, base branch `{s.base_branch}` at `{s.base_sha[:10]}`")
     out.append(
