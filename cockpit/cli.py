@@ -91,6 +91,7 @@ def _config_option(
 @click.option("--headless", is_flag=True, help="No screen: print a line per step.")
 @click.option("--auto-approve", is_flag=True, help="Approve every gate (failures still fail).")
 @click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
+@click.option("--no-preflight", is_flag=True, help="Start without first checking that every backend answers.")
 @_journal_option
 def run(
     repo_dir: Path,
@@ -100,6 +101,7 @@ def run(
     headless: bool,
     auto_approve: bool,
     verbose: bool,
+    no_preflight: bool,
     journal: Path | None,
 ) -> None:
     """Run a session over a repository."""
@@ -114,6 +116,8 @@ def run(
         backends = build_backends(cfg)
     except (GitError, ConfigError, PlanError, ValueError) as exc:
         die(str(exc))
+    if not no_preflight:
+        check_before_start(cfg, repo.workdir)
     from cockpit.families import family_warnings
 
     code = start_session(
@@ -130,6 +134,17 @@ def run(
         warnings=family_warnings(cfg),
     )
     sys.exit(code)
+
+
+def check_before_start(cfg: Config, repo_dir: Path) -> None:
+    """Exit 2 with one line per problem when a backend or the repository would fail (doctor's checks)."""
+    from cockpit.doctor import preflight
+
+    problems = preflight(cfg, repo_dir)
+    for problem in problems:
+        click.echo(f"cockpit: {problem.line()}", err=True)
+    if problems:
+        die("nothing was started (fix the above, check with `cockpit doctor`, or pass --no-preflight)")
 
 
 def start_session(
@@ -293,6 +308,7 @@ def demo(
     stack = start_sims("builtin:demo", speed)
     try:
         setup = setup_demo(workdir=workdir, prs=prs, speed=speed, config=stack.config())
+        check_before_start(stack.config(), setup.repo)  # as run does; the simulators answer at once
         # The writer CLI keeps its threads inside the scratch folder, so cleaning up removes them.
         setup = dataclasses.replace(setup, config=stack.config(codex_home=setup.root / "codex-home"))
         backends = build_backends(setup.config, speed=speed)
@@ -300,6 +316,12 @@ def demo(
     except (DemoError, ConfigError, GitError, OSError) as exc:
         stack.close()
         die(str(exc))
+    except SystemExit:
+        stack.close()
+        if setup.temporary and not keep:
+            shutil.rmtree(setup.root, ignore_errors=True)
+        raise
+
     code = EXIT_FAILED
     try:
         code = start_session(
