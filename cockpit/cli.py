@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import shlex
 import shutil
 import signal
 import sys
@@ -189,7 +190,9 @@ def start_session(
         from cockpit.tui.app import run_app
 
         try:
-            return _checked(session, run_app(session, gate_timeout=gate_timeout))
+            code = _checked(session, run_app(session, gate_timeout=gate_timeout))
+            _print_closing(journal, session.id, journal_path, per_pr=True)  # the screen is restored
+            return code
         except JournalError as exc:
             die(str(exc))
         finally:
@@ -197,13 +200,33 @@ def start_session(
     if not auto_approve and not sys.stdin.isatty():
         die("without --auto-approve, gates need a terminal to answer them (or pass --auto-approve)")
     try:
-        return _checked(session, asyncio.run(_run_headless(session, verbose)))
+        code = _checked(session, asyncio.run(_run_headless(session, verbose)))
     except JournalError as exc:
         die(str(exc))
     except (asyncio.CancelledError, KeyboardInterrupt):  # a forced quit (Ctrl-C twice)
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
+    try:
+        _print_closing(journal, session.id, journal_path, per_pr=False)  # the table has each PR
     finally:
         journal.close()
+    return code
+
+
+def _print_closing(journal: Journal, session_id: str, journal_path: Path | None, *, per_pr: bool) -> None:
+    """The session's id, each PR's outcome and the replay command, read back from the journal."""
+    from cockpit.headless import closing_lines
+    from cockpit.state import fold
+
+    try:
+        state = fold(journal.read_events(session_id, skip_kinds=("dispatch_output",)))
+    except JournalError as exc:
+        click.echo(f"cockpit: session {session_id}: {exc}", err=True)
+        return
+    command = f"cockpit replay {session_id}"
+    if journal_path is not None:
+        command += f" --journal {shlex.quote(str(journal_path))}"
+    for line in closing_lines(state, command, per_pr=per_pr):
+        click.echo(line)
 
 
 def _checked(session: Any, code: int) -> int:
