@@ -16,7 +16,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -26,6 +26,9 @@ from cockpit.git.model import GitError
 from cockpit.git.repo import Repo
 from cockpit.journal import Journal, JournalError, default_journal_path
 from cockpit.plan import PlanError, PlanItem, from_tasks, load_plan
+
+if TYPE_CHECKING:  # imported where used: the engine loads only for the commands that run one
+    from cockpit.engine.session import Session
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -229,16 +232,16 @@ def _print_closing(journal: Journal, session_id: str, journal_path: Path | None,
         click.echo(line)
 
 
-def _checked(session: Any, code: int) -> int:
+def _checked(session: Session, code: int) -> int:
     """Say so when the journal could not write everything (the exit code stays the session's)."""
-    recorder = getattr(session, "recorder", None)
+    recorder = getattr(session, "recorder", None)  # absent when the session never started
     lost = recorder.lost if recorder is not None else 0
     if lost:
         click.echo(f"cockpit: warning: {lost} events could not be written to the journal", err=True)
     return code
 
 
-async def _run_headless(session: Any, verbose: bool) -> int:
+async def _run_headless(session: Session, verbose: bool) -> int:
     from cockpit.headless import HeadlessPrinter, answer_gates_on_terminal
 
     printer = HeadlessPrinter(verbose=verbose, pricing=session.config.pricing)

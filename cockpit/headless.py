@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TextIO, TypeVar
 
 from cockpit.config import Pricing
+from cockpit.engine.controls import GateAnswer, LiveSession
 from cockpit.events import (
     CommitSeen,
     DecisionProposed,
@@ -428,11 +429,11 @@ async def _on_daemon(fn: Callable[..., T], *args: Any) -> T:
     return await fut
 
 
-async def answer_gates_on_terminal(session: Any, printer: HeadlessPrinter) -> None:
+async def answer_gates_on_terminal(session: LiveSession, printer: HeadlessPrinter) -> None:
     """Headless without --auto-approve: ask at the terminal for each gate, in the order they open."""
     import asyncio
 
-    from cockpit.engine.gates import GateAnswer, GateError
+    from cockpit.engine.gates import GateError
 
     queue: asyncio.Queue[GateOpened] = asyncio.Queue()
     session.bus.subscribe(lambda ev: queue.put_nowait(ev) if isinstance(ev, GateOpened) else None)

@@ -70,6 +70,27 @@ def _error_detail(body: object) -> tuple[str, str]:
     return "", str(body or "")
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it, outermost first (cycles cut)."""
+    out: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and all(cur is not e for e in out):
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+def _stalled(exc: BaseException) -> bool:
+    """A read timeout, however the SDK release wrapped it."""
+    return any(isinstance(e, anthropic.APITimeoutError | httpx2.TimeoutException) for e in _chain(exc))
+
+
+def _transport_name(exc: BaseException) -> str:
+    """The innermost transport error's class name: what actually happened on the wire."""
+    inner = [e for e in _chain(exc) if isinstance(e, httpx2.TransportError)]
+    return type(inner[-1] if inner else exc).__name__
+
+
 class AnthropicComposer:
     """A composer backed by Claude through the Anthropic Messages API."""
 
@@ -238,8 +259,10 @@ class AnthropicComposer:
     ) -> ComposeResult:
         partial = Usage()  # what this attempt is billed for so far (known from message_start on)
         tool = ""
+        opened = False  # the headers arrived: from here on, a transport failure broke the stream
         try:
             async with client.messages.stream(**params) as stream:
+                opened = True
                 async for event in stream:
                     if event.type == "text":
                         out(Output("text", event.text))
@@ -261,10 +284,17 @@ class AnthropicComposer:
             if etype not in RETRYABLE_STREAM_ERRORS:
                 raise
             raise _StreamBroke(f"the stream broke with {etype} ({emsg})", partial) from exc
-        except httpx2.ReadTimeout as exc:
-            raise _StreamBroke(f"the stream stalled for {self.stall_s:g}s", partial, stalled=True) from exc
-        except httpx2.TransportError as exc:
-            raise _StreamBroke(f"the connection broke mid-answer ({type(exc).__name__})", partial) from exc
+        except (anthropic.APIConnectionError, httpx2.TransportError) as exc:
+            # Which class a mid-stream failure arrives as depends on the SDK release (2.14-2.16 let
+            # httpx2's error through, 2.17 wraps it in APIConnectionError / APITimeoutError), so it
+            # is judged by what happened: before the headers it is the SDK's (already retried) error,
+            # after them the stream broke, and a timeout anywhere in the chain means it stalled.
+            if not opened:
+                raise
+            if _stalled(exc):
+                stall = f"the stream stalled for {self.stall_s:g}s"
+                raise _StreamBroke(stall, partial, stalled=True) from exc
+            raise _StreamBroke(f"the connection broke mid-answer ({_transport_name(exc)})", partial) from exc
         except ValueError as exc:
             if not str(exc).startswith(SDK_BAD_TOOL_JSON):
                 raise

@@ -21,7 +21,7 @@ import pydantic
 
 from cockpit.backends.base import DispatchError, Output, OutputSink, ReviewJob, ReviewResult
 from cockpit.events import Usage
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 CONNECT_TIMEOUT_S = 10.0
@@ -55,6 +55,12 @@ def _pull_hint(model: str) -> str:
 def _unreachable_hint(host: str) -> str:
     return f"start it with `ollama serve`, or point OLLAMA_HOST / the reviewer's host at it (now {host})"
 
+
+
+class _Begun:
+    """Whether the answer's stream had begun (a chunk arrived) when a call failed."""
+
+    streaming = False
 
 class OllamaReviewer:
     """A reviewer backed by a model on an ollama server."""
@@ -90,15 +96,23 @@ class OllamaReviewer:
 
     async def review(self, job: ReviewJob, out: OutputSink) -> ReviewResult:
         where = f"{self.model} on {self.host}"
+        begun = _Begun()
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await self._review(job, out)
+                return await self._review(job, out, begun)
         except TimeoutError as exc:
             raise DispatchError(
                 f"reviewer {self.name}: {where} did not finish within {self.timeout_s:g}s",
                 hint="raise the reviewer's timeout, or use a smaller or already loaded model",
             ) from exc
+        # Failures are told apart by what happened (the stream had begun or not), not by which
+        # class the client release raised for it.
         except httpx.TimeoutException as exc:
+            if begun.streaming:
+                raise DispatchError(
+                    f"reviewer {self.name}: timed out mid-answer: nothing from {where} for {self.stall_s:g}s",
+                    hint="the model may be stuck; check `ollama ps` and the server log, or raise stall_s",
+                ) from exc
             what = "connect to" if isinstance(exc, httpx.ConnectTimeout) else "hear from"
             raise DispatchError(
                 f"reviewer {self.name}: timed out: could not {what} {where} for {self.stall_s:g}s",
@@ -106,11 +120,12 @@ class OllamaReviewer:
             ) from exc
         except ollama.ResponseError as exc:
             raise self._response_error(exc) from exc
-        except (ConnectionError, httpx.ConnectError) as exc:
-            raise DispatchError(
-                f"reviewer {self.name}: cannot reach ollama at {self.host}", hint=_unreachable_hint(self.host)
-            ) from exc
-        except httpx.TransportError as exc:
+        except (ConnectionError, httpx.TransportError) as exc:
+            if not begun.streaming and not isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+                raise DispatchError(
+                    f"reviewer {self.name}: cannot reach ollama at {self.host}",
+                    hint=_unreachable_hint(self.host),
+                ) from exc
             raise DispatchError(
                 f"reviewer {self.name}: the connection to {self.host} broke mid-answer: {exc}",
                 hint="the ollama server may have crashed or restarted; check its log, then retry",
@@ -143,7 +158,7 @@ class OllamaReviewer:
             f"{who}: ollama at {self.host} answered {status}: {text}", hint="check the ollama server log"
         )
 
-    async def _review(self, job: ReviewJob, out: OutputSink) -> ReviewResult:
+    async def _review(self, job: ReviewJob, out: OutputSink, begun: _Begun) -> ReviewResult:
         messages = [{"role": "system", "content": job.system}, {"role": "user", "content": job.prompt}]
         text: list[str] = []
         final: ollama.ChatResponse | None = None
@@ -158,7 +173,8 @@ class OllamaReviewer:
                 keep_alive=self.keep_alive,
             )
             try:
-                async for part in stream:
+                async for part in stream:  # the request is sent on the first read, not by chat()
+                    begun.streaming = True
                     if part.message.thinking:
                         out(Output("reasoning", part.message.thinking))
                     if part.message.content:

@@ -29,7 +29,7 @@ from cockpit.backends.base import (
 )
 from cockpit.events import Usage
 from cockpit.scenario import PatchError, Scenario, WriterScript, apply_patches, edited_paths
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 
 @dataclass

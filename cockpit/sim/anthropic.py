@@ -81,7 +81,7 @@ from cockpit.sim.http import (
     serve_until_signalled,
     stall,
 )
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 __all__ = [
     "CACHE_MIN_TOKENS",

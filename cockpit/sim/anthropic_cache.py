@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 CACHE_MIN_TOKENS = 1024  # the smallest cacheable prefix (the real minimum is 1024-4096 by model)
 CACHE_LOOKBACK_BLOCKS = 20  # the API looks for earlier hits this many blocks before a breakpoint

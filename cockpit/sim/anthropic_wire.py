@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from cockpit.sim.anthropic_cache import CACHE_TTLS, PromptUsage, prompt_segments
 from cockpit.sim.http import DropConnection, Response, chunks, sse, stall
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 ERROR_TYPES: dict[int, str] = {
     400: "invalid_request_error",

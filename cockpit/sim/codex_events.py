@@ -13,7 +13,7 @@ import sys
 from typing import Any, TextIO
 
 from cockpit.events import Usage
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 # What the real CLI sends before any history on every model request: base instructions, the
 # environment context and the tool schemas. Measured requests start around this size.

@@ -7,7 +7,7 @@ between server versions). What the server says is decided by a pluggable respond
 ``ScenarioResponder`` answers from a ``cockpit.scenario.Scenario`` so the demo tells its story.
 
 Usage is counted, not scripted: ``prompt_eval_count`` comes from the request's messages and
-``eval_count`` from the generated text, both with ``cockpit.sim.tokens.estimate_tokens``.
+``eval_count`` from the generated text, both with ``cockpit.tokens.estimate_tokens``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from cockpit.sim.http import (
     serve_until_signalled,
     stall,
 )
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 DEFAULT_VERSION = "0.12.6"
 BUSY_TEXT = "server busy, please try again.  maximum pending requests exceeded"

@@ -52,7 +52,6 @@ from cockpit.sim.http import (
     sse,
     stall,
 )
-from cockpit.sim.tokens import estimate_tokens
 from cockpit.sim.writer_plan import (
     Commit,
     Delete,
@@ -64,6 +63,7 @@ from cockpit.sim.writer_plan import (
     WriterTurn,
     find_writer_turn,
 )
+from cockpit.tokens import estimate_tokens
 
 Json = dict[str, Any]
 

@@ -27,11 +27,11 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from cockpit.bus import EventBus
+from cockpit.engine.controls import LiveSession, ReplayControls, ReplaySource, SessionControls
 from cockpit.events import Event, GateOpened, HumanDecision, PrClosed, SessionFinished
 from cockpit.git.model import Diff
 from cockpit.state import PRState
 from cockpit.tui.commands import Commands
-from cockpit.tui.controls import ReplayControls, SessionControls
 from cockpit.tui.countdown import Countdown
 from cockpit.tui.model import ViewModel
 from cockpit.tui.screens.confirm import ConfirmScreen
@@ -455,7 +455,7 @@ class CockpitApp(App[int]):
                 yield cmd
 
 
-def run_replay(driver: Any, *, diff_source: DiffSource | None = None) -> int:
+def run_replay(driver: ReplaySource, *, diff_source: DiffSource | None = None) -> int:
     """Watch a journaled session again in the same cockpit: the same events, the same widgets."""
 
     async def runner() -> int:
@@ -469,7 +469,7 @@ def run_replay(driver: Any, *, diff_source: DiffSource | None = None) -> int:
     return app.return_code or 0
 
 
-def run_app(session: Any, *, gate_timeout: float = 0.0) -> int:
+def run_app(session: LiveSession, *, gate_timeout: float = 0.0) -> int:
     """Run a live session in the cockpit; returns the exit code (130 when quit with work in flight)."""
 
     async def runner() -> int:

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from textual.notifications import SeverityLevel
 
+from cockpit.engine.controls import SessionControls
 from cockpit.engine.gates import GateAnswer, GateError
 from cockpit.engine.session import SessionError
 from cockpit.events import GateOpened
 from cockpit.state import PRState
 from cockpit.text import sanitize
-from cockpit.tui.controls import SessionControls
 from cockpit.tui.format import edit_label
 from cockpit.tui.screens.add_pr import AddPrScreen, NewPr
 from cockpit.tui.screens.confirm import ConfirmScreen

@@ -16,7 +16,7 @@ from cockpit.backends.ollama import DEFAULT_HOST, OllamaReviewer, base_url, chec
 from cockpit.events import Usage
 from cockpit.scenario import parse_scenario
 from cockpit.sim.ollama import Fault, OllamaSim, Reply, ScenarioResponder, SimModel
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 MODELS = (SimModel("glm4:9b"), SimModel("qwen3:8b", family="qwen3", thinking=True))
 SCHEMA = {

@@ -27,7 +27,7 @@ from cockpit.sim.anthropic import (
     count_input_tokens,
     scenario_fault,
 )
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 KEY = "sk-ant-test-0123456789"
 DECIDE: Any = {
@@ -427,9 +427,11 @@ async def test_mid_stream_error_event_is_not_retried(sim: AnthropicSimulator) ->
 async def test_dropped_connection_mid_stream(sim: AnthropicSimulator) -> None:
     sim.queue_fault(Fault.drop(after_events=3))
     async with client(sim, max_retries=2) as c:
-        with pytest.raises(httpx2.RemoteProtocolError):
+        with pytest.raises(Exception) as info:
             async with c.messages.stream(model="m", max_tokens=100, messages=user("hello " * 20)) as s:
                 await s.get_final_message()
+    # anthropic <2.17 lets httpx2's error through, 2.17+ wraps it in APIConnectionError: the wire is the same.
+    assert caused_by(info.value, httpx2.RemoteProtocolError)
     assert len(sim.log) == 1 and sim.streams[0].outcome == "dropped"
 
 
@@ -443,9 +445,22 @@ async def test_stall_before_headers_is_an_api_timeout(sim: AnthropicSimulator) -
 async def test_stall_mid_stream_is_a_read_timeout(sim: AnthropicSimulator) -> None:
     sim.queue_fault(Fault.stall(30, after_events=2))
     async with client(sim, timeout=httpx2.Timeout(0.2, connect=1)) as c:
-        with pytest.raises(httpx2.ReadTimeout):
+        with pytest.raises(Exception) as info:
             async with c.messages.stream(model="m", max_tokens=10, messages=user("x")) as s:
                 await s.get_final_message()
+    assert caused_by(info.value, httpx2.ReadTimeout)  # wrapped in APITimeoutError from anthropic 2.17 on
+
+
+def caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``kind`` is ``exc`` or anywhere in its cause chain."""
+    cur: BaseException | None = exc
+    for _ in range(10):
+        if cur is None:
+            return False
+        if isinstance(cur, kind):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
 
 
 def test_fault_validation() -> None:

@@ -30,7 +30,7 @@ from cockpit.sim.ollama import (
     parse_keep_alive,
     token_pieces,
 )
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 MODELS = (SimModel("glm4:9b"), SimModel("qwen3:8b", family="qwen3", thinking=True))
 TEXT = "The change is fine: tests pass, names are clear.\nOne nit in `util.py`."

@@ -24,7 +24,7 @@ from cockpit.sim.responses import (
     read_turn,
     update_file_patch,
 )
-from cockpit.sim.tokens import estimate_tokens
+from cockpit.tokens import estimate_tokens
 
 KEY = "sk-test"
 SCENARIO = parse_scenario(

@@ -15,10 +15,10 @@ from functools import cache
 from pathlib import Path
 
 from cockpit.bus import EventBus
+from cockpit.engine.controls import SessionControls
 from cockpit.events import AnyEvent, FileStat, decode
 from cockpit.git.model import Diff
 from cockpit.tui.app import CockpitApp
-from cockpit.tui.controls import SessionControls
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -1,4 +1,4 @@
-"""A deterministic token estimate shared by the simulators and the scripted backends.
+"""A deterministic token estimate: a backend sizing a prompt no server has counted, and the simulators.
 
 Real tokenizers average about four characters of English or code per token; the estimate only
 has to move the way a real count moves (with prompt size), so budgets and figures are honest.
