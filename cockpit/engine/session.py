@@ -295,7 +295,16 @@ class Session:
             if not pr.closed:
                 pr.outcome = "interrupted"
                 self.untrack(pr)
-                self.recorder.emit(PrClosed(pr=pr.n, outcome="interrupted", reason="session stopped"))
+                gone = pipeline.discard_if_unused()  # the writer is stopped: nothing runs in it
+                self.recorder.emit(
+                    PrClosed(
+                        pr=pr.n,
+                        outcome="interrupted",
+                        reason="session stopped",
+                        worktree_removed=gone,
+                        branch_removed=gone,
+                    )
+                )
             raise
         except Exception as exc:
             # A bug or a git failure: the PR fails visibly, the session goes on.
