@@ -514,6 +514,51 @@ def export(
         j.close()
 
 
+# --- clean -----------------------------------------------------------------------------------
+
+
+@main.command()
+@_repo_option
+@click.argument("names", nargs=-1, metavar="[BRANCH|SESSION]...")
+@click.option("--yes", is_flag=True, help="Remove them (without it, only list what would go).")
+@_config_option("Config whose [session] worktree_root is searched for empty session folders.")
+@_journal_option
+def clean(
+    repo_dir: Path, names: tuple[str, ...], yes: bool, config_file: Path | None, journal: Path | None
+) -> None:
+    """List, and with --yes remove, the worktrees and cockpit/* branches finished sessions left.
+
+    Kept, with the reason: a worktree with uncommitted files, a branch with commits on no other
+    branch, anything of a running or resumable session. Naming a branch or a session removes
+    its branches and worktrees even so (and only those).
+    """
+    from cockpit.clean import CleanError, apply_clean, default_sweeper, describe, plan_clean
+    from cockpit.engine.session import default_data_dir
+
+    try:
+        repo = Repo.open(repo_dir)
+        cfg = load_config(config_file, repo.workdir)
+    except (GitError, ConfigError) as exc:
+        die(str(exc))
+    roots = [repo.default_worktree_root(default_data_dir())]
+    if cfg.session.worktree_root:
+        roots.append(Path(cfg.session.worktree_root).expanduser())
+    j = open_journal(journal)
+    try:
+        plan = plan_clean(repo, j, roots, names)
+    except (CleanError, GitError, JournalError) as exc:
+        die(str(exc))
+    finally:
+        j.close()
+    notes: list[str] = []
+    if yes:
+        plan, notes = apply_clean(plan, default_sweeper())
+    for line in [*notes, *describe(plan, done=yes)]:
+        click.echo(line)
+    if plan.failed:
+        sys.exit(EXIT_FAILED)
+
+
 # --- doctor ----------------------------------------------------------------------------------
 
 
