@@ -17,6 +17,7 @@ import pytest
 from cockpit.clean import apply_clean, plan_clean
 from cockpit.events import DispatchStarted, WorktreeCreated
 from cockpit.git.repo import Repo
+from cockpit.journal import Journal
 from tests.engine.test_sessions import one_pr
 from tests.support.sessions import SessionHarness, git
 
@@ -177,3 +178,21 @@ def test_running_resumable_and_unknown_work_is_kept(tmp_path: Path) -> None:
     assert not done.failed
     assert "cockpit/19990101-000000-dead/1-lost" not in pr_branches(h.repo_dir)
     assert f"cockpit/{live}/1-live" in pr_branches(h.repo_dir)
+
+
+def test_clean_sweeps_the_processes_of_the_sessions_it_cleans(
+    leftovers: tuple[SessionHarness, dict[int, str], dict[int, Path]],
+) -> None:
+    """The hook for the orphan-process sweep gets each session whose leftovers go, once."""
+    h, _branches, _worktrees = leftovers
+    with Journal(h.tmp / "journal.sqlite3") as j:
+        plan = plan_clean(Repo.open(h.repo_dir), j)
+    swept: list[str] = []
+
+    def sweep(session_id: str) -> list[str]:
+        swept.append(session_id)
+        return [f"stopped pid 1 left by session {session_id}: codex"]
+
+    _done, notes = apply_clean(plan, sweep)
+    assert swept == [h.session.id]
+    assert notes == [f"stopped pid 1 left by session {h.session.id}: codex"]
