@@ -133,27 +133,29 @@ class Pipeline:
         try:
             if pr.worktree_ready:
                 await self.s.watcher.rescan()  # report every commit on the branch before we stop watching
-                removed = branch_removed = await asyncio.to_thread(self.discard_if_unused)
+                removed, branch_removed = await asyncio.to_thread(self.discard_if_unused)
             if outcome in ("merged", "abandoned") and pr.worktree_ready and not removed:
                 removed = await self._remove_worktree()
         finally:
             self.closed_now(outcome, reason, removed, branch_removed)
 
-    def discard_if_unused(self) -> bool:
+    def discard_if_unused(self) -> tuple[bool, bool]:
         """Remove the worktree and branch of a PR that produced nothing: no commit, nothing uncommitted.
 
         Git only (no events), so it runs in a worker thread or, as a stopped session unwinds,
-        directly. True when both went; a git failure leaves them and says nothing (kept as is).
+        directly. Says what went (worktree, branch); a git failure leaves the rest as it is.
         """
         pr, repo = self.pr, self.s.repo
         try:
             if not pr.worktree_ready or repo.tip(pr.branch) != pr.base_sha or repo.dirty_files(pr.wt_path):
-                return False
+                return False, False
             repo.remove_worktree(pr.wt_path)
-            repo.delete_branch(pr.branch, expected=pr.base_sha)
         except GitError:
-            return False
-        return True
+            return False, False
+        try:
+            return True, repo.delete_branch(pr.branch, expected=pr.base_sha)
+        except GitError:
+            return True, False
 
     def closed_now(
         self, outcome: Outcome, reason: str, worktree_removed: bool = False, branch_removed: bool = False

@@ -295,14 +295,15 @@ class Session:
             if not pr.closed:
                 pr.outcome = "interrupted"
                 self.untrack(pr)
-                gone = pipeline.discard_if_unused()  # the writer is stopped: nothing runs in it
+                # The writer is stopped by now: nothing runs in its worktree.
+                worktree_removed, branch_removed = pipeline.discard_if_unused()
                 self.recorder.emit(
                     PrClosed(
                         pr=pr.n,
                         outcome="interrupted",
                         reason="session stopped",
-                        worktree_removed=gone,
-                        branch_removed=gone,
+                        worktree_removed=worktree_removed,
+                        branch_removed=branch_removed,
                     )
                 )
             raise
