@@ -32,7 +32,7 @@ def stack() -> Iterator[SimStack]:
 
 def write_config(repo: Path, stack: SimStack, **broken: str) -> None:
     """A cockpit.toml aimed at the simulators, with ``broken`` overriding one setting."""
-    writer = broken.get("writer_command") or json.dumps([sys.executable, "-m", "cockpit.sim.codex"])
+    writer = broken.get("writer_command") or json.dumps(stack.config().writer.command)
     host = broken.get("host", stack.ollama.url)
     model = broken.get("model", "glm-4.6")
     (repo / "cockpit.toml").write_text(
