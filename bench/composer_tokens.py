@@ -15,13 +15,13 @@ from pathlib import Path
 
 from cockpit.backends.factory import build_backends
 from cockpit.demo import demo_plan, make_repo
+from cockpit.demo.scenario import builtin_scenario, project_files
+from cockpit.demo.stack import start_sims
 from cockpit.engine.session import Session
 from cockpit.events import DispatchFinished
 from cockpit.git.repo import Repo
 from cockpit.journal import Journal
 from cockpit.plan import PlanItem
-from cockpit.scenario import builtin_scenario, project_files
-from cockpit.sim.stack import start_sims
 
 
 async def run(

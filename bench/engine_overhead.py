@@ -1,7 +1,8 @@
 """The engine's own overhead: a whole 4-PR demo session at speed 0 (no pacing, scripted models).
 
 Everything real runs: journal, watcher, worktrees, git commits by the scripted writer, merges.
-Run: python bench/engine_overhead.py [--runs N]
+Run from the repository root (it borrows the tests' scripted backends):
+python -m bench.engine_overhead [--runs N]
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from cockpit.backends.factory import build_backends
 from cockpit.demo import setup_demo
 from cockpit.engine.session import Session
 from cockpit.git.repo import Repo
 from cockpit.journal import Journal
+from tests.support.scripted import scripted_backends, scripted_config
 
 
 async def one_run(tmp: Path) -> tuple[float, int, str]:
-    setup = setup_demo(workdir=tmp / "demo", prs=4, speed=0)
-    backends = build_backends(setup.config, speed=0)
+    setup = setup_demo(workdir=tmp / "demo", prs=4, config=scripted_config())
+    backends = scripted_backends(setup.config, setup.scenario)
     journal = Journal(tmp / "j.sqlite3")
     session = Session(
         repo=Repo.open(setup.repo),

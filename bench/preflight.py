@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cockpit.demo import make_repo
+from cockpit.demo.stack import start_sims
 from cockpit.doctor import (
     PREFLIGHT_TIMEOUT_S,
     check_composer,
@@ -27,7 +28,6 @@ from cockpit.doctor import (
     check_writer,
     preflight,
 )
-from cockpit.sim.stack import start_sims
 
 
 def timed(fn: Callable[[], object], runs: int) -> list[float]:

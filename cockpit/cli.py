@@ -168,7 +168,9 @@ def start_session(
     gate_timeout: float = 0.0,
 ) -> int:
     from cockpit.engine.session import Session, SessionError
+    from cockpit.secret import hide_own_environment
 
+    hide_own_environment([cfg.composer.api_key_env])  # issue 9: writers cannot read our keys
     journal = open_journal(journal_path)
     try:
         session = Session(
@@ -329,15 +331,15 @@ def demo(
     """
     from cockpit.backends.factory import build_backends
     from cockpit.demo import DemoError, setup_demo
-    from cockpit.sim.stack import start_sims
+    from cockpit.demo.stack import start_sims
 
     stack = start_sims("builtin:demo", speed)
     try:
-        setup = setup_demo(workdir=workdir, prs=prs, speed=speed, config=stack.config())
+        setup = setup_demo(workdir=workdir, prs=prs, config=stack.config())
         check_before_start(stack.config(), setup.repo)  # as run does; the simulators answer at once
         # The writer CLI keeps its threads inside the scratch folder, so cleaning up removes them.
         setup = dataclasses.replace(setup, config=stack.config(codex_home=setup.root / "codex-home"))
-        backends = build_backends(setup.config, speed=speed)
+        backends = build_backends(setup.config)
         repo = Repo.open(setup.repo)
     except (DemoError, ConfigError, GitError, OSError) as exc:
         stack.close()
@@ -384,7 +386,7 @@ def demo(
 @_journal_option
 def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
     """List the sessions in the journal, newest first."""
-    from cockpit.headless import fmt_duration, fmt_tokens
+    from cockpit.fmt import fmt_duration, fmt_tokens
     from cockpit.state import fold, session_summary
 
     j = open_journal(journal)

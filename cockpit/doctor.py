@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from cockpit import secret
 from cockpit.config import Config
 from cockpit.families import family_warnings
 from cockpit.git.model import GitError
@@ -62,8 +63,6 @@ def _run_version(
 
 def check_writer(cfg: Config, timeout_s: float = DOCTOR_TIMEOUT_S) -> list[Check]:
     w = cfg.writer
-    if w.backend == "scripted":
-        return [Check("ok", "writer: scripted (offline)")]
     from cockpit.backends.codex import command_argv
 
     argv = command_argv(w.command)  # exactly as the writer backend will run it
@@ -93,10 +92,7 @@ async def check_reviewers(cfg: Config, timeout_s: float = DOCTOR_TIMEOUT_S) -> l
     out: list[Check] = []
     by_host: dict[str, dict[str, list[str]]] = {}  # host -> model -> reviewer names
     for r in cfg.reviewers:
-        if r.backend == "scripted":
-            out.append(Check("ok", f"reviewer {r.name}: scripted (offline)"))
-        else:
-            by_host.setdefault(r.effective_host(), {}).setdefault(r.model, []).append(r.name)
+        by_host.setdefault(r.effective_host(), {}).setdefault(r.model, []).append(r.name)
 
     async def one_host(host: str, models: dict[str, list[str]]) -> list[Check]:
         found: list[Check] = []
@@ -126,11 +122,9 @@ def _reviewers(names: Sequence[str]) -> str:
 
 async def check_composer(cfg: Config, timeout_s: float = DOCTOR_TIMEOUT_S) -> list[Check]:
     c = cfg.composer
-    if c.backend == "scripted":
-        return [Check("ok", "composer: scripted (offline)")]
     from cockpit.backends.anthropic import AnthropicComposer
 
-    if not os.environ.get(c.api_key_env):
+    if not secret.getenv(c.api_key_env):
         return [
             Check(
                 "fail",

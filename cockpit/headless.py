@@ -33,14 +33,15 @@ from cockpit.events import (
     SessionPaused,
     SessionResumed,
     SessionStarted,
-    Usage,
+    Tamper,
     VerdictParsed,
     Warn,
     WorktreeCreated,
 )
-from cockpit.pricing import fmt_money, session_costs
+from cockpit.fmt import fmt_duration, fmt_money, fmt_tokens, fmt_usage
+from cockpit.pricing import session_costs
 from cockpit.state import SessionState
-from cockpit.text import sanitize
+from cockpit.text import cut_lines, sanitize
 
 T = TypeVar("T")
 
@@ -71,34 +72,6 @@ def use_color(stream: TextIO) -> bool:
     if os.environ.get("FORCE_COLOR"):
         return True
     return hasattr(stream, "isatty") and stream.isatty()
-
-
-def fmt_tokens(n: int) -> str:
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M"
-    if n >= 10_000:
-        return f"{n / 1000:.0f}k"
-    if n >= 1000:
-        return f"{n / 1000:.1f}k"
-    return str(n)
-
-
-def fmt_usage(u: Usage) -> str:
-    s = f"{fmt_tokens(u.input_tokens)} in / {fmt_tokens(u.output_tokens)} out"
-    if u.cached_input_tokens:
-        s += f", {fmt_tokens(u.cached_input_tokens)} cached"
-    return s
-
-
-def fmt_duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    m, s = divmod(int(seconds), 60)
-    if m < 60:
-        return f"{m}m{s:02d}s"
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m"
 
 
 class HeadlessPrinter:
@@ -135,6 +108,11 @@ class HeadlessPrinter:
             HumanDecision: self._answer,
             InterruptRequested: lambda e: self.c("red", f"interrupt requested for {e.dispatch}"),
             Merged: self._merged,
+            Tamper: lambda e: self.c(
+                "red",
+                f"TAMPER ({e.found}), {'restored' if e.restored else 'NOT fully restored'}: "
+                + sanitize("; ".join([*e.changes, *e.problems])),
+            ),
             PrClosed: self._closed,
             Warn: lambda e: self.c("yellow", f"warning: {sanitize(e.message)}"),
             Error: lambda e: self.c("red", f"error ({e.where}): {sanitize(e.message)}"),
@@ -218,7 +196,7 @@ class HeadlessPrinter:
             code = e.meta.get("exit_code")
             if code not in (None, 0):
                 return f"{self.c(color, label)} " + self.c("red", f"exit {code}")
-            return None if not self.verbose else self.c("dim", sanitize(e.text).rstrip())
+            return None if not self.verbose else self.c("dim", sanitize(cut_lines(e.text)).rstrip())
         if e.channel == "file_change":
             changes = e.meta.get("changes") or [{"path": e.text, "kind": "update"}]
             listed = ", ".join(
@@ -227,7 +205,7 @@ class HeadlessPrinter:
             return f"{self.c(color, label)} ✎ {sanitize(listed)}"
         if not self.verbose:
             return None
-        text = sanitize(e.text).rstrip()
+        text = sanitize(cut_lines(e.text)).rstrip()
         if not text:
             return None
         return self.c("dim", text) if e.channel == "reasoning" else text

@@ -62,7 +62,3 @@ def session_costs(state: SessionState, pricing: Mapping[str, Pricing]) -> Costs:
             out.by_pr[d.pr] = out.by_pr.get(d.pr, 0.0) + c
         out.total += c
     return out
-
-
-def fmt_money(amount: float) -> str:
-    return f"${amount:,.2f}" if amount >= 0.995 or amount == 0 else f"${amount:.3f}"

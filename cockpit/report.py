@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from cockpit.config import Pricing
 from cockpit.events import ROLES, Event, encode
-from cockpit.pricing import fmt_money, session_costs
+from cockpit.fmt import fmt_money
+from cockpit.pricing import session_costs
 from cockpit.state import PRState, SessionState, fold
 
 _VERDICT = {"approve": "APPROVE", "changes": "CHANGES", "block": "BLOCK", "unparsed": "UNPARSED"}

@@ -14,6 +14,8 @@ import pygit2
 import pytest
 from pygit2.enums import ConfigLevel
 
+from tests.support.simconfig import WriteConfig, sim_configs
+
 _LEVELS = (ConfigLevel.GLOBAL, ConfigLevel.XDG, ConfigLevel.SYSTEM)
 # The real Codex CLI is installed once per machine (.ci/install-codex) under the real HOME;
 # remember where before each test moves HOME, so the real-codex tests find it.
@@ -49,3 +51,9 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     finally:
         for level, value in saved.items():
             pygit2.settings.search_path[level] = value
+
+
+@pytest.fixture
+def sim_config(tmp_path: Path) -> Iterator[WriteConfig]:
+    """``sim_config(path, scenario)`` writes a cockpit.toml aimed at simulators playing ``scenario``."""
+    yield from sim_configs(tmp_path)

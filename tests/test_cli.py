@@ -8,13 +8,15 @@ import signal
 import subprocess
 import sys
 import time
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from cockpit.demo import make_repo
-from cockpit.scenario import project_files
+from cockpit.demo.scenario import project_files
 from tests.support.sessions import git
+from tests.support.simconfig import WriteConfig
 
 pytestmark = pytest.mark.slow
 
@@ -28,23 +30,6 @@ def cockpit(*args: str, cwd: Path | None = None, timeout: float = 120) -> subpro
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
-
-
-SCRIPTED = """
-[composer]
-backend = "scripted"
-model = "scripted-composer"
-[writer]
-backend = "scripted"
-model = "scripted-writer"
-[[reviewers]]
-name = "correctness"
-backend = "scripted"
-model = "scripted-reviewer"
-[scripted]
-scenario = "{scenario}"
-speed = 0
-"""
 
 
 def test_demo_headless_then_sessions_json(tmp_path: Path) -> None:
@@ -102,14 +87,34 @@ def test_demo_cleans_up_its_scratch_repository(tmp_path: Path) -> None:
     assert list(env_tmp.iterdir()) == []
 
 
+SOMETHING_NEW = """
+[[pr]]
+title = "Something new"
+task = "notes"
+[[pr.round]]
+[pr.round.writer]
+steps = [{ edit = "notes/something-new.md" }]
+files = { "notes/something-new.md" = "# Something new\\n" }
+"""
+
+
+def builtin_scenario_text(name: str) -> str:
+    return (resources.files("cockpit.demo") / "data" / "scenarios" / f"{name}.toml").read_text()
+
+
 def _repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "repo", project_files("textkit"))
 
 
-def test_run_with_a_plan_and_a_config(tmp_path: Path) -> None:
+def test_run_with_a_plan_and_a_config(tmp_path: Path, sim_config: WriteConfig) -> None:
     repo = _repo(tmp_path)
     cfg = tmp_path / "cockpit.toml"
-    cfg.write_text(SCRIPTED.format(scenario="builtin:demo"))
+    # The demo's first PR, then one the demo does not have, scripted to write a note.
+    demo = builtin_scenario_text("demo")
+    first = demo[: demo.index("\n[[pr]]", demo.index("\n[[pr]]") + 1)]
+    scen = tmp_path / "scenario.toml"
+    scen.write_text(first + SOMETHING_NEW)
+    sim_config(cfg, scen)
     plan = tmp_path / "plan.toml"
     plan.write_text(
         '[[pr]]\ntitle = "Add slugify()"\ntask = "slugs"\n[[pr]]\ntitle = "Something new"\ntask = "notes"\n'
@@ -132,14 +137,14 @@ def test_run_with_a_plan_and_a_config(tmp_path: Path) -> None:
     assert "textkit/slug.py" in files and "notes/something-new.md" in files
 
 
-def test_a_failed_pr_exits_1(tmp_path: Path) -> None:
+def test_a_failed_pr_exits_1(tmp_path: Path, sim_config: WriteConfig) -> None:
     repo = _repo(tmp_path)
     scen = tmp_path / "fail.toml"
     scen.write_text(
         '[[pr]]\ntitle = "Broken"\ntask = "x"\n[[pr.round]]\n[pr.round.writer]\noutcome = "fail"\nerror = "boom"\n'
     )
     cfg = tmp_path / "cockpit.toml"
-    cfg.write_text(SCRIPTED.format(scenario=scen))
+    sim_config(cfg, scen)
     done = cockpit(
         "run",
         "--repo",
@@ -172,11 +177,13 @@ def test_a_failed_pr_exits_1(tmp_path: Path) -> None:
         (["run", "--repo", "{tmp}/nope", "--task", "x"], "does not exist"),
     ],
 )
-def test_usage_errors_exit_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+def test_usage_errors_exit_2_with_one_line(
+    tmp_path: Path, args: list[str], message: str, sim_config: WriteConfig
+) -> None:
     repo = _repo(tmp_path)
     (tmp_path / "bad.toml").write_text("[session]\nmax_rounds = 0\n")
     cfg = tmp_path / "cockpit.toml"
-    cfg.write_text(SCRIPTED.format(scenario="builtin:demo"))
+    sim_config(cfg, "builtin:demo")
     argv = [a.format(tmp=tmp_path, repo=repo) for a in args]
     if "--config" not in argv and argv[0] == "run" and "{repo}" in " ".join(args):
         argv += ["--config", str(cfg)]
@@ -193,12 +200,12 @@ def test_detached_head_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2 and "HEAD is detached" in done.stderr
 
 
-def test_ctrl_c_interrupts_with_130(tmp_path: Path) -> None:
+def test_ctrl_c_interrupts_with_130(tmp_path: Path, sim_config: WriteConfig) -> None:
     repo = _repo(tmp_path)
     scen = tmp_path / "hang.toml"
     scen.write_text('[[pr]]\ntitle = "Slow"\ntask = "x"\n[[pr.round]]\n[pr.round.writer]\noutcome = "hang"\n')
     cfg = tmp_path / "cockpit.toml"
-    cfg.write_text(SCRIPTED.format(scenario=scen))
+    sim_config(cfg, scen)
     journal = tmp_path / "j.sqlite3"
     proc = subprocess.Popen(
         [

@@ -17,23 +17,11 @@ from pathlib import Path
 import pytest
 
 from cockpit.demo import make_repo
+from cockpit.demo.scenario import project_files
 from cockpit.journal import Journal
-from cockpit.scenario import project_files
+from tests.support.simconfig import WriteConfig
 
 pytestmark = pytest.mark.slow
-
-SCRIPTED = """
-[composer]
-backend = "scripted"
-[writer]
-backend = "scripted"
-[[reviewers]]
-name = "correctness"
-backend = "scripted"
-[scripted]
-scenario = "builtin:demo"
-speed = 0
-"""
 
 
 def cockpit(*args: str) -> subprocess.CompletedProcess[str]:
@@ -53,9 +41,9 @@ def only_session(journal: Path) -> str:
     return rows[0].id
 
 
-def test_headless_ends_with_the_session_and_how_to_replay_it(tmp_path: Path) -> None:
+def test_headless_ends_with_the_session_and_how_to_replay_it(tmp_path: Path, sim_config: WriteConfig) -> None:
     repo = make_repo(tmp_path / "repo", project_files("textkit"))
-    (tmp_path / "cockpit.toml").write_text(SCRIPTED)
+    sim_config(tmp_path / "cockpit.toml", "builtin:demo")
     plan = tmp_path / "plan.toml"
     plan.write_text('[[pr]]\ntitle = "Add slugify()"\ntask = "slugs"\n')
     journal = tmp_path / "j.sqlite3"

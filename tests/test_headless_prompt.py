@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 
 from cockpit.demo import make_repo
-from cockpit.scenario import project_files
-from tests.test_cli import SCRIPTED
+from cockpit.demo.scenario import project_files
+from tests.support.simconfig import WriteConfig
 
 pytestmark = pytest.mark.slow
 
 
-def test_gates_are_answered_at_the_prompt(tmp_path: Path) -> None:
+def test_gates_are_answered_at_the_prompt(tmp_path: Path, sim_config: WriteConfig) -> None:
     repo = make_repo(tmp_path / "repo", project_files("textkit"))
     cfg = tmp_path / "cockpit.toml"
-    cfg.write_text(SCRIPTED.format(scenario="builtin:demo"))
+    sim_config(cfg, "builtin:demo")
     journal = tmp_path / "j.sqlite3"
     master, slave = pty.openpty()
     proc = subprocess.Popen(

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from cockpit.bus import EventBus
+from cockpit.demo.scenario import project_files
+from cockpit.demo.stack import SIM_KEY, start_sims
 from cockpit.events import Event, SessionFinished, Warn, decode
 from cockpit.journal import Journal
 from cockpit.plan import PlanItem
 from cockpit.replay import ReplayDriver
 from cockpit.report import markdown
-from cockpit.scenario import project_files
-from cockpit.sim.stack import SIM_KEY, start_sims
 from cockpit.state import fold
 from tests.support.sessions import SessionHarness, config_session
 

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any, ClassVar
 
 from textual import events
@@ -36,6 +36,7 @@ from cockpit.tui.countdown import Countdown
 from cockpit.tui.model import ViewModel
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.main import MainScreen
+from cockpit.tui.stylesheets import STYLES
 from cockpit.tui.theme import ANSI_THEME, DEFAULT_THEME, THEMES
 from cockpit.tui.widgets.gate_banner import BannerView
 
@@ -44,7 +45,6 @@ GATE_SETTLE_S = 0.3  # `a` ignores a gate the banner has shown for less than thi
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 HANGUP_GRACE_S = 15.0  # after a hangup, the longest the session gets to put its end on disk
 MAX_TOASTS = 3  # per frame
-STYLES = Path(__file__).parent / "styles"
 DiffSource = Callable[[str, str], Diff]  # (base, head) -> Diff; called in a thread
 
 

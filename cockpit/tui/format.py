@@ -11,10 +11,7 @@ from __future__ import annotations
 from textual.content import Content
 
 from cockpit.events import Finding, GateOpened
-from cockpit.headless import fmt_duration, fmt_tokens
 from cockpit.text import sanitize
-
-__all__ = ["fmt_duration", "fmt_tokens"]
 
 # status -> (glyph, style, label)
 STATUS: dict[str, tuple[str, str, str]] = {

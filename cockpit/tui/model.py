@@ -36,7 +36,7 @@ from cockpit.events import (
     Warn,
     WorktreeCreated,
 )
-from cockpit.headless import fmt_duration, fmt_usage
+from cockpit.fmt import fmt_duration, fmt_usage
 from cockpit.state import SessionState
 from cockpit.text import sanitize
 from cockpit.tui.transcript import Transcript

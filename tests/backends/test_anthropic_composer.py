@@ -10,8 +10,8 @@ import pytest
 
 from cockpit.backends.anthropic import AnthropicComposer
 from cockpit.backends.base import ComposeJob, Composer, DispatchError, Output, Tool
-from cockpit.scenario import parse_scenario
-from cockpit.sim.anthropic import (
+from cockpit.demo.scenario import parse_scenario
+from cockpit.demo.sim.anthropic import (
     AnthropicSimulator,
     Fault,
     Reply,
@@ -19,7 +19,7 @@ from cockpit.sim.anthropic import (
     ToolUseBlock,
     count_input_tokens,
 )
-from cockpit.sim.http import HttpServer, Response
+from cockpit.demo.sim.http import HttpServer, Response
 
 KEY = "sk-ant-composer-secret-4242"
 ENV = "COCKPIT_TEST_ANTHROPIC_KEY"

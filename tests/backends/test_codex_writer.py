@@ -24,7 +24,7 @@ from tests.support.real_codex import (
     sim_server,
 )
 
-SIM = [sys.executable, "-m", "cockpit.sim.codex"]
+SIM = [sys.executable, "-m", "cockpit.demo.sim.codex"]
 
 SCENARIO = """
 name = "writer"
@@ -304,7 +304,7 @@ async def test_a_missing_worktree_is_refused(
 
 @pytest.mark.codex
 async def test_real_codex_cli_writes_commits_and_resumes(tmp_path: Path, checkout: GitCheckout) -> None:
-    from cockpit.scenario import parse_scenario
+    from cockpit.demo.scenario import parse_scenario
 
     binary = codex_bin()  # installs it if npm can, else skips loudly
     with sim_server(parse_scenario(SCENARIO), speed=0) as sim:
@@ -402,7 +402,7 @@ steps = [
 async def test_real_codex_commands_see_no_keys_but_the_marker(
     tmp_path: Path, checkout: GitCheckout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cockpit.scenario import parse_scenario
+    from cockpit.demo.scenario import parse_scenario
 
     binary = codex_bin()
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-leak-me-not")
@@ -426,7 +426,7 @@ async def test_real_codex_commands_see_no_keys_but_the_marker(
 async def test_real_codex_cancelled_leaves_no_detached_command_running(
     tmp_path: Path, checkout: GitCheckout
 ) -> None:
-    from cockpit.scenario import parse_scenario
+    from cockpit.demo.scenario import parse_scenario
 
     binary = codex_bin()
     with sim_server(parse_scenario(ENV_SCENARIO), speed=0) as sim:
@@ -484,8 +484,8 @@ files = { "guard.txt" = "inside\\n" }
 async def test_real_codex_commits_with_the_narrow_git_dirs_and_cannot_touch_hooks_config_or_main(
     tmp_path: Path, checkout: GitCheckout
 ) -> None:
+    from cockpit.demo.scenario import parse_scenario
     from cockpit.git.repo import Repo, branch_name
-    from cockpit.scenario import parse_scenario
 
     binary = codex_bin()
     repo = Repo.open(checkout.repo)

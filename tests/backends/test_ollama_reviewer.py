@@ -13,9 +13,9 @@ import pytest
 
 from cockpit.backends.base import DispatchError, Output, Reviewer, ReviewJob
 from cockpit.backends.ollama import DEFAULT_HOST, OllamaReviewer, base_url, check
+from cockpit.demo.scenario import parse_scenario
+from cockpit.demo.sim.ollama import Fault, OllamaSim, Reply, ScenarioResponder, SimModel
 from cockpit.events import Usage
-from cockpit.scenario import parse_scenario
-from cockpit.sim.ollama import Fault, OllamaSim, Reply, ScenarioResponder, SimModel
 from cockpit.tokens import estimate_tokens
 
 MODELS = (SimModel("glm4:9b"), SimModel("qwen3:8b", family="qwen3", thinking=True))
@@ -239,7 +239,7 @@ async def test_dropped_connection(sim: OllamaSim) -> None:
 
 async def test_stream_that_ends_without_done(sim: OllamaSim) -> None:
     async def truncated(req: Any) -> Any:
-        from cockpit.sim.http import Response
+        from cockpit.demo.sim.http import Response
 
         line = b'{"model":"glm4:9b","created_at":"2025-01-01T00:00:00.000000000Z",'
         line += b'"message":{"role":"assistant","content":"{"},"done":false}\n'
@@ -253,7 +253,7 @@ async def test_stream_that_ends_without_done(sim: OllamaSim) -> None:
 
 async def test_not_an_ollama_server(sim: OllamaSim) -> None:
     async def html(req: Any) -> Any:
-        from cockpit.sim.http import Response
+        from cockpit.demo.sim.http import Response
 
         return Response.text("<html>hello</html>\n", content_type="text/html")
 
@@ -359,7 +359,7 @@ async def test_check_unreachable_and_old_server() -> None:
 
 async def test_check_a_server_that_is_not_ollama(sim: OllamaSim) -> None:
     async def other(req: Any) -> Any:
-        from cockpit.sim.http import Response
+        from cockpit.demo.sim.http import Response
 
         return Response.text("hello")
 

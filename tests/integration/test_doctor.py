@@ -11,8 +11,8 @@ import pytest
 
 from cockpit.config import ReviewerConfig, WriterConfig
 from cockpit.demo import make_repo
+from cockpit.demo.stack import SIM_KEY_ENV, SimStack, start_sims
 from cockpit.doctor import run_doctor
-from cockpit.sim.stack import SIM_KEY_ENV, SimStack, start_sims
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from cockpit.demo import make_repo
+from cockpit.demo.stack import SIM_KEY_ENV, SimStack, start_sims
 from cockpit.journal import Journal
-from cockpit.sim.stack import SIM_KEY_ENV, SimStack, start_sims
 from tests.support.sessions import git
 
 pytestmark = pytest.mark.slow

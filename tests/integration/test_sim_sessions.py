@@ -18,10 +18,10 @@ import pytest
 
 from cockpit.config import WriterConfig
 from cockpit.demo import make_repo
+from cockpit.demo.scenario import parse_scenario
+from cockpit.demo.stack import SIM_KEY_ENV, start_sims
 from cockpit.events import CommitSeen, DispatchFinished, PrClosed, VerdictParsed, Warn
 from cockpit.plan import PlanItem
-from cockpit.scenario import parse_scenario
-from cockpit.sim.stack import SIM_KEY_ENV, start_sims
 from tests.support.sessions import config_session, git
 
 pytestmark = pytest.mark.slow
@@ -88,7 +88,7 @@ def test_cockpit_run_against_simulators(tmp_path: Path) -> None:
 base_url = "{stack.anthropic.url}"
 api_key_env = "{SIM_KEY_ENV}"
 [writer]
-command = {json.dumps([sys.executable, "-m", "cockpit.sim.codex"])}
+command = {json.dumps([sys.executable, "-m", "cockpit.demo.sim.codex"])}
 env = {{ COCKPIT_SIM_SCENARIO = "{scen}", COCKPIT_SIM_SPEED = "0" }}
 [[reviewers]]
 name = "correctness"
@@ -229,8 +229,8 @@ async def test_unreachable_reviewer_host_is_a_visible_failure(tmp_path: Path) ->
 
 @pytest.mark.codex
 async def test_real_codex_cli_writes_commits_and_the_pipeline_reviews(tmp_path: Path) -> None:
-    from cockpit.sim.responses import ResponsesSim
     from tests.support.real_codex import API_KEY, codex_bin, make_codex_home
+    from tests.support.responses_sim import ResponsesSim
 
     binary = codex_bin()
     scenario = parse_scenario(SCENARIO)

@@ -14,9 +14,8 @@ import httpx2
 import msgspec
 import pytest
 
-from cockpit.engine.decisions import from_text
-from cockpit.scenario import DecisionScript, PrScript, RoundScript, Scenario, parse_scenario
-from cockpit.sim.anthropic import (
+from cockpit.demo.scenario import DecisionScript, PrScript, RoundScript, Scenario, parse_scenario
+from cockpit.demo.sim.anthropic import (
     CACHE_MIN_TOKENS,
     AnthropicSimulator,
     Fault,
@@ -27,6 +26,7 @@ from cockpit.sim.anthropic import (
     count_input_tokens,
     scenario_fault,
 )
+from cockpit.engine.decisions import from_text
 from cockpit.tokens import estimate_tokens
 
 KEY = "sk-ant-test-0123456789"
@@ -613,7 +613,7 @@ def test_scenario_pacing_scales_with_speed() -> None:
 
 async def test_standalone_entry_point_prints_the_url_first() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cockpit.sim.anthropic", "--port", "0", "--speed", "0"],
+        [sys.executable, "-m", "cockpit.demo.sim.anthropic", "--port", "0", "--speed", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

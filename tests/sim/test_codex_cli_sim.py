@@ -1,4 +1,4 @@
-"""``python -m cockpit.sim.codex`` on its own: events, real edits and commits, resume, signals, stdin."""
+"""``python -m cockpit.demo.sim.codex`` on its own: events, real edits and commits, resume, signals, stdin."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from tests.support.real_codex import (
     run_codex,
 )
 
-SIM = [sys.executable, "-m", "cockpit.sim.codex"]
+SIM = [sys.executable, "-m", "cockpit.demo.sim.codex"]
 
 SCENARIO = """
 name = "sim-cli"

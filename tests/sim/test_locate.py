@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
+from cockpit.demo.scenario import Located, locate, parse_scenario
+from cockpit.demo.sim.anthropic import ScenarioResponder as ComposerResponder
+from cockpit.demo.sim.ollama import ScenarioResponder as ReviewerResponder
+from cockpit.demo.sim.writer_plan import find_writer_turn
 from cockpit.engine import prompts
 from cockpit.events import Finding, VerdictParsed
-from cockpit.scenario import Located, locate, parse_scenario
-from cockpit.sim.anthropic import ScenarioResponder as ComposerResponder
-from cockpit.sim.ollama import ScenarioResponder as ReviewerResponder
-from cockpit.sim.writer_plan import find_writer_turn
 
 SCENARIO = parse_scenario(
     """

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cockpit.scenario import parse_scenario
-from cockpit.sim.ollama import (
+from cockpit.demo.scenario import parse_scenario
+from cockpit.demo.sim.ollama import (
     APPROVE_TEXT,
     BUSY_TEXT,
     Fault,
@@ -501,7 +501,7 @@ def test_standalone_prints_its_url_and_serves(tmp_path: Any) -> None:
     cmd = [
         sys.executable,
         "-m",
-        "cockpit.sim.ollama",
+        "cockpit.demo.sim.ollama",
         "--port",
         "0",
         "--scenario",
@@ -532,7 +532,7 @@ def test_standalone_reports_a_bad_scenario(tmp_path: Any) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[[pr]]\ntitle = 3\n", encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "cockpit.sim.ollama", "--scenario", str(bad)],
+        [sys.executable, "-m", "cockpit.demo.sim.ollama", "--scenario", str(bad)],
         capture_output=True,
         text=True,
         timeout=30,

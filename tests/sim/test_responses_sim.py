@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cockpit.scenario import parse_scenario
-from cockpit.sim.responses import (
+from cockpit.demo.scenario import parse_scenario
+from cockpit.tokens import estimate_tokens
+from tests.support.responses_sim import (
     BadRequest,
     Fault,
     ResponsesSim,
@@ -24,7 +25,6 @@ from cockpit.sim.responses import (
     read_turn,
     update_file_patch,
 )
-from cockpit.tokens import estimate_tokens
 
 KEY = "sk-test"
 SCENARIO = parse_scenario(
@@ -499,7 +499,7 @@ async def test_pacing_spaces_the_stream() -> None:
 
 def test_standalone_prints_the_base_url_first() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cockpit.sim.responses", "--port", "0", "--speed", "0"],
+        [sys.executable, "-m", "tests.support.responses_sim", "--port", "0", "--speed", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -523,7 +523,7 @@ def test_standalone_rejects_a_bad_scenario(tmp_path: Any) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[[pr]]\nnope = 1\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "cockpit.sim.responses", "--scenario", str(bad)],
+        [sys.executable, "-m", "tests.support.responses_sim", "--scenario", str(bad)],
         capture_output=True,
         text=True,
         timeout=30,

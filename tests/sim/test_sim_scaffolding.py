@@ -11,11 +11,11 @@ import sys
 import httpx
 import pytest
 
-from cockpit.scenario import Pacing
-from cockpit.sim.anthropic import AnthropicSimulator
-from cockpit.sim.http import SimServer, chunks, sse, stall
-from cockpit.sim.ollama import OllamaSim
-from cockpit.sim.responses import ResponsesSim
+from cockpit.demo.scenario import Pacing
+from cockpit.demo.sim.anthropic import AnthropicSimulator
+from cockpit.demo.sim.http import SimServer, chunks, sse, stall
+from cockpit.demo.sim.ollama import OllamaSim
+from tests.support.responses_sim import ResponsesSim
 
 
 def test_pacing_is_divided_by_speed_and_zero_means_none() -> None:
@@ -60,7 +60,11 @@ async def test_every_simulator_has_the_same_lifecycle(make: type[SimServer]) -> 
 
 @pytest.mark.parametrize(
     ("module", "first"),
-    [("cockpit.sim.anthropic", ""), ("cockpit.sim.ollama", ""), ("cockpit.sim.responses", "/v1")],
+    [
+        ("cockpit.demo.sim.anthropic", ""),
+        ("cockpit.demo.sim.ollama", ""),
+        ("tests.support.responses_sim", "/v1"),
+    ],
 )
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_standalone_serves_until_signalled(module: str, first: str, sig: signal.Signals) -> None:

@@ -12,8 +12,8 @@ import pygit2
 import pytest
 
 from cockpit.backends.codex_events import unwrap_command
-from cockpit.scenario import Patch, Step, WriterScript, parse_scenario
-from cockpit.sim.writer_plan import (
+from cockpit.demo.scenario import Patch, Step, WriterScript, parse_scenario
+from cockpit.demo.sim.writer_plan import (
     Commit,
     Delete,
     Run,
@@ -75,7 +75,7 @@ files = { "half.txt" = "half\\n", "rest.txt" = "rest\\n" }
 """
 SCENARIO = parse_scenario(SCENARIO_TEXT)
 FILES = {"README.md": "# Test project\n", "notes.txt": "notes\n", "OLD.txt": "remove me\n"}
-SIM = [sys.executable, "-m", "cockpit.sim.codex"]
+SIM = [sys.executable, "-m", "cockpit.demo.sim.codex"]
 
 
 def test_a_round_becomes_ordered_actions() -> None:

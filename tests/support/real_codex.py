@@ -1,4 +1,4 @@
-"""Run the real Codex CLI (npm ``@openai/codex``) offline, against ``cockpit.sim.responses``.
+"""Run the real Codex CLI (npm ``@openai/codex``) offline, against ``tests.support.responses_sim``.
 
 For tests of anything that drives ``codex exec``. Everything here is measured in
 ``/work/shared/protocols/codex-exec.md``; the short version:
@@ -61,9 +61,9 @@ from typing import Any
 import pygit2
 import pytest
 
-from cockpit.scenario import Scenario
-from cockpit.sim.http import ServerThread
-from cockpit.sim.responses import ResponsesSim
+from cockpit.demo.scenario import Scenario
+from cockpit.demo.sim.http import ServerThread
+from tests.support.responses_sim import ResponsesSim
 
 DEFAULT_MODEL = "gpt-5.5"
 API_KEY = "sk-cockpit-sim"

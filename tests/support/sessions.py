@@ -17,17 +17,17 @@ from typing import Any
 import msgspec
 
 from cockpit.backends.base import Backends
-from cockpit.backends.scripted import ScriptedComposer, ScriptedReviewer, ScriptedWriter
-from cockpit.config import Config, SessionConfig, WriterConfig, scripted_config
+from cockpit.config import Config, SessionConfig, WriterConfig
 from cockpit.demo import make_repo
+from cockpit.demo.scenario import Scenario, builtin_scenario, parse_scenario, project_files
 from cockpit.engine.gates import GateAnswer
 from cockpit.engine.session import Session, SessionResult
 from cockpit.events import AnyEvent, Event, GateOpened
 from cockpit.git.repo import Repo
 from cockpit.journal import Journal
 from cockpit.plan import PlanItem
-from cockpit.scenario import Scenario, builtin_scenario, parse_scenario, project_files
 from cockpit.state import SessionState, fold
+from tests.support.scripted import ScriptedComposer, ScriptedReviewer, ScriptedWriter, scripted_config
 
 Policy = Callable[[GateOpened], GateAnswer | None]
 
@@ -96,12 +96,12 @@ class SessionHarness:
             else parse_scenario(scenario, "test scenario")
         )
         repo_dir = make_repo(tmp / "repo", files if files is not None else project_files("textkit"))
-        base = scripted_config("builtin:demo", 0.0, reviewers)
+        base = scripted_config(reviewers)
         cfg = msgspec.structs.replace(
             base,
             session=msgspec.structs.replace(SessionConfig(), **(session or {})),
             writer=msgspec.structs.replace(
-                WriterConfig(backend="scripted", model="scripted-writer", timeout_s=writer_timeout_s),
+                WriterConfig(model="scripted-writer", timeout_s=writer_timeout_s),
                 **(writer or {}),
             ),
         )

@@ -16,16 +16,15 @@ from typing import Any, TypeVar
 from textual.pilot import Pilot
 from textual.screen import Screen
 
-from cockpit.backends.factory import build_backends
-from cockpit.config import scripted_config
 from cockpit.demo import make_repo, setup_demo
+from cockpit.demo.scenario import parse_scenario, project_files
 from cockpit.engine.session import Session
 from cockpit.events import Event, GateOpened
 from cockpit.git.repo import Repo
 from cockpit.journal import Journal
 from cockpit.plan import PlanItem
-from cockpit.scenario import parse_scenario, project_files
 from cockpit.tui.app import CockpitApp
+from tests.support.scripted import scripted_backends, scripted_config
 
 E = TypeVar("E", bound=Event)
 S = TypeVar("S", bound=Screen[Any])
@@ -145,13 +144,14 @@ async def live(
     gate_settle_s: float = 0.0,
 ) -> AsyncIterator[Live]:
     if scenario is None:
-        setup = setup_demo(workdir=tmp / "demo", prs=prs, speed=0)
+        setup = setup_demo(workdir=tmp / "demo", prs=prs, config=scripted_config())
         repo_dir, config, plan, worktrees = setup.repo, setup.config, setup.plan, setup.worktrees
+        scen = setup.scenario
     else:
         scen = parse_scenario(scenario, "test scenario")
         (tmp / "scenario.toml").write_text(scenario, encoding="utf-8")
         repo_dir = make_repo(tmp / "repo", project_files(scen.project))
-        config = scripted_config(str(tmp / "scenario.toml"), 0)
+        config = scripted_config()
         plan = [PlanItem(title=p.title, task=p.task, review=p.review) for p in scen.pr]
         worktrees = tmp / "worktrees"
     repo = Repo.open(repo_dir)
@@ -159,7 +159,7 @@ async def live(
     session = Session(
         repo=repo,
         config=config,
-        backends=build_backends(config, speed=0),
+        backends=scripted_backends(config, scen),
         journal=journal,
         plan=plan,
         worktree_root=worktrees,

@@ -102,17 +102,17 @@ def scenes() -> dict[str, Scene]:
 
 def scratch_controls(workdir: Path) -> SessionControls:
     """A real Session over a scratch demo repository, never run: gate keys show, nothing changes."""
-    from cockpit.backends.factory import build_backends
     from cockpit.demo import setup_demo
     from cockpit.engine.session import Session
     from cockpit.git.repo import Repo
     from cockpit.journal import Journal
+    from tests.support.scripted import scripted_backends, scripted_config
 
-    setup = setup_demo(workdir=workdir / "scene", prs=1, speed=0)
+    setup = setup_demo(workdir=workdir / "scene", prs=1, config=scripted_config())
     return Session(
         repo=Repo.open(setup.repo),
         config=setup.config,
-        backends=build_backends(setup.config, speed=0),
+        backends=scripted_backends(setup.config, setup.scenario),
         journal=Journal(workdir / "scene.sqlite3"),
         plan=setup.plan,
         worktree_root=setup.worktrees,

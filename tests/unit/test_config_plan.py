@@ -35,6 +35,20 @@ def test_template_parses_to_the_defaults() -> None:
         ),
         ("reviewers = []\n", "at least one reviewer"),
         ("x = \n", "not valid TOML"),
+        # issue 9: the brief never goes into a shell's command line
+        (
+            '[writer]\nbackend = "command"\nshell = true\ncommand = "tool {brief} | tee x"\nbrief_via = "stdin"\n',
+            "cockpit.toml:4: writer.command: with shell = true the brief cannot be in the command line",
+        ),
+        (
+            '[writer]\nbackend = "command"\ncommand = "tool | tee x"\nshell = true\n',
+            'writer.brief_via: with shell = true the brief goes by "stdin" or "file"',
+        ),
+        (
+            '[writer]\nbackend = "command"\nshell = true\ncommand = ["sh", "-c", "x"]\nbrief_via = "file"\n',
+            "writer.shell: shell = true needs `command` as one string",
+        ),
+        ('[writer]\nbackend = "command"\ncommand = "tool \'unclosed"\n', "writer.command: cannot be split"),
     ],
 )
 def test_errors_name_the_key_and_line(text: str, message: str) -> None:
@@ -94,3 +108,17 @@ def test_files_that_are_not_plain_utf8(tmp_path: Path) -> None:
         load_plan(tmp_path)  # a directory
     with pytest.raises(ConfigError, match=r"composer\.timeout_s: must be a positive number"):
         parse_config("[composer]\ntimeout_s = nan\n", "c.toml")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[composer]\nbackend = "scripted"\n',
+        '[writer]\nbackend = "scripted"\n',
+        '[[reviewers]]\nbackend = "scripted"\n',
+        '[scripted]\nscenario = "builtin:demo"\n',
+    ],
+)
+def test_the_scripted_test_backends_are_not_a_user_setting(text: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_config(text, "cockpit.toml")

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cockpit.demo.scenario import builtin_scenario
 from cockpit.engine.decisions import DecisionParseError, from_text, from_tool_input
 from cockpit.engine.verdicts import parse_verdict
-from cockpit.scenario import builtin_scenario
 
 
 @pytest.mark.parametrize(

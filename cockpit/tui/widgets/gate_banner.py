@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from textual.content import Content
 
 from cockpit.events import GateOpened
+from cockpit.fmt import fmt_duration, fmt_tokens
 from cockpit.state import SessionState
 from cockpit.text import sanitize
 from cockpit.tui.format import (
     GATE_KIND_TEXT,
     PROPOSAL_TEXT,
     edit_label,
-    fmt_duration,
-    fmt_tokens,
     gate_options,
     one_line,
     verdict_badge,

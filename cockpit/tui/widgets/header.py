@@ -7,9 +7,10 @@ from pathlib import Path
 from textual.content import Content
 
 from cockpit.events import Usage
+from cockpit.fmt import fmt_duration, fmt_tokens
 from cockpit.state import SessionState
 from cockpit.text import sanitize
-from cockpit.tui.format import ROLE_STYLE, bar, fmt_duration, fmt_tokens
+from cockpit.tui.format import ROLE_STYLE, bar
 from cockpit.tui.widgets.textbox import TextBox
 
 _SEP = (" │ ", "$foreground-muted")

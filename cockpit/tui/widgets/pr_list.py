@@ -10,9 +10,10 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from cockpit.fmt import fmt_duration
 from cockpit.state import PRState
 from cockpit.text import sanitize
-from cockpit.tui.format import fmt_duration, status_of
+from cockpit.tui.format import status_of
 
 
 def pr_prompt(pr: PRState, now: float, width: int) -> Content:

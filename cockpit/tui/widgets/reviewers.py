@@ -11,10 +11,11 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 
 from cockpit.events import VerdictParsed
+from cockpit.fmt import fmt_duration, fmt_tokens
 from cockpit.state import DispatchState, PRState, RoundState, SessionState
 from cockpit.text import sanitize
 from cockpit.tui.format import finding_line as _finding
-from cockpit.tui.format import fmt_duration, fmt_tokens, verdict_badge
+from cockpit.tui.format import verdict_badge
 from cockpit.tui.model import StreamText
 from cockpit.tui.widgets.textbox import TextBox
 

@@ -21,16 +21,15 @@ from cockpit.config import (
     Config,
     Pricing,
     ReviewerConfig,
-    ScriptedConfig,
     SessionConfig,
     WriterConfig,
 )
-from cockpit.scenario import Scenario, builtin_scenario, load_scenario
-from cockpit.sim.anthropic import AnthropicSimulator
-from cockpit.sim.anthropic import ScenarioResponder as ComposerResponder
-from cockpit.sim.http import ServerThread
-from cockpit.sim.ollama import OllamaSim, SimModel
-from cockpit.sim.ollama import ScenarioResponder as ReviewerResponder
+from cockpit.demo.scenario import Scenario, builtin_scenario, load_scenario
+from cockpit.demo.sim.anthropic import AnthropicSimulator
+from cockpit.demo.sim.anthropic import ScenarioResponder as ComposerResponder
+from cockpit.demo.sim.http import ServerThread
+from cockpit.demo.sim.ollama import OllamaSim, SimModel
+from cockpit.demo.sim.ollama import ScenarioResponder as ReviewerResponder
 
 SIM_KEY_ENV = "COCKPIT_SIM_ANTHROPIC_KEY"
 SIM_KEY = "sk-ant-sim-0000-not-a-real-key"  # the simulator accepts any non-empty key
@@ -78,7 +77,7 @@ class SimStack:
         )
         writer = WriterConfig(
             backend="codex",
-            command=[sys.executable, "-m", "cockpit.sim.codex"],
+            command=[sys.executable, "-m", "cockpit.demo.sim.codex"],
             model=WRITER_MODEL,
             env={
                 "COCKPIT_SIM_SCENARIO": self.scenario_ref,
@@ -100,7 +99,6 @@ class SimStack:
             composer=composer,
             writer=writer,
             reviewers=reviewers,
-            scripted=ScriptedConfig(scenario=self.scenario_ref, speed=self.speed),
             source="<simulators>",
         )
 

@@ -1,4 +1,9 @@
-"""The offline demo: a real scratch repository and a scenario that writes, reviews and merges in it."""
+"""The offline demo: a real scratch repository and a scenario that writes, reviews and merges in it.
+
+Everything the demo needs lives in this package, above every product layer: the scenario format
+(``scenario``), the protocol simulators it starts (``sim/``, ``stack``) and the textkit project
+and scenarios (``data/``). No product module imports it (an import-linter contract).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,9 @@ from pathlib import Path
 
 import pygit2
 
-from cockpit.config import Config, scripted_config
+from cockpit.config import Config
+from cockpit.demo.scenario import Scenario, builtin_scenario, project_files
 from cockpit.plan import PlanItem
-from cockpit.scenario import Scenario, builtin_scenario, project_files
 
 DEMO_GITIGNORE = "__pycache__/\n.pytest_cache/\n"
 DEMO_AUTHOR = pygit2.Signature("cockpit demo", "demo@cockpit.invalid")
@@ -66,11 +71,9 @@ def demo_plan(scenario: Scenario, prs: int) -> list[PlanItem]:
     return items
 
 
-def setup_demo(
-    *, workdir: Path | None, prs: int, speed: float, scenario_name: str = "demo", config: Config | None = None
-) -> DemoSetup:
-    """The scratch repository and the plan; ``config`` defaults to the in-process scripted backends
-    (the CLI passes the simulators' config so the demo runs the production adapters)."""
+def setup_demo(*, workdir: Path | None, prs: int, config: Config, scenario_name: str = "demo") -> DemoSetup:
+    """The scratch repository and the plan; ``config`` is the simulators' (``stack.SimStack.config``),
+    so the demo runs the production adapters."""
     scenario = builtin_scenario(scenario_name)
     temporary = workdir is None
     root = (
@@ -82,5 +85,4 @@ def setup_demo(
         if temporary:
             shutil.rmtree(root, ignore_errors=True)
         raise
-    cfg = config or scripted_config(f"builtin:{scenario_name}", speed)
-    return DemoSetup(root, repo, root / "worktrees", scenario, demo_plan(scenario, prs), cfg, temporary)
+    return DemoSetup(root, repo, root / "worktrees", scenario, demo_plan(scenario, prs), config, temporary)

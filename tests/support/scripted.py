@@ -1,4 +1,4 @@
-"""In-process scripted backends: deterministic stand-ins for every role, driven by a scenario.
+"""In-process scripted backends for tests: deterministic stand-ins for every role, driven by a scenario.
 
 They exist so a whole session can run with no network, no keys and no subprocess model: the
 writer really edits files and really commits (with the ``git`` CLI, as any writer would) in its
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit.backends.base import (
+    Backends,
     ComposeJob,
     ComposeResult,
     DispatchError,
@@ -27,8 +28,9 @@ from cockpit.backends.base import (
     WriteJob,
     WriteResult,
 )
+from cockpit.config import ComposerConfig, Config, ReviewerConfig, WriterConfig
+from cockpit.demo.scenario import PatchError, Scenario, WriterScript, apply_patches, edited_paths
 from cockpit.events import Usage
-from cockpit.scenario import PatchError, Scenario, WriterScript, apply_patches, edited_paths
 from cockpit.tokens import estimate_tokens
 
 
@@ -269,7 +271,7 @@ class ScriptedWriter:
 
 def _generic_writer(job: WriteJob) -> WriterScript:
     """A writer for a PR the scenario does not know: a small, real, committed change."""
-    from cockpit.scenario import Step
+    from cockpit.demo.scenario import Step
 
     slug = re.sub(r"[^a-z0-9]+", "-", job.title.lower()).strip("-")[:40] or "task"
     path = f"notes/{slug}.md"
@@ -306,3 +308,29 @@ async def _git_commit(worktree: Path, message: str, out: OutputSink) -> None:
     # A failed commit is not a failed dispatch: like a real writer, it ends without a commit,
     # and the engine reports that ("exited without committing").
     out(Output("command_output", text, {"id": "commit", "exit_code": proc.returncode}))
+
+
+def scripted_config(reviewers: tuple[str, ...] = ("correctness", "quality")) -> Config:
+    """A config to go with the scripted backends: the session reads models, limits and reviewer
+    names from it, while the backends themselves come from ``scripted_backends``."""
+    return Config(
+        composer=ComposerConfig(model="scripted-composer"),
+        writer=WriterConfig(model="scripted-writer"),
+        reviewers=[ReviewerConfig(name=n, model="scripted-reviewer", framing=n) for n in reviewers],
+        source="<scripted>",
+    )
+
+
+def scripted_backends(cfg: Config, scenario: Scenario, speed: float = 0.0) -> Backends:
+    """Every role of ``cfg`` played in process from ``scenario`` (its models, timeouts, framings)."""
+    c, w = cfg.composer, cfg.writer
+    return Backends(
+        composer=ScriptedComposer(scenario, speed, model=c.model, timeout_s=c.timeout_s),
+        writer=ScriptedWriter(scenario, speed, model=w.model or "scripted-writer", timeout_s=w.timeout_s),
+        reviewers=[
+            ScriptedReviewer(
+                r.name, scenario, speed, framing=r.effective_framing(), model=r.model, timeout_s=r.timeout_s
+            )
+            for r in cfg.reviewers
+        ],
+    )

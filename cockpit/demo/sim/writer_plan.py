@@ -24,7 +24,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Literal
 
-from cockpit.scenario import (
+from cockpit.demo.scenario import (
     Patch,
     Scenario,
     Step,

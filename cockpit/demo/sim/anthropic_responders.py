@@ -1,7 +1,7 @@
 """Who answers the Anthropic simulator: an echo for tests, and the scenario's composer.
 
-``ScenarioResponder`` answers composer calls from a ``cockpit.scenario.Scenario``: the PR and
-round come from the prompt's markers (``cockpit.scenario.locate``), a call offering the
+``ScenarioResponder`` answers composer calls from a ``cockpit.demo.scenario.Scenario``: the PR and
+round come from the prompt's markers (``cockpit.demo.scenario.locate``), a call offering the
 ``decide`` tool gets the round's decision, any other call gets the PR's brief.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cockpit.scenario import PR_LINE, ROUND_LINE, DecisionScript, Pacing, PrScript, Scenario, locate
-from cockpit.sim.anthropic_wire import Fault, Reply
+from cockpit.demo.scenario import PR_LINE, ROUND_LINE, DecisionScript, Pacing, PrScript, Scenario, locate
+from cockpit.demo.sim.anthropic_wire import Fault, Reply
 
 
 def echo_responder(body: dict[str, Any]) -> Reply:

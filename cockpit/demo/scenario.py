@@ -1,8 +1,8 @@
 """Scenarios: what each PR's writer changes, what each reviewer says, what the composer decides.
 
-One data format serves the in-process scripted backends and the protocol simulators, so the
+One data format serves the protocol simulators and the tests' scripted backends, so the
 demo tells the same story whichever path runs it. A scenario is TOML; see
-``cockpit/data/scenarios/demo.toml`` for a commented example.
+``cockpit/demo/data/scenarios/demo.toml`` for a commented example.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ class PrScript(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 class Scenario(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     name: str = "scenario"
     description: str = ""
-    project: str = ""  # a folder under cockpit/data/projects/ holding the initial files
+    project: str = ""  # a folder under cockpit/demo/data/projects/ holding the initial files
     pacing: Pacing = Pacing()
     pr: list[PrScript] = []
 
@@ -207,13 +207,13 @@ def load_scenario(path: Path) -> Scenario:
 
 
 def builtin_scenario(name: str = "demo") -> Scenario:
-    ref = resources.files("cockpit") / "data" / "scenarios" / f"{name}.toml"
+    ref = resources.files("cockpit.demo") / "data" / "scenarios" / f"{name}.toml"
     return parse_scenario(ref.read_text(encoding="utf-8"), f"builtin scenario {name!r}")
 
 
 def project_files(name: str) -> dict[str, str]:
     """The initial files of a packaged demo project, by relative path."""
-    root = resources.files("cockpit") / "data" / "projects" / name
+    root = resources.files("cockpit.demo") / "data" / "projects" / name
     out: dict[str, str] = {}
 
     def walk(node: object, prefix: str) -> None:

@@ -19,7 +19,7 @@ the last response.
 Faults for tests are queued per request (``queue_fault``): an HTTP error status, a
 ``response.failed``, a stream that ends early, a dropped connection, a stall.
 
-Run standalone: ``python -m cockpit.sim.responses --port 0 [--scenario FILE] [--speed X]``;
+Run standalone: ``python -m tests.support.responses_sim --port 0 [--scenario FILE] [--speed X]``;
 the first stdout line is the base URL for ``model_providers.<name>.base_url``.
 """
 
@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from cockpit.scenario import Pacing, PatchError, Scenario, WriterScript, load_scenario
-from cockpit.sim.http import (
+from cockpit.demo.scenario import Pacing, PatchError, Scenario, WriterScript, load_scenario
+from cockpit.demo.sim.http import (
     DropConnection,
     HttpServer,
     Request,
@@ -52,7 +52,7 @@ from cockpit.sim.http import (
     sse,
     stall,
 )
-from cockpit.sim.writer_plan import (
+from cockpit.demo.sim.writer_plan import (
     Commit,
     Delete,
     Run,
@@ -661,7 +661,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     summary = (__doc__ or "").split("\n")[0]
-    parser = argparse.ArgumentParser(prog="python -m cockpit.sim.responses", description=summary)
+    parser = argparse.ArgumentParser(prog="python -m tests.support.responses_sim", description=summary)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--scenario", help="a scenario TOML file (default: none, every PR is generic)")

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from cockpit.sim.anthropic_cache import CACHE_TTLS, PromptUsage, prompt_segments
-from cockpit.sim.http import DropConnection, Response, chunks, sse, stall
+from cockpit.demo.sim.anthropic_cache import CACHE_TTLS, PromptUsage, prompt_segments
+from cockpit.demo.sim.http import DropConnection, Response, chunks, sse, stall
 from cockpit.tokens import estimate_tokens
 
 ERROR_TYPES: dict[int, str] = {

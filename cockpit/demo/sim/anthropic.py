@@ -8,11 +8,11 @@ request actually sent, never scripted, so a prompt that grows shows up as a grow
 stable prefix shows up as cache reads.
 
 What the model says is pluggable: a *responder* turns the request body into a ``Reply``.
-``ScenarioResponder`` answers from a ``cockpit.scenario.Scenario``. This module is the server;
+``ScenarioResponder`` answers from a ``cockpit.demo.scenario.Scenario``. This module is the server;
 ``anthropic_wire`` holds the reply types, validation, error bodies and SSE encoding,
 ``anthropic_cache`` the token counting and prompt cache, ``anthropic_responders`` the
 responders (all re-exported here). Run it standalone with
-``python -m cockpit.sim.anthropic --port 0 [--scenario FILE] [--speed X]``; the first line
+``python -m cockpit.demo.sim.anthropic --port 0 [--scenario FILE] [--speed X]``; the first line
 printed is the base URL (give it to the SDK as ``base_url`` / ``ANTHROPIC_BASE_URL``).
 """
 
@@ -31,8 +31,8 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
-from cockpit.scenario import builtin_scenario, load_scenario
-from cockpit.sim.anthropic_cache import (
+from cockpit.demo.scenario import builtin_scenario, load_scenario
+from cockpit.demo.sim.anthropic_cache import (
     CACHE_MIN_TOKENS,
     PromptCache,
     PromptUsage,
@@ -40,7 +40,7 @@ from cockpit.sim.anthropic_cache import (
     count_input_tokens,
     prompt_segments,
 )
-from cockpit.sim.anthropic_responders import (
+from cockpit.demo.sim.anthropic_responders import (
     ScenarioResponder,
     decision_prose,
     echo_responder,
@@ -48,7 +48,7 @@ from cockpit.sim.anthropic_responders import (
     markdown_brief,
     scenario_fault,
 )
-from cockpit.sim.anthropic_wire import (
+from cockpit.demo.sim.anthropic_wire import (
     DEFAULT_MESSAGES,
     STATUS_OF_TYPE,
     ApiError,
@@ -70,7 +70,7 @@ from cockpit.sim.anthropic_wire import (
     usage_json,
     validate_body,
 )
-from cockpit.sim.http import (
+from cockpit.demo.sim.http import (
     DropConnection,
     HttpServer,
     Request,
@@ -321,7 +321,7 @@ def _model_info(name: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m cockpit.sim.anthropic", description="A local Anthropic Messages API simulator."
+        prog="python -m cockpit.demo.sim.anthropic", description="A local Anthropic Messages API simulator."
     )
     parser.add_argument("--port", type=int, default=0, help="0 = any free port")
     parser.add_argument("--host", default="127.0.0.1")

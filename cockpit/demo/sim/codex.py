@@ -1,4 +1,4 @@
-"""``python -m cockpit.sim.codex``: a codex-compatible CLI that plays a scenario for real.
+"""``python -m cockpit.demo.sim.codex``: a codex-compatible CLI that plays a scenario for real.
 
 It takes the real CLI's command lines (``exec [flags] PROMPT``, ``exec [flags] resume THREAD
 PROMPT``, ``--version``), behaves like it where a caller can tell (the stdin notice and read, the
@@ -50,10 +50,9 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from cockpit.events import Usage
-from cockpit.scenario import Pacing, PatchError, Scenario, ScenarioError, builtin_scenario, load_scenario
-from cockpit.sim.codex_events import EventWriter, UsageMeter, usage_json, wrap_command
-from cockpit.sim.writer_plan import (
+from cockpit.demo.scenario import Pacing, PatchError, Scenario, ScenarioError, builtin_scenario, load_scenario
+from cockpit.demo.sim.codex_events import EventWriter, UsageMeter, usage_json, wrap_command
+from cockpit.demo.sim.writer_plan import (
     Commit,
     Delete,
     Run,
@@ -64,6 +63,7 @@ from cockpit.sim.writer_plan import (
     WriterTurn,
     find_writer_turn,
 )
+from cockpit.events import Usage
 
 VERSION = "codex-cli 0.0.0-sim"
 DEFAULT_MODEL = "gpt-5.5"
@@ -78,7 +78,7 @@ NO_PACING_RETRY_S = 0.05  # between reconnect notices at speed 0
 USAGE_TEXT = """\
 Usage: codex exec [OPTIONS] [PROMPT]
        codex exec [OPTIONS] resume [SESSION_ID] [PROMPT]
-(cockpit's simulator of the Codex CLI: see `python -m cockpit.sim.codex` docs)"""
+(cockpit's simulator of the Codex CLI: see `python -m cockpit.demo.sim.codex` docs)"""
 
 # --- command line -----------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ Why a simulator and not a mock: the reviewer adapter must be exercised through t
 ``ollama`` client over HTTP, including the parts that only show on the wire (NDJSON framing,
 the error line inside a 200 stream, a stall, a dropped connection, the 404 text that changed
 between server versions). What the server says is decided by a pluggable responder; the
-``ScenarioResponder`` answers from a ``cockpit.scenario.Scenario`` so the demo tells its story.
+``ScenarioResponder`` answers from a ``cockpit.demo.scenario.Scenario`` so the demo tells its story.
 
 Usage is counted, not scripted: ``prompt_eval_count`` comes from the request's messages and
 ``eval_count`` from the generated text, both with ``cockpit.tokens.estimate_tokens``.
@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from cockpit.scenario import Pacing, ReviewScript, Scenario, ScenarioError, load_scenario, locate
-from cockpit.sim.http import (
+from cockpit.demo.scenario import Pacing, ReviewScript, Scenario, ScenarioError, load_scenario, locate
+from cockpit.demo.sim.http import (
     DropConnection,
     HttpServer,
     Request,
@@ -772,7 +772,7 @@ def _scenario_fault(name: str) -> Fault | None:
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m cockpit.sim.ollama", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m cockpit.demo.sim.ollama", description=__doc__.splitlines()[0])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 = any free port")
     p.add_argument("--scenario", type=Path, help="a scenario TOML file; default: approve everything")
