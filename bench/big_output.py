@@ -1,10 +1,10 @@
 """A writer that floods its output: the cockpit's peak memory and the journal's growth.
 
 Each case is one `cockpit run --headless --auto-approve` session, run in a fresh Python process
-of its own (so its peak RSS is its own), with the scripted composer and reviewers and a
-`command` writer that prints the flood, then commits. The writer is a separate process: its
-memory is not counted. A floor case (a writer printing one short line) is measured in the same
-run, under the same load.
+of its own (so its peak RSS is its own), with the real composer and reviewer clients talking to
+cockpit's simulators (served from this process) and a `command` writer that prints the flood,
+then commits. The writer is a separate process: its memory is not counted. A floor case (a
+writer printing one short line) is measured in the same run, under the same load.
 
 Run: python bench/big_output.py [--mb 50]
 """
@@ -19,6 +19,8 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
+
+from cockpit.demo.stack import SIM_KEY, SIM_KEY_ENV, start_sims
 
 SCENARIO = """
 [[pr]]
@@ -86,33 +88,35 @@ def case(tmp: Path, name: str, mb: int, shape: str) -> tuple[float, float]:
     (root / "writer.py").write_text(textwrap.dedent(WRITER))
     (root / "scenario.toml").write_text(SCENARIO)
     command = [sys.executable, str(root / "writer.py"), str(mb), shape]
+    stack = start_sims(str(root / "scenario.toml"), speed=0, reviewers=("correctness",))
     (root / "cockpit.toml").write_text(
         textwrap.dedent(f"""
         [composer]
-        backend = "scripted"
+        base_url = "{stack.anthropic.url}"
+        api_key_env = "{SIM_KEY_ENV}"
         [writer]
         backend = "command"
         command = {json.dumps(command)}
         brief_via = "stdin"
         [[reviewers]]
         name = "correctness"
-        backend = "scripted"
-        [scripted]
-        scenario = "{root / "scenario.toml"}"
-        speed = 0
+        model = "glm-4.6"
+        host = "{stack.ollama.url}"
         """)
     )
+    env[SIM_KEY_ENV] = SIM_KEY
     journal = root / "j.sqlite3"
     argv = ["run", "--config", str(root / "cockpit.toml"), "--repo", str(repo), "--task", "Flood"]
     argv += ["--headless", "--auto-approve", "--journal", str(journal)]
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    with stack:
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     peak = [line for line in done.stderr.splitlines() if line.startswith("PEAK_RSS_KB")]
     if not peak:
         raise SystemExit(f"{name}: the session failed:\n{done.stdout}\n{done.stderr}")

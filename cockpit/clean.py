@@ -27,8 +27,8 @@ FINISHED = ("merged", "abandoned", "failed", "skipped")
 _SESSION_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")  # what new_session_id() makes
 
 Kind = Literal["worktree", "branch", "folder"]
-# Stops what a dead session left running; one line per process stopped. The resume work
-# provides it (``cockpit.backends.process.sweep_orphans``); clean calls it when it exists.
+# Stops what a dead session left running; one line per process stopped
+# (``cockpit.backends.process.sweep_orphans``; a test may pass its own).
 Sweeper = Callable[[str], list[str]]
 
 
@@ -219,14 +219,11 @@ def describe(plan: Plan, *, done: bool) -> list[str]:
     return lines
 
 
-def default_sweeper() -> Sweeper | None:
-    """The orphan-process sweep of the resume work, when this build has it."""
-    try:
-        from cockpit.backends import process
-    except ImportError:  # pragma: no cover - the package always has it
-        return None
-    sweep = getattr(process, "sweep_orphans", None)
-    return sweep if callable(sweep) else None
+def default_sweeper() -> Sweeper:
+    """The orphan-process sweep ``cockpit resume`` uses too: stop what a dead owner left running."""
+    from cockpit.backends.process import sweep_orphans
+
+    return sweep_orphans
 
 
 def apply_clean(plan: Plan, sweep: Sweeper | None = None) -> tuple[Plan, list[str]]:

@@ -20,6 +20,7 @@ VerdictKind = Literal["approve", "changes", "block", "unparsed"]
 Action = Literal["merge", "fix", "abandon"]
 Outcome = Literal["merged", "abandoned", "failed", "skipped", "interrupted"]
 SessionStatus = Literal["completed", "failed", "interrupted"]
+WorktreeAction = Literal["create", "remove"]
 
 # What a gate asks the human about.
 #   brief     approve the composer's brief before the writer starts
@@ -33,7 +34,7 @@ SessionStatus = Literal["completed", "failed", "interrupted"]
 GateKind = Literal["brief", "decision", "merge", "failure", "moved", "conflict", "tamper"]
 
 # The human's (or --auto-approve's) answer to a gate.
-Answer = Literal["approve", "override", "edit", "skip", "retry", "abandon"]
+Answer = Literal["approve", "override", "edit", "skip", "retry", "abandon", "fail"]
 
 
 class Usage(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -105,6 +106,7 @@ class SessionStarted(Event, tag="session_started", kw_only=True, frozen=True):
     backends: dict[str, str] = {}  # role or reviewer name -> "backend:model"
     reviewers: list[str] = []  # reviewer names, in order
     argv: list[str] = []
+    goal: str = ""  # the session goal, the head of the composer's memory
 
 
 class SessionPaused(Event, tag="session_paused", kw_only=True, frozen=True):
@@ -125,6 +127,16 @@ class SessionFinished(Event, tag="session_finished", kw_only=True, frozen=True):
     reason: str = ""
 
 
+class SessionReopened(Event, tag="session_reopened", kw_only=True, frozen=True):
+    """``cockpit resume`` took over a session whose owner process is gone."""
+
+    pid: int  # the new owner
+    host: str
+    previous_pid: int | None = None
+    previous_host: str = ""
+    repairs: list[str] = []  # what the resume found and put right (git, leftover processes)
+
+
 # --- PRs -------------------------------------------------------------------------------------
 
 
@@ -140,6 +152,15 @@ class WorktreeCreated(Event, tag="worktree_created", kw_only=True, frozen=True):
     path: str
     branch: str
     base_sha: str
+
+
+class WorktreeIntent(Event, tag="worktree_intent", kw_only=True, frozen=True):
+    """About to create or remove a PR's worktree (journaled first, so a crash can be told apart)."""
+
+    action: WorktreeAction
+    path: str
+    branch: str
+    base_sha: str = ""
 
 
 class RoundStarted(Event, tag="round_started", kw_only=True, frozen=True):
@@ -225,6 +246,16 @@ class Merged(Event, tag="merged", kw_only=True, frozen=True):
     message: str = ""
 
 
+class MergeIntent(Event, tag="merge_intent", kw_only=True, frozen=True):
+    """About to merge ``sha`` onto ``onto`` (the base tip it was read as). Journaled before the
+    merge touches anything: with ``merged`` after it, a crash is before, during or after."""
+
+    sha: str
+    onto: str
+    base_branch: str
+    message: str = ""
+
+
 # --- review and decision ---------------------------------------------------------------------
 
 
@@ -248,6 +279,16 @@ class DecisionProposed(Event, tag="decision_proposed", kw_only=True, frozen=True
     commit_message: str = ""
     brief: str = ""
     parsed_from: str = "tool"  # "tool" | "text" | "script"
+    digest: str = ""  # the session digest the composer proposed with this decision ("" = none)
+
+
+class DigestUpdated(Event, tag="digest_updated", kw_only=True, frozen=True):
+    """The composer's memory of the session after a PR closed (``pr``): what later calls carry."""
+
+    text: str
+    source: Literal["composer", "auto"] = "auto"  # the composer wrote it, or cockpit built it
+    closed: int = 0  # how many PRs had closed when it was written
+    words: int = 0
 
 
 class GateOpened(Event, tag="gate_opened", kw_only=True, frozen=True):
@@ -287,7 +328,9 @@ AnyEvent = (
     | SessionResumed
     | Warn
     | SessionFinished
+    | SessionReopened
     | PrOpened
+    | WorktreeIntent
     | WorktreeCreated
     | RoundStarted
     | PrClosed
@@ -295,10 +338,12 @@ AnyEvent = (
     | DispatchOutput
     | DispatchFinished
     | CommitSeen
+    | MergeIntent
     | Tamper
     | Merged
     | VerdictParsed
     | DecisionProposed
+    | DigestUpdated
     | GateOpened
     | HumanDecision
     | InterruptRequested
@@ -311,7 +356,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     SessionResumed,
     Warn,
     SessionFinished,
+    SessionReopened,
     PrOpened,
+    WorktreeIntent,
     WorktreeCreated,
     RoundStarted,
     PrClosed,
@@ -319,10 +366,12 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     DispatchOutput,
     DispatchFinished,
     CommitSeen,
+    MergeIntent,
     Tamper,
     Merged,
     VerdictParsed,
     DecisionProposed,
+    DigestUpdated,
     GateOpened,
     HumanDecision,
     InterruptRequested,

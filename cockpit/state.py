@@ -17,6 +17,7 @@ from cockpit.events import (
     ROLES,
     CommitSeen,
     DecisionProposed,
+    DigestUpdated,
     DispatchFinished,
     DispatchOutput,
     DispatchStarted,
@@ -26,17 +27,20 @@ from cockpit.events import (
     HumanDecision,
     InterruptRequested,
     Merged,
+    MergeIntent,
     PrClosed,
     PrOpened,
     RoundStarted,
     SessionFinished,
     SessionPaused,
+    SessionReopened,
     SessionResumed,
     SessionStarted,
     Usage,
     VerdictParsed,
     Warn,
     WorktreeCreated,
+    WorktreeIntent,
 )
 
 # PR statuses, in the order a PR usually moves through them.
@@ -136,6 +140,8 @@ class PRState:
     commits: list[CommitSeen] = field(default_factory=list)
     head: str = ""
     merged_sha: str = ""
+    merge_message: str = ""
+    digested: bool = False  # a digest_updated followed its close
     gate: GateOpened | None = None
     usage: dict[str, Usage] = field(default_factory=_usage_by_role)
     dispatches: list[str] = field(default_factory=list)
@@ -144,6 +150,9 @@ class PRState:
     closed_at: float | None = None
     last_activity: float = 0.0
     worktree_removed: bool = False
+    failures: int = 0  # failure gates opened (a failure gate proposes retry while < max_rounds)
+    merge_intent: MergeIntent | None = None  # journaled, not yet followed by ``merged``
+    worktree_intent: WorktreeIntent | None = None  # not yet followed by its outcome
 
     def current_round(self) -> RoundState:
         if self.round not in self.rounds:
@@ -201,6 +210,9 @@ class SessionState:
     last_t: float = 0.0
     events: int = 0
     composer_context: int = 0  # prompt tokens of the latest composer call
+    goal: str = ""
+    digest: DigestUpdated | None = None  # the composer's memory of the session (the latest)
+    closed_order: list[int] = field(default_factory=list)  # PR numbers, in the order they closed
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -237,6 +249,26 @@ class SessionState:
     def total_usage(self) -> Usage:
         return _total(self.usage.values())
 
+    def mark_owner_gone(self) -> None:
+        """What a view shows for a session whose owner process died without finishing it.
+
+        The journal cannot say so itself (the dead process wrote no end), so a view that knows
+        the owner is gone (``Journal.owner(id).alive``) calls this after folding: the session is
+        ``unfinished``, its open PRs ``interrupted``, its running dispatches ``interrupted``, its
+        gates closed. ``cockpit resume`` carries on from the journal, not from this.
+        """
+        if self.status != "running":
+            return
+        self.status = "unfinished"
+        for d in self.dispatches.values():
+            if d.running:
+                d.status = "interrupted"
+        self.gates.clear()
+        for pr in self.prs.values():
+            pr.gate = None
+            if not pr.closed:
+                pr.status = INTERRUPTED
+
     # --- the fold ----------------------------------------------------------------------------
 
     def apply(self, ev: Event) -> None:
@@ -262,6 +294,7 @@ def _session_started(s: SessionState, ev: SessionStarted) -> None:
     s.composer_budget = ev.composer_budget_tokens
     s.reviewers = list(ev.reviewers)
     s.backends = dict(ev.backends)
+    s.goal = ev.goal
     s.started_at = ev.t
     s.status = "running"
 
@@ -277,6 +310,22 @@ def _session_finished(s: SessionState, ev: SessionFinished) -> None:
             d.finished_at = ev.t
     for pr in s.prs.values():
         pr.gate = None
+
+
+def _session_reopened(s: SessionState, ev: SessionReopened) -> None:
+    s.status = "running"
+    s.finished_at = None
+    s.paused = False
+    s.gates.clear()
+    for d in s.dispatches.values():
+        if d.running:
+            d.status = "interrupted"
+            d.finished_at = ev.t
+    for pr in s.prs.values():
+        pr.gate = None
+        if pr.outcome == INTERRUPTED:  # a session quit with work in flight: the PR goes on
+            pr.outcome, pr.reason, pr.closed_at = "", "", None
+            pr.status = QUEUED
 
 
 def _paused(s: SessionState, ev: SessionPaused) -> None:
@@ -305,10 +354,21 @@ def _pr_opened(s: SessionState, ev: PrOpened) -> None:
     pr.status = QUEUED
 
 
+def _worktree_intent(s: SessionState, ev: WorktreeIntent) -> None:
+    if ev.pr is not None:
+        s.pr(ev.pr).worktree_intent = ev
+
+
+def _merge_intent(s: SessionState, ev: MergeIntent) -> None:
+    if ev.pr is not None:
+        s.pr(ev.pr).merge_intent = ev
+
+
 def _worktree_created(s: SessionState, ev: WorktreeCreated) -> None:
     if ev.pr is None:
         return
     pr = s.pr(ev.pr)
+    pr.worktree_intent = None
     pr.worktree, pr.branch, pr.base_sha = ev.path, ev.branch, ev.base_sha
     if not pr.head:
         pr.head = ev.base_sha
@@ -327,11 +387,14 @@ def _pr_closed(s: SessionState, ev: PrClosed) -> None:
     if ev.pr is None:
         return
     pr = s.pr(ev.pr)
+    if not pr.closed:
+        s.closed_order.append(ev.pr)
     pr.outcome = ev.outcome
     pr.status = ev.outcome
     pr.reason = ev.reason
     pr.closed_at = ev.t
     pr.worktree_removed = ev.worktree_removed
+    pr.worktree_intent = None
     if pr.gate is not None:
         s.gates.pop(pr.gate.gate, None)
         pr.gate = None
@@ -373,6 +436,9 @@ def _dispatch_output(s: SessionState, ev: DispatchOutput) -> None:
     if d is not None:
         d.outputs += 1
         d.output_chars += len(ev.text)
+        thread = ev.meta.get("thread_id") if ev.meta else None
+        if isinstance(thread, str) and thread:  # a writer's thread, known before it finishes
+            d.thread_id = thread
 
 
 def _dispatch_finished(s: SessionState, ev: DispatchFinished) -> None:
@@ -381,7 +447,8 @@ def _dispatch_finished(s: SessionState, ev: DispatchFinished) -> None:
         d = DispatchState(ev.dispatch, ev.role, pr=ev.pr)
         s.dispatches[ev.dispatch] = d
     d.status, d.usage, d.error = ev.status, ev.usage, ev.error
-    d.final_text, d.thread_id, d.finished_at = ev.final_text, ev.thread_id, ev.t
+    d.final_text, d.finished_at = ev.final_text, ev.t
+    d.thread_id = ev.thread_id or d.thread_id
     s.usage[ev.role] = s.usage.get(ev.role, Usage()) + ev.usage
     if ev.role == "composer" and ev.usage.input_tokens:
         s.composer_context = ev.usage.input_tokens
@@ -424,6 +491,8 @@ def _gate_opened(s: SessionState, ev: GateOpened) -> None:
     if ev.pr is not None:
         pr = s.pr(ev.pr)
         pr.gate = ev
+        if ev.gate_kind == "failure":
+            pr.failures += 1
 
 
 def _human_decision(s: SessionState, ev: HumanDecision) -> None:
@@ -449,7 +518,15 @@ def _merged(s: SessionState, ev: Merged) -> None:
         return
     pr = s.pr(ev.pr)
     pr.merged_sha = ev.merge_sha
+    pr.merge_message = ev.message
     pr.status = MERGED
+    pr.merge_intent = None
+
+
+def _digest(s: SessionState, ev: DigestUpdated) -> None:
+    s.digest = ev
+    if ev.pr is not None:
+        s.pr(ev.pr).digested = True
 
 
 _HANDLERS: dict[type[Event], Callable[[SessionState, Any], None]] = {
@@ -457,6 +534,9 @@ _HANDLERS: dict[type[Event], Callable[[SessionState, Any], None]] = {
     SessionFinished: _session_finished,
     SessionPaused: _paused,
     SessionResumed: _resumed,
+    SessionReopened: _session_reopened,
+    WorktreeIntent: _worktree_intent,
+    MergeIntent: _merge_intent,
     Warn: _warning,
     Error: _error,
     PrOpened: _pr_opened,
@@ -469,6 +549,7 @@ _HANDLERS: dict[type[Event], Callable[[SessionState, Any], None]] = {
     CommitSeen: _commit_seen,
     VerdictParsed: _verdict,
     DecisionProposed: _decision,
+    DigestUpdated: _digest,
     GateOpened: _gate_opened,
     HumanDecision: _human_decision,
     InterruptRequested: _interrupt,

@@ -33,10 +33,14 @@ def test_every_kind_round_trips() -> None:
             findings=[E.Finding("major", "bad", "f.py", 3)],
         ),
         E.DecisionProposed(dispatch="d", round=1, commit="c", action="fix", brief="b"),
+        E.DigestUpdated(pr=1, text="Merged 1 PR.", source="composer", closed=1, words=3),
         E.GateOpened(gate="g1", gate_kind="decision", round=1, proposal="merge", options=["approve"]),
         E.HumanDecision(gate="g1", answer="override", action="fix", text="t"),
         E.InterruptRequested(dispatch="d1"),
         E.Error(where="x", message="m"),
+        E.SessionReopened(pid=1, host="h", previous_pid=2, repairs=["r"]),
+        E.WorktreeIntent(pr=1, action="create", path="/p", branch="b", base_sha="a"),
+        E.MergeIntent(pr=1, sha="s", onto="o", base_branch="main"),
     ]
     assert {E.kind_of(s) for s in samples} == set(E.KINDS)
     for s in samples:
