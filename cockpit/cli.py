@@ -78,6 +78,13 @@ def _config_option(
     )
 
 
+_no_prompt_option = click.option(
+    "--no-prompt",
+    is_flag=True,
+    help="Headless: ask nothing here; gates wait for an answer from `cockpit attach` or `cockpit serve`.",
+)
+
+
 # --- run -------------------------------------------------------------------------------------
 
 
@@ -94,6 +101,7 @@ def _config_option(
 @_config_option()
 @click.option("--headless", is_flag=True, help="No screen: print a line per step.")
 @click.option("--auto-approve", is_flag=True, help="Approve every gate (failures still fail).")
+@_no_prompt_option
 @click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
 @click.option("--no-preflight", is_flag=True, help="Start without first checking that every backend answers.")
 @_journal_option
@@ -104,6 +112,7 @@ def run(
     config_file: Path | None,
     headless: bool,
     auto_approve: bool,
+    no_prompt: bool,
     verbose: bool,
     no_preflight: bool,
     journal: Path | None,
@@ -135,6 +144,7 @@ def run(
         verbose=verbose,
         journal_path=journal,
         mode="run",
+        prompt=not no_prompt,
         warnings=family_warnings(cfg),
     )
     sys.exit(code)
@@ -167,6 +177,7 @@ def start_session(
     warnings: Sequence[str] = (),
     gate_timeout: float = 0.0,
     resume_ref: str | None = None,
+    prompt: bool = True,
 ) -> int:
     from cockpit.engine.session import Session, SessionError
     from cockpit.secret import hide_own_environment
@@ -216,10 +227,19 @@ def start_session(
             die(str(exc))
         finally:
             journal.close()
-    if not auto_approve and not sys.stdin.isatty():
-        die("without --auto-approve, gates need a terminal to answer them (or pass --auto-approve)")
+    if not auto_approve and prompt and not sys.stdin.isatty():
+        die(
+            "without --auto-approve, gates need a terminal to answer them (or pass --auto-approve, "
+            "or --no-prompt to answer from `cockpit attach` or `cockpit serve`)"
+        )
+    if not auto_approve and not prompt:
+        click.echo(
+            f"cockpit: session {session.id}: gates wait for an answer from "
+            f"`cockpit attach {session.id}` or `cockpit serve`",
+            err=True,
+        )
     try:
-        code = _checked(session, asyncio.run(_run_headless(session, verbose)))
+        code = _checked(session, asyncio.run(_run_headless(session, verbose, prompt)))
     except JournalError as exc:
         die(str(exc))
     except (asyncio.CancelledError, KeyboardInterrupt):  # a forced quit (Ctrl-C twice)
@@ -257,7 +277,7 @@ def _checked(session: Session, code: int) -> int:
     return code
 
 
-async def _run_headless(session: Session, verbose: bool) -> int:
+async def _run_headless(session: Session, verbose: bool, prompt: bool = True) -> int:
     from cockpit.headless import HeadlessPrinter, answer_gates_on_terminal
 
     printer = HeadlessPrinter(verbose=verbose, pricing=session.config.pricing)
@@ -269,7 +289,7 @@ async def _run_headless(session: Session, verbose: bool) -> int:
     loop = asyncio.get_running_loop()
     _install_stop_signals(loop, session.stop)
     prompter = None
-    if not session.auto_approve:
+    if not session.auto_approve and prompt:
         prompter = asyncio.create_task(answer_gates_on_terminal(session, printer))
     try:
         result = await session.run()
@@ -329,6 +349,7 @@ def _install_stop_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], No
     metavar="SECONDS",
     help="An open gate approves itself after this long (any key stops the countdown; 0 waits for you).",
 )
+@_no_prompt_option
 @click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
 @_journal_option
 def demo(
@@ -338,6 +359,7 @@ def demo(
     workdir: Path | None,
     keep: bool,
     gate_timeout: float,
+    no_prompt: bool,
     verbose: bool,
     journal: Path | None,
 ) -> None:
@@ -377,7 +399,9 @@ def demo(
             plan=setup.plan,
             goal="",
             headless=headless,
-            auto_approve=headless,  # the live cockpit's gate countdown approves instead
+            # The live cockpit's gate countdown approves instead; --no-prompt waits for attach / serve.
+            auto_approve=headless and not no_prompt,
+            prompt=not no_prompt,
             verbose=verbose,
             journal_path=journal,
             mode="demo",
@@ -639,6 +663,94 @@ def _replay_diff(repo_path: str) -> Callable[[str, str], Any]:
         return Repo.open(repo_path).diff(base, head)
 
     return diff
+
+
+# --- attach and serve ------------------------------------------------------------------------
+
+
+def _running_session(j: Journal, session_ref: str) -> Any:
+    """The session to attach to: the one named, else the newest one still running."""
+    if session_ref:
+        return j.get_session(session_ref)
+    running = [r for r in j.list_sessions(limit=200) if r.status == "running"]
+    if not running:
+        raise JournalError(f"no session is running in journal {j.path} (`cockpit sessions` lists them)")
+    return running[0]
+
+
+@main.command()
+@click.argument("session_ref", default="", metavar="[SESSION]")
+@click.option("--read-only", is_flag=True, help="Watch only: answers and controls are refused.")
+@_journal_option
+def attach(session_ref: str, read_only: bool, journal: Path | None) -> None:
+    """Open the live cockpit on a session another process owns (default: the newest running one).
+
+    Gate answers, pause, interrupt and skip go to the owner through the journal; leaving (q)
+    never stops the session."""
+    from cockpit.engine.requests import attach_identity
+
+    j = open_journal(journal)
+    try:
+        row = _running_session(j, session_ref)
+    except JournalError as exc:
+        die(str(exc))
+    finally:
+        j.close()
+    if row.status != "running":
+        hint = "`cockpit replay` watches it again" + (
+            ", `cockpit resume` continues it" if row.status == "unfinished" else ""
+        )
+        die(f"session {row.id} is {row.status}, nobody is running it: {hint}")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        die("the cockpit needs a terminal (`cockpit replay --follow --headless` prints a line per step)")
+    from cockpit.tui.attach import run_attach
+
+    sys.exit(run_attach(j.path, row, by=attach_identity(), read_only=read_only))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port.")
+@click.option("--read-only", is_flag=True, help="Browsers watch only: answers and controls are refused.")
+@_journal_option
+def serve(host: str, port: int, read_only: bool, journal: Path | None) -> None:
+    """Serve the cockpit to a browser: pick a session, watch it, answer its gates.
+
+    The URL carries a random token; any request without it gets 403. Closing the browser leaves
+    the session running."""
+    try:
+        from cockpit.tui.serve import CockpitServer, is_loopback
+    except ImportError as exc:
+        die(f"cockpit serve needs textual-serve ({exc.name} is missing): pip install textual-serve")
+    j = open_journal(journal)
+    j.close()
+    server = CockpitServer(j.path, host=host, port=port, read_only=read_only)
+    if not is_loopback(host):
+        click.echo(
+            f"cockpit: warning: serving on {host}, not loopback: anyone who can reach this address "
+            "and has the URL can answer your sessions' gates (plain http: the token is not encrypted)",
+            err=True,
+        )
+    click.echo(f"cockpit: serving {j.path}{' (read-only)' if read_only else ''}")
+    click.echo(f"open {server.url}", nl=True)
+    click.echo("Ctrl-C stops the server (sessions keep running)", err=True)
+    try:
+        server.serve()
+    except OSError as exc:
+        die(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
+
+
+@main.command("web-app", hidden=True)
+@click.option("--by", required=True)
+@click.option("--read-only", is_flag=True)
+@_journal_option
+def web_app(by: str, read_only: bool, journal: Path | None) -> None:
+    """One browser's cockpit (started by `cockpit serve` for each connection)."""
+    from cockpit.tui.attach import WebCockpitApp
+
+    j = open_journal(journal)
+    j.close()
+    WebCockpitApp(j.path, by=by, read_only=read_only).run()
 
 
 @main.command()

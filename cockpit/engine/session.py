@@ -39,6 +39,7 @@ from cockpit.engine.gates import GateAnswer, GateError, Gates
 from cockpit.engine.memory import composer_context, digest_after_close
 from cockpit.engine.pipeline import Pipeline, PrRun
 from cockpit.engine.recorder import Recorder
+from cockpit.engine.requests import RequestPoller
 from cockpit.engine.restore import ResumePoint, resume_point, writer_thread
 from cockpit.engine.tamper import TamperWatch
 from cockpit.events import (
@@ -166,6 +167,7 @@ class Session:
         self.dispatcher: Dispatcher
         self.gates: Gates
         self.watcher: CommitWatcher
+        self.requests: RequestPoller | None = None  # answers from attach / serve, via the journal
         self.composer_lock: asyncio.Lock
         self.merge_lock: asyncio.Lock
         self.tamper: TamperWatch
@@ -273,6 +275,9 @@ class Session:
                 await self._carry_on(past, previous)
             else:
                 await self._begin()
+            # Answers from attach / serve, through the journal (cockpit.engine.requests).
+            self.requests = RequestPoller(self.journal.path, self)
+            self.requests.start()
             await self._schedule()
             if self._stopping:
                 status, reason = "interrupted", "stopped by a human"
@@ -450,6 +455,8 @@ class Session:
 
     async def _finish(self, status: SessionStatus, reason: str) -> None:
         self._finished = True
+        if self.requests is not None:
+            self.requests.stop()  # nothing is applied from here on
         if self.watchdog is not None:
             # Every dispatch has ended by now; the watchdog sweeps anything they left behind.
             await asyncio.to_thread(self.watchdog.close)
@@ -463,6 +470,8 @@ class Session:
         try:
             with contextlib.suppress(Exception):
                 await self.watcher.stop()
+            if self.requests is not None:
+                await self.requests.aclose()  # what is still pending is refused, with why
             await self.backends_close()
             await self.recorder.aclose()
         except asyncio.CancelledError:
