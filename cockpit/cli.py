@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import shlex
 import shutil
 import signal
 import sys
@@ -102,6 +103,7 @@ _no_prompt_option = click.option(
 @click.option("--auto-approve", is_flag=True, help="Approve every gate (failures still fail).")
 @_no_prompt_option
 @click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
+@click.option("--no-preflight", is_flag=True, help="Start without first checking that every backend answers.")
 @_journal_option
 def run(
     repo_dir: Path,
@@ -112,6 +114,7 @@ def run(
     auto_approve: bool,
     no_prompt: bool,
     verbose: bool,
+    no_preflight: bool,
     journal: Path | None,
 ) -> None:
     """Run a session over a repository."""
@@ -126,6 +129,8 @@ def run(
         backends = build_backends(cfg)
     except (GitError, ConfigError, PlanError, ValueError) as exc:
         die(str(exc))
+    if not no_preflight:
+        check_before_start(cfg, repo.workdir)
     from cockpit.families import family_warnings
 
     code = start_session(
@@ -143,6 +148,17 @@ def run(
         warnings=family_warnings(cfg),
     )
     sys.exit(code)
+
+
+def check_before_start(cfg: Config, repo_dir: Path) -> None:
+    """Exit 2 with one line per problem when a backend or the repository would fail (doctor's checks)."""
+    from cockpit.doctor import preflight
+
+    problems = preflight(cfg, repo_dir)
+    for problem in problems:
+        click.echo(f"cockpit: {problem.line()}", err=True)
+    if problems:
+        die("nothing was started (fix the above, check with `cockpit doctor`, or pass --no-preflight)")
 
 
 def start_session(
@@ -204,7 +220,9 @@ def start_session(
         from cockpit.tui.app import run_app
 
         try:
-            return _checked(session, run_app(session, gate_timeout=gate_timeout))
+            code = _checked(session, run_app(session, gate_timeout=gate_timeout))
+            _print_closing(journal, session.id, journal_path, per_pr=True)  # the screen is restored
+            return code
         except JournalError as exc:
             die(str(exc))
         finally:
@@ -221,13 +239,33 @@ def start_session(
             err=True,
         )
     try:
-        return _checked(session, asyncio.run(_run_headless(session, verbose, prompt)))
+        code = _checked(session, asyncio.run(_run_headless(session, verbose, prompt)))
     except JournalError as exc:
         die(str(exc))
     except (asyncio.CancelledError, KeyboardInterrupt):  # a forced quit (Ctrl-C twice)
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
+    try:
+        _print_closing(journal, session.id, journal_path, per_pr=False)  # the table has each PR
     finally:
         journal.close()
+    return code
+
+
+def _print_closing(journal: Journal, session_id: str, journal_path: Path | None, *, per_pr: bool) -> None:
+    """The session's id, each PR's outcome and the replay command, read back from the journal."""
+    from cockpit.headless import closing_lines
+    from cockpit.state import fold
+
+    try:
+        state = fold(journal.read_events(session_id, skip_kinds=("dispatch_output",)))
+    except JournalError as exc:
+        click.echo(f"cockpit: session {session_id}: {exc}", err=True)
+        return
+    command = f"cockpit replay {session_id}"
+    if journal_path is not None:
+        command += f" --journal {shlex.quote(str(journal_path))}"
+    for line in closing_lines(state, command, per_pr=per_pr):
+        click.echo(line)
 
 
 def _checked(session: Session, code: int) -> int:
@@ -338,6 +376,7 @@ def demo(
     stack = start_sims("builtin:demo", speed)
     try:
         setup = setup_demo(workdir=workdir, prs=prs, config=stack.config())
+        check_before_start(stack.config(), setup.repo)  # as run does; the simulators answer at once
         # The writer CLI keeps its threads inside the scratch folder, so cleaning up removes them.
         setup = dataclasses.replace(setup, config=stack.config(codex_home=setup.root / "codex-home"))
         backends = build_backends(setup.config)
@@ -345,6 +384,12 @@ def demo(
     except (DemoError, ConfigError, GitError, OSError) as exc:
         stack.close()
         die(str(exc))
+    except SystemExit:
+        stack.close()
+        if setup.temporary and not keep:
+            shutil.rmtree(setup.root, ignore_errors=True)
+        raise
+
     code = EXIT_FAILED
     try:
         code = start_session(
@@ -744,6 +789,51 @@ def export(
         if output:
             stream.close()
         j.close()
+
+
+# --- clean -----------------------------------------------------------------------------------
+
+
+@main.command()
+@_repo_option
+@click.argument("names", nargs=-1, metavar="[BRANCH|SESSION]...")
+@click.option("--yes", is_flag=True, help="Remove them (without it, only list what would go).")
+@_config_option("Config whose [session] worktree_root is searched for empty session folders.")
+@_journal_option
+def clean(
+    repo_dir: Path, names: tuple[str, ...], yes: bool, config_file: Path | None, journal: Path | None
+) -> None:
+    """List, and with --yes remove, the worktrees and cockpit/* branches finished sessions left.
+
+    Kept, with the reason: a worktree with uncommitted files, a branch with commits on no other
+    branch, anything of a running or resumable session. Naming a branch or a session removes
+    its branches and worktrees even so (and only those).
+    """
+    from cockpit.clean import CleanError, apply_clean, default_sweeper, describe, plan_clean
+    from cockpit.engine.session import default_data_dir
+
+    try:
+        repo = Repo.open(repo_dir)
+        cfg = load_config(config_file, repo.workdir)
+    except (GitError, ConfigError) as exc:
+        die(str(exc))
+    roots = [repo.default_worktree_root(default_data_dir())]
+    if cfg.session.worktree_root:
+        roots.append(Path(cfg.session.worktree_root).expanduser())
+    j = open_journal(journal)
+    try:
+        plan = plan_clean(repo, j, roots, names)
+    except (CleanError, GitError, JournalError) as exc:
+        die(str(exc))
+    finally:
+        j.close()
+    notes: list[str] = []
+    if yes:
+        plan, notes = apply_clean(plan, default_sweeper())
+    for line in [*notes, *describe(plan, done=yes)]:
+        click.echo(line)
+    if plan.failed:
+        sys.exit(EXIT_FAILED)
 
 
 # --- doctor ----------------------------------------------------------------------------------
