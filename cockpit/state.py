@@ -116,6 +116,10 @@ class RoundState:
     verdicts: dict[str, VerdictParsed] = field(default_factory=dict)  # reviewer name -> verdict
     decision: DecisionProposed | None = None
     answers: list[HumanDecision] = field(default_factory=list)
+    # Each reviewer's latest review in this round: its verdict, or None when its dispatch did
+    # not finish ok. ``verdicts`` keeps every reviewer's last verdict; this is what the engine
+    # decides on after a review was asked again.
+    reviews: dict[str, VerdictParsed | None] = field(default_factory=dict)
 
     @property
     def split(self) -> bool:
@@ -138,7 +142,8 @@ class PRState:
     round: int = 0
     rounds: dict[int, RoundState] = field(default_factory=dict)
     commits: list[CommitSeen] = field(default_factory=list)
-    head: str = ""
+    head: str = ""  # the latest commit seen on the branch
+    pinned: str = ""  # the commit a review, decision, gate or merge intent of this round is about
     merged_sha: str = ""
     merge_message: str = ""
     digested: bool = False  # a digest_updated followed its close
@@ -153,6 +158,24 @@ class PRState:
     failures: int = 0  # failure gates opened (a failure gate proposes retry while < max_rounds)
     merge_intent: MergeIntent | None = None  # journaled, not yet followed by ``merged``
     worktree_intent: WorktreeIntent | None = None  # not yet followed by its outcome
+
+    @property
+    def brief(self) -> str:
+        """The brief of the current round (what its writer was asked to do)."""
+        r = self.rounds.get(self.round)
+        return r.brief if r is not None else ""
+
+    @property
+    def target(self) -> str:
+        """The commit the PR's pipeline acts on: the branch's latest commit while the round's
+        writer works, then the one its review, decision, gate or merge intent was about (a
+        later commit, a person's, leaves it and is "the branch moved")."""
+        return self.pinned or self.head
+
+    @property
+    def commit_log(self) -> list[tuple[str, str]]:
+        """(sha, message) of every commit seen on the PR's branch, oldest first."""
+        return [(c.sha, c.message) for c in self.commits]
 
     def current_round(self) -> RoundState:
         if self.round not in self.rounds:
@@ -234,6 +257,19 @@ class SessionState:
             if d is not None and d.role == "writer" and d.running:
                 return d
         return None
+
+    def writer_thread(self, pr: int) -> tuple[str, str]:
+        """(thread id, final message) of the PR's writer: the latest thread any of its writer
+        dispatches reported, and the final message of its latest one that finished ok."""
+        thread, note = "", ""
+        for did in self.prs[pr].dispatches if pr in self.prs else []:
+            d = self.dispatches.get(did)
+            if d is None or d.role != "writer":
+                continue
+            thread = d.thread_id or thread
+            if d.status == "ok":
+                note = d.final_text
+        return thread, note
 
     def composer_tokens(self, pr: int) -> int:
         """The composer's tokens spent on one PR: input + output, which is what the per-PR budget
@@ -361,7 +397,9 @@ def _worktree_intent(s: SessionState, ev: WorktreeIntent) -> None:
 
 def _merge_intent(s: SessionState, ev: MergeIntent) -> None:
     if ev.pr is not None:
-        s.pr(ev.pr).merge_intent = ev
+        pr = s.pr(ev.pr)
+        pr.merge_intent = ev
+        pr.pinned = ev.sha
 
 
 def _worktree_created(s: SessionState, ev: WorktreeCreated) -> None:
@@ -381,6 +419,8 @@ def _round_started(s: SessionState, ev: RoundStarted) -> None:
     pr.round = ev.round
     r = pr.current_round()
     r.brief, r.reason = ev.brief, ev.reason
+    if ev.reason != "review":  # a writer's round follows the branch; a re-review keeps the moved tip
+        pr.pinned = ""
 
 
 def _pr_closed(s: SessionState, ev: PrClosed) -> None:
@@ -456,6 +496,8 @@ def _dispatch_finished(s: SessionState, ev: DispatchFinished) -> None:
         return
     pr = s.pr(ev.pr)
     pr.usage[ev.role] = pr.usage.get(ev.role, Usage()) + ev.usage
+    if ev.role == "reviewer" and ev.status != "ok" and d.round:
+        pr.rounds.setdefault(d.round, RoundState(d.round)).reviews[d.name] = None
     if ev.role == "writer" and ev.status == "interrupted":
         pr.status = INTERRUPTED
     elif ev.status in ("failed", "timeout") and ev.role == "writer":
@@ -476,7 +518,10 @@ def _verdict(s: SessionState, ev: VerdictParsed) -> None:
     if ev.pr is None:
         return
     pr = s.pr(ev.pr)
-    pr.rounds.setdefault(ev.round, RoundState(ev.round)).verdicts[ev.reviewer] = ev
+    r = pr.rounds.setdefault(ev.round, RoundState(ev.round))
+    r.verdicts[ev.reviewer] = ev
+    r.reviews[ev.reviewer] = ev
+    pr.pinned = ev.commit
 
 
 def _decision(s: SessionState, ev: DecisionProposed) -> None:
@@ -484,6 +529,7 @@ def _decision(s: SessionState, ev: DecisionProposed) -> None:
         return
     pr = s.pr(ev.pr)
     pr.rounds.setdefault(ev.round, RoundState(ev.round)).decision = ev
+    pr.pinned = ev.commit
 
 
 def _gate_opened(s: SessionState, ev: GateOpened) -> None:
@@ -491,6 +537,8 @@ def _gate_opened(s: SessionState, ev: GateOpened) -> None:
     if ev.pr is not None:
         pr = s.pr(ev.pr)
         pr.gate = ev
+        if ev.commit:
+            pr.pinned = ev.commit
         if ev.gate_kind == "failure":
             pr.failures += 1
 

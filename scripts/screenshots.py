@@ -32,6 +32,8 @@ SHOTS = (
     "help",
     "help-80x24",
     "finished",
+    "replay-mid-session",
+    "timeline",
 )
 
 
@@ -39,7 +41,11 @@ async def shoot(name: str, workdir: Path) -> Path:
     from tests.tui import scenes
 
     scene = scenes.scenes()[name]
-    app, bus = scenes.build(scene, scenes.scratch_controls(workdir / name))
+    if scene.replay:
+        (workdir / name).mkdir(parents=True, exist_ok=True)
+        app, bus = scenes.build_replay(scene, workdir / name)
+    else:
+        app, bus = scenes.build(scene, scenes.scratch_controls(workdir / name))
     async with app.run_test(size=scene.size) as pilot:
         await pilot.pause()
         await scenes.play(app, bus, scene)

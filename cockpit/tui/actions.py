@@ -92,7 +92,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "pause", "p", "pause", "Pause",
-        "pause / resume: running dispatches finish, no new ones start (in a replay: the replay)",
+        "pause / resume: running dispatches finish, no new ones start",
         "Session", "view", "pause", when="can_pause", footer=8,
     ),
     Action(
@@ -125,6 +125,11 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "diff", "d", "diff", "Diff", "the selected PR's diff, from git, per file, highlighted",
         "View", "view", "diff", when="can_diff", footer=9,
+    ),
+    Action(
+        "timeline", "t", "timeline", "Timeline view",
+        "timeline view: one lane per PR, dispatches as bars, gates, commits and merges as marks",
+        "View", "view", "timeline",
     ),
     Action(
         "max_writer", "1", "writer", "Maximise Writer", "maximise the Writer pane",

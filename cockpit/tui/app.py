@@ -14,6 +14,7 @@ import asyncio
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from pathlib import PurePath
 from typing import Any, ClassVar
@@ -27,9 +28,9 @@ from textual.screen import Screen
 from cockpit.bus import EventBus
 from cockpit.config import Pricing
 from cockpit.engine.controls import LiveSession, ReplayControls, ReplaySource, SessionControls
-from cockpit.events import Event, GateOpened, HumanDecision, PrClosed, SessionFinished
+from cockpit.events import CommitSeen, Event, FileStat, GateOpened, HumanDecision, PrClosed, SessionFinished
 from cockpit.git.model import Diff
-from cockpit.state import PRState
+from cockpit.state import PRState, SessionState
 from cockpit.tui.actions import ACTIONS, Action, effective_key, key_display, keymap_from_config
 from cockpit.tui.commands import Commands
 from cockpit.tui.countdown import Countdown
@@ -37,6 +38,7 @@ from cockpit.tui.gate_target import GateTargets
 from cockpit.tui.model import ViewModel
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.main import MainScreen
+from cockpit.tui.screens.replay import ReplayScreen as ReplayScreenType
 from cockpit.tui.stop_signals import StopSignals
 from cockpit.tui.stylesheets import STYLES
 from cockpit.tui.theme import ANSI_THEME, DEFAULT_THEME, THEMES
@@ -73,15 +75,16 @@ class CockpitApp(App[int]):
         theme: str | None = None,
         follow: bool = True,
         replay: ReplayControls | None = None,
+        pricing: Mapping[str, Pricing] | None = None,
         gate_settle_s: float = GATE_SETTLE_S,
         keys: Mapping[str, str] | None = None,
-        pricing: Mapping[str, Pricing] | None = None,
         attached: str = "",
     ) -> None:
         super().__init__()
         self.bus = bus
         self.controls = controls
         self.replay = replay
+        self.pricing: Mapping[str, Pricing] = pricing or {}  # [pricing]: the header's costs
         self.runner = runner
         self.clock = clock
         self.model = ViewModel()
@@ -107,15 +110,37 @@ class CockpitApp(App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self.main: MainScreen | None = None
         self.frames = 0
-        self.pricing: Mapping[str, Pricing] = pricing or {}  # [pricing]: the header's costs
         # `[keys]` from cockpit.toml as a Textual keymap; names were checked by the caller.
         self.keymap, _ = keymap_from_config(keys or {})
 
     # --- start and stop ------------------------------------------------------------------
 
     def get_default_screen(self) -> Screen[Any]:
-        self.main = MainScreen(id="main")
+        if self.replay is not None:
+            self.main = ReplayScreenType(id="main")
+            self.replay.on_reset = self.reset_model
+        else:
+            self.main = MainScreen(id="main")
         return self.main
+
+    def reset_model(self, state: SessionState) -> None:
+        """A replay seeked: the views start again from ``state`` (a checkpoint), and the events
+        after it follow through the bus as usual."""
+        self.model = ViewModel()
+        self.model.state = state
+        latest = max(state.prs.values(), key=lambda p: (p.last_activity, p.n), default=None)
+        self.model.focus_pr = latest.n if latest is not None else None
+        self.model._focus_waiting_gate()
+        self.gates.answered.clear()
+        self._shown = -1  # every pane redraws, as after a change of selection
+        self._ask_frame()
+
+    def show_timeline(self) -> None:
+        """t: the session as a picture, one lane per PR (live and in a replay)."""
+        from cockpit.tui.screens.timeline import TimelineScreen
+
+        if not isinstance(self.screen, TimelineScreen):
+            self.push_screen(TimelineScreen())
 
     def on_mount(self) -> None:
         for theme in THEMES:
@@ -353,7 +378,9 @@ class CockpitApp(App[int]):
             notes.append(self.attached)
         if self.replay is not None and not self.session_done:
             pace = "as fast as it goes" if self.replay.speed == float("inf") else f"×{self.replay.speed:g}"
-            notes.append(f"replay {pace}" + (" · paused (p)" if self.replay.paused else " (p pauses)"))
+            notes.append(
+                f"replay {pace}" + (" · paused (space)" if self.replay.paused else " (space pauses)")
+            )
         if not self.follow:
             notes.append("follow off (f)")
         if self.countdown.active:
@@ -370,7 +397,24 @@ class CockpitApp(App[int]):
             return None
         base = pr.base_sha or self.model.state.base_branch
         head = pr.head
-        return lambda: source(base, head)
+        if self.replay is None:
+            return lambda: source(base, head)
+        repo = self.model.state.repo
+        commits = list(pr.commits)
+
+        def load() -> Diff:
+            """A replay outlives its repository: then the journal's per-file stats, and why."""
+            try:
+                return source(base, head)
+            except Exception as exc:
+                return journal_diff(
+                    commits,
+                    f"The repository {repo} is gone or no longer holds {head[:8]} "
+                    f"({type(exc).__name__}: {exc}). The journal keeps each commit's "
+                    "per-file stats, shown here; it keeps no patches.",
+                )
+
+        return load
 
     # --- command palette -----------------------------------------------------------------
 
@@ -380,6 +424,16 @@ class CockpitApp(App[int]):
         for a in ACTIONS:
             if a.name != "palette" and c.applies(a.name):
                 yield SystemCommand(a.title, f"{a.help} ({self.key_of(a)})", partial(c.run, a.name))
+        main = self.main
+        if self.replay is not None and isinstance(main, ReplayScreenType):
+            from cockpit.tui.replay_keys import REPLAY_KEYS
+
+            for k in REPLAY_KEYS:  # the player's keys, from their one table
+                yield SystemCommand(
+                    k.title,
+                    f"{k.help} ({k.shown_key or k.key})",
+                    lambda action=k.command: self.run_action(action, main),
+                )
         for cmd in super().get_system_commands(screen):
             if cmd.title not in ("Quit", "Keys"):
                 yield cmd
@@ -401,14 +455,46 @@ class CockpitApp(App[int]):
         return {a.name: self.key_of(a) for a in ACTIONS if a.kind == "gate" or a.name == "skip"}
 
 
-def run_replay(driver: ReplaySource, *, diff_source: DiffSource | None = None) -> int:
+@dataclass
+class JournalDiff(Diff):
+    """What the journal knows of a diff whose repository is gone: per-file stats and a note."""
+
+    note: str = ""
+
+
+def journal_diff(commits: Iterable[CommitSeen], note: str) -> JournalDiff:
+    """The files the PR's commits touched, as the journal recorded them (summed per path)."""
+    by_path: dict[str, FileStat] = {}
+    for c in commits:
+        for f in c.files:
+            old = by_path.get(f.path)
+            if old is None:
+                by_path[f.path] = f
+            else:
+                by_path[f.path] = FileStat(
+                    f.status, f.path, old.insertions + f.insertions, old.deletions + f.deletions
+                )
+    files = list(by_path.values())
+    return JournalDiff(
+        "", files, sum(f.insertions for f in files), sum(f.deletions for f in files), note=note
+    )
+
+
+def run_replay(
+    driver: ReplaySource,
+    *,
+    diff_source: DiffSource | None = None,
+    pricing: Mapping[str, Pricing] | None = None,
+) -> int:
     """Watch a journaled session again in the same cockpit: the same events, the same widgets."""
 
     async def runner() -> int:
         await driver.run()
         return 0
 
-    app = CockpitApp(bus=driver.bus, controls=None, runner=runner, diff_source=diff_source, replay=driver)
+    app = CockpitApp(
+        bus=driver.bus, controls=None, runner=runner, diff_source=diff_source, replay=driver, pricing=pricing
+    )
     # Elapsed and spent times run on the replayed clock, not today's: "now" is the last event shown.
     app.clock = lambda: app.model.state.last_t or time.time()
     app.run()

@@ -398,6 +398,9 @@ class Commands:
     def help(self) -> None:
         self.app.push_screen(HelpScreen(self.app.key_of))
 
+    def timeline(self) -> None:
+        self.app.show_timeline()
+
     def palette(self) -> None:
         self.app.action_command_palette()
 

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 
 from cockpit.tui.actions import ACTIONS, HELP_NOTES, Action, key_display
+from cockpit.tui.replay_keys import help_rows as replay_help_rows
 
 KEY_WIDTH = 9
 FOOTNOTE = (
@@ -25,7 +26,7 @@ FOOTNOTE = (
 )
 
 
-def help_rows(key_of: Callable[[Action], str]) -> list[tuple[str, str, str]]:
+def help_rows(key_of: Callable[[Action], str], replay: bool = True) -> list[tuple[str, str, str]]:
     """(group, key, help) per line; the group only on its first line."""
     rows: list[tuple[str, str, str]] = []
     group = ""
@@ -35,6 +36,8 @@ def help_rows(key_of: Callable[[Action], str]) -> list[tuple[str, str, str]]:
         rows.append((a.group if a.group != group else "", key_of(a), a.help))
         group = a.group
     rows += [("", key, what) for key, what in HELP_NOTES]
+    if replay:
+        rows += list(replay_help_rows())
     return rows
 
 

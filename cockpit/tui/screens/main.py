@@ -102,9 +102,13 @@ class MainScreen(Screen[None]):
             doc = app.model.composer.get(selected) if selected is not None else None
             self.composer.show(doc, selected, pr is not None and pr.solo)
         if d.gates or d.prs or moved or tick:
-            self.footer.show_keys(app.footer_keys())
+            self.footer.show_keys(self.footer_items())
 
     # --- keys ----------------------------------------------------------------------------
+
+    def footer_items(self) -> list[tuple[str, str, str, int]]:
+        """(screen action, key, label, rank) of each key the footer shows now."""
+        return [(f"do('{name}')", key, label, rank) for name, key, label, rank in self.cockpit.footer_keys()]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "do" and parameters:

@@ -19,7 +19,7 @@ GAP = "  "
 
 
 def footer_content(items: Sequence[tuple[str, str, str, int]], width: int) -> Content:
-    """``items``: (action name, key, label, rank) in table order, all applying now."""
+    """``items``: (screen action, key, label, rank) in table order, all applying now."""
     kept = list(items)
 
     def cells(its: list[tuple[str, str, str, int]]) -> int:
@@ -31,7 +31,7 @@ def footer_content(items: Sequence[tuple[str, str, str, int]], width: int) -> Co
     parts: list[Content] = []
     for name, key, label, _ in kept:
         # The key and its label are one link: a click runs the action.
-        markup = f"[@click=screen.do('{name}')][b $text-warning]{escape(key)}[/] {escape(label)}[/]"
+        markup = f"[@click=screen.{name}][b $text-warning]{escape(key)}[/] {escape(label)}[/]"
         parts.append(Content.from_markup(markup))
     return Content(GAP).join(parts)
 
