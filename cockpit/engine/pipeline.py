@@ -270,23 +270,50 @@ class Pipeline:
     async def close(self, outcome: Outcome, reason: str = "") -> None:
         """Close the PR. The PrClosed event goes out even if a skip or stop cancels us half-way."""
         pr = self.pr
-        removed = False
+        removed = branch_removed = False
         try:
             if pr.worktree_ready:
                 await self.s.watcher.rescan()  # report every commit on the branch before we stop watching
-            if outcome in ("merged", "abandoned") and pr.worktree_ready:
+                removed, branch_removed = await asyncio.to_thread(self.discard_if_unused)
+            if outcome in ("merged", "abandoned") and pr.worktree_ready and not removed:
                 removed = await self._remove_worktree()
         finally:
-            self.closed_now(outcome, reason, removed)
+            self.closed_now(outcome, reason, removed, branch_removed)
 
-    def closed_now(self, outcome: Outcome, reason: str, worktree_removed: bool = False) -> None:
+    def discard_if_unused(self) -> tuple[bool, bool]:
+        """Remove the worktree and branch of a PR that produced nothing: no commit, nothing uncommitted.
+
+        Git only (no events), so it runs in a worker thread or, as a stopped session unwinds,
+        directly. Says what went (worktree, branch); a git failure leaves the rest as it is.
+        """
+        pr, repo = self.pr, self.s.repo
+        try:
+            if not pr.worktree_ready or repo.tip(pr.branch) != pr.base_sha or repo.dirty_files(pr.wt_path):
+                return False, False
+            repo.remove_worktree(pr.wt_path)
+        except GitError:
+            return False, False
+        try:
+            return True, repo.delete_branch(pr.branch, expected=pr.base_sha)
+        except GitError:
+            return True, False
+
+    def closed_now(
+        self, outcome: Outcome, reason: str, worktree_removed: bool = False, branch_removed: bool = False
+    ) -> None:
         pr = self.pr
         if pr.closed:
             return
         self.s.untrack(pr)
         self.s.release_writer_slot(pr)
         self.s.recorder.emit(
-            PrClosed(pr=pr.n, outcome=outcome, reason=reason, worktree_removed=worktree_removed)
+            PrClosed(
+                pr=pr.n,
+                outcome=outcome,
+                reason=reason,
+                worktree_removed=worktree_removed,
+                branch_removed=branch_removed,
+            )
         )
 
     async def _remove_worktree(self) -> bool:

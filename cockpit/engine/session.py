@@ -510,7 +510,17 @@ class Session:
                 return
             if not pr.closed:
                 self.untrack(pr)
-                self.recorder.emit(PrClosed(pr=pr.n, outcome="interrupted", reason="session stopped"))
+                # The writer is stopped by now: nothing runs in its worktree.
+                worktree_removed, branch_removed = pipeline.discard_if_unused()
+                self.recorder.emit(
+                    PrClosed(
+                        pr=pr.n,
+                        outcome="interrupted",
+                        reason="session stopped",
+                        worktree_removed=worktree_removed,
+                        branch_removed=branch_removed,
+                    )
+                )
             raise
         except Exception as exc:
             # A bug or a git failure: the PR fails visibly, the session goes on.
