@@ -148,6 +148,7 @@ class PRState:
     merge_message: str = ""
     digested: bool = False  # a digest_updated followed its close
     gate: GateOpened | None = None
+    last_gate: GateOpened | None = None  # the latest gate opened, answered or not (kept on reopen)
     usage: dict[str, Usage] = field(default_factory=_usage_by_role)
     dispatches: list[str] = field(default_factory=list)
     opened_at: float = 0.0
@@ -536,7 +537,7 @@ def _gate_opened(s: SessionState, ev: GateOpened) -> None:
     s.gates[ev.gate] = ev
     if ev.pr is not None:
         pr = s.pr(ev.pr)
-        pr.gate = ev
+        pr.gate = pr.last_gate = ev
         if ev.commit:
             pr.pinned = ev.commit
         if ev.gate_kind == "failure":

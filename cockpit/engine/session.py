@@ -343,7 +343,6 @@ class Session:
         for ev in self._past:
             if ev.pr is not None:
                 by_pr.setdefault(ev.pr, []).append(ev)
-        points: dict[int, ResumePoint] = {}
         for n in sorted(past.prs):
             st = past.prs[n]
             pr = self._rebuild(st)
@@ -355,7 +354,6 @@ class Session:
             point = resume_point(st, by_pr.get(n, []))
             if point is None:  # pragma: no cover - an open PR always has a point
                 continue
-            points[n] = point
             self._apply_point(pr, st, point)
             if point.merge is not None:
                 notes = await asyncio.to_thread(
@@ -414,8 +412,8 @@ class Session:
         pr.step = point.step
         if point.step == "write":
             pr.next_round = NextRound(max(1, st.round), point.brief or st.brief or st.task, point.reason)
-        if point.pending_brief is not None:
-            pr.pending_brief = point.pending_brief
+        if point.pending_brief is not None:  # the brief gate again, with the fold's last gate
+            pr.step = "brief_gate"
         if point.merge is not None:  # its merge_intent made the intent's commit the head
             pr.merge_message = point.merge.message
         elif point.step == "merge":
