@@ -3,19 +3,26 @@
 Runs real sessions through the production adapters and the simulators (the composer's tokens are
 counted by the Anthropic simulator from the requests actually sent). Invariant 3 says the
 composer never reads a diff, so its tokens must stay flat as the diff grows.
-Run: python bench/composer_tokens.py
+``--parts`` also prints, for each composer call of the demo, its prompt's parts (the tool, the
+system prompt, each memory block, the request) with the simulator's token count of each, and
+the call's output tokens: where the tokens go.
+Run: python bench/composer_tokens.py [--parts]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from cockpit.backends.factory import build_backends
 from cockpit.demo import demo_plan, make_repo
 from cockpit.demo.scenario import builtin_scenario, project_files
+from cockpit.demo.sim.anthropic_cache import prompt_segments
+from cockpit.demo.sim.anthropic_responders import request_text
 from cockpit.demo.stack import start_sims
 from cockpit.engine.session import Session
 from cockpit.events import DispatchFinished
@@ -25,9 +32,14 @@ from cockpit.plan import PlanItem
 
 
 async def run(
-    tmp: Path, scenario_ref: str, plan: list[PlanItem], files: dict[str, str]
+    tmp: Path,
+    scenario_ref: str,
+    plan: list[PlanItem],
+    files: dict[str, str],
+    calls: list[tuple[dict[str, Any], int]] | None = None,
 ) -> dict[int, tuple[int, int, int]]:
-    """Per PR: (composer input tokens, composer output tokens, composer calls)."""
+    """Per PR: (composer input tokens, composer output tokens, composer calls). ``calls``, when
+    given, receives each composer request body the simulator got with the call's output tokens."""
     stack = start_sims(scenario_ref, speed=0)
     try:
         cfg = stack.config()
@@ -45,10 +57,14 @@ async def run(
         result = await session.run()
         assert result.status == "completed", result
         out: dict[int, tuple[int, int, int]] = {}
+        outputs: list[int] = []
         for e in journal.read_events(session.id):
             if isinstance(e, DispatchFinished) and e.role == "composer" and e.pr is not None:
-                tokens, output, calls = out.get(e.pr, (0, 0, 0))
-                out[e.pr] = (tokens + e.usage.input_tokens, output + e.usage.output_tokens, calls + 1)
+                tokens, output, n = out.get(e.pr, (0, 0, 0))
+                out[e.pr] = (tokens + e.usage.input_tokens, output + e.usage.output_tokens, n + 1)
+                outputs.append(e.usage.output_tokens)
+        if calls is not None:  # one call at a time (the composer lock): bodies and outputs pair up
+            calls.extend(zip(stack.anthropic.message_bodies(), outputs, strict=False))
         return out
     finally:
         stack.close()
@@ -79,10 +95,32 @@ commit_message = "Add data.py"
 """
 
 
+def print_parts(calls: list[tuple[dict[str, Any], int]]) -> None:
+    """Each call's prompt in cache order, part by part, with the simulator's token counts."""
+    for body, output in calls:
+        request = request_text(body).splitlines()
+        segments = prompt_segments(body)
+        names = ["tool"] * len(body.get("tools") or []) + ["system"] * len(body.get("system") or [])
+        blocks = body["messages"][0]["content"]
+        names += [f"memory {i + 1}" for i in range(len(blocks) - 1)] + ["request"]
+        parts = ", ".join(f"{name} {seg.tokens}" for name, seg in zip(names, segments, strict=False))
+        total = sum(seg.tokens for seg in segments)
+        print(f"  {' / '.join(request[:2])}: {parts}; in {total:,}, out {output:,}")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--parts", action="store_true", help="print each demo call's prompt parts")
+    args = parser.parse_args()
     demo = builtin_scenario("demo")
+    calls: list[tuple[dict[str, Any], int]] = []
     with tempfile.TemporaryDirectory() as d:
-        per_pr = asyncio.run(run(Path(d), "builtin:demo", demo_plan(demo, 4), project_files("textkit")))
+        per_pr = asyncio.run(
+            run(Path(d), "builtin:demo", demo_plan(demo, 4), project_files("textkit"), calls)
+        )
+    if args.parts:
+        print("demo scenario, each composer call's prompt parts (simulator's token counts):")
+        print_parts(calls)
     print("demo scenario, composer tokens per PR (whole prompts, cached part included):")
     for n, (tokens, output, calls) in sorted(per_pr.items()):
         title = demo.pr[n - 1].title

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from cockpit.backends.base import Backends
-from cockpit.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, ConfigError, load_config
+from cockpit.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, ConfigError, Pricing, load_config
 from cockpit.git.model import GitError
 from cockpit.git.repo import Repo
 from cockpit.journal import Journal, JournalError, default_journal_path
@@ -419,6 +419,28 @@ def demo(
     sys.exit(code)
 
 
+def _pricing_lookup(config_file: Path | None) -> Callable[[str], dict[str, Pricing]]:
+    """[pricing] from --config, else from each session's repository's cockpit.toml, when it is
+    still there and readable (else no prices: costs show as unpriced, never as $0)."""
+    try:
+        fixed = load_config(config_file).pricing if config_file else None
+    except ConfigError as exc:
+        die(str(exc))
+    cache: dict[str, dict[str, Pricing]] = {}
+
+    def pricing_for(repo: str) -> dict[str, Pricing]:
+        if fixed is not None:
+            return fixed
+        if repo not in cache:
+            try:
+                cache[repo] = load_config(None, Path(repo)).pricing
+            except (ConfigError, OSError):
+                cache[repo] = {}
+        return cache[repo]
+
+    return pricing_for
+
+
 # --- resume ----------------------------------------------------------------------------------
 
 
@@ -567,24 +589,36 @@ def _resume_demo(
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--limit", type=int, default=None, help="Only the newest N sessions.")
+@click.option("--limit", type=int, default=None, help="Only the newest N sessions (N >= 1).")
+@_config_option("Config whose [pricing] prices the sessions (default: each session's repository's).")
 @_journal_option
-def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
-    """List the sessions in the journal, newest first."""
+def sessions(as_json: bool, limit: int | None, config_file: Path | None, journal: Path | None) -> None:
+    """List the sessions in the journal, newest first, with what they cost."""
     from cockpit.fmt import fmt_duration, fmt_tokens
-    from cockpit.state import fold, session_summary
+    from cockpit.pricing import fmt_cost, spend_cost
+
+    if limit is not None and limit < 1:
+        die(f"--limit must be at least 1 (got {limit}); leave it out to list every session")
+    pricing_for = _pricing_lookup(config_file)
 
     j = open_journal(journal)
     out: list[dict[str, Any]] = []
-    for row in j.list_sessions(limit):
-        state = fold(j.read_events(row.id, skip_kinds=("dispatch_output",)))
-        if row.status == "unfinished":  # the owner died: open PRs show interrupted, not "writing"
-            state.mark_owner_gone()
-        summary = session_summary(state)
-        summary["id"], summary["repo"], summary["started_at"] = row.id, row.repo, row.started_at
-        summary["finished_at"], summary["status"] = row.finished_at, row.status
-        out.append(summary)
-    j.close()
+    try:
+        for row in j.list_sessions(limit):
+            summary = dict(j.summary(row.id))
+            summary["id"], summary["repo"], summary["started_at"] = row.id, row.repo, row.started_at
+            summary["finished_at"], summary["status"] = row.finished_at, row.status
+            costs = spend_cost(summary.pop("spend", []), pricing_for(row.repo))
+            summary["cost"] = {
+                "usd": round(costs.total, 6) if costs.by_role or not costs.unpriced else None,
+                "unpriced": sorted(costs.unpriced),
+                "text": fmt_cost(costs),
+            }
+            out.append(summary)
+    except JournalError as exc:
+        die(str(exc))
+    finally:
+        j.close()
     if as_json:
         click.echo(json.dumps(out, indent=2))
         return
@@ -593,6 +627,7 @@ def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
         return
     import datetime as dt
 
+    rows = [("SESSION", "STARTED", "STATUS", "WALL", "TOKENS", "COST", "PRS", "REPOSITORY")]
     for s in out:
         started = dt.datetime.fromtimestamp(s["started_at"]).strftime("%Y-%m-%d %H:%M")
         outcomes: dict[str, int] = {}
@@ -600,10 +635,24 @@ def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
             outcomes[pr["outcome"]] = outcomes.get(pr["outcome"], 0) + 1
         prs = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "no PRs"
         tokens = sum(u["input_tokens"] + u["output_tokens"] for u in s["usage"].values())
-        click.echo(
-            f"{s['id']}  {started}  {s['status']:<11} {fmt_duration(s['wall_s']):>7}  "
-            f"{fmt_tokens(tokens):>6} tok  {prs}  {s['repo']}"
+        rows.append(
+            (
+                s["id"],
+                started,
+                s["status"],
+                fmt_duration(s["wall_s"]),
+                fmt_tokens(tokens),
+                s["cost"]["text"],
+                prs,
+                s["repo"],
+            )
         )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    right = {3, 4, 5}  # figures line up on the right
+    for r in rows:
+        pairs = enumerate(zip(r[:-1], widths, strict=True))
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in pairs]
+        click.echo("  ".join([*cells, r[-1]]).rstrip())
 
 
 # --- replay and export ------------------------------------------------------------------------
@@ -621,9 +670,16 @@ def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
 @click.option("--headless", is_flag=True, help="No screen: print a line per step.")
 @click.option("--follow", is_flag=True, help="Keep following a session that is still running.")
 @click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
+@_config_option("Config whose [pricing] prices the replay (default: the session's repository's).")
 @_journal_option
 def replay(
-    session_ref: str, speed: float, headless: bool, follow: bool, verbose: bool, journal: Path | None
+    session_ref: str,
+    speed: float,
+    headless: bool,
+    follow: bool,
+    verbose: bool,
+    config_file: Path | None,
+    journal: Path | None,
 ) -> None:
     """Watch a past session again (SESSION: an id, a unique prefix, or "last")."""
     from cockpit.bus import EventBus
@@ -633,19 +689,28 @@ def replay(
     j = open_journal(journal)
     try:
         row = j.get_session(session_ref)
+        if row.status != "running" and j.stored_summary(row.id) is None:
+            # A journal from before checkpoints: index the session once, so seeks stay quick.
+            click.echo(f"cockpit: indexing session {row.id} once (checkpoints for seeking)…", err=True)
+            j.summary(row.id)
     except JournalError as exc:
         die(str(exc))
     finally:
         j.close()
+    pricing = _pricing_lookup(config_file)(row.repo)
     bus = EventBus()
-    driver = ReplayDriver(j.path, row.id, bus, speed=speed if speed > 0 else float("inf"), follow=follow)
+    # Headless and quiet, the streamed text is never printed: it is not even read (commands are).
+    quiet = ("text", "reasoning", "stderr", "plan", "status") if headless and not verbose else ()
+    driver = ReplayDriver(
+        j.path, row.id, bus, speed=speed, follow=follow, hold=not headless, skip_channels=quiet
+    )
     if not headless:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             die("the cockpit needs a terminal; pass --headless to print a line per step instead")
         from cockpit.tui.app import run_replay
 
-        sys.exit(run_replay(driver, diff_source=_replay_diff(row.repo)))
-    printer = HeadlessPrinter(verbose=verbose)
+        sys.exit(run_replay(driver, diff_source=_replay_diff(row.repo), pricing=pricing))
+    printer = HeadlessPrinter(verbose=verbose, pricing=pricing)
     bus.subscribe(printer.on_event)
 
     async def go() -> None:
@@ -769,7 +834,7 @@ def export(
     session_ref: str, fmt: str, output: Path | None, config_file: Path | None, journal: Path | None
 ) -> None:
     """Export a session: its events as JSONL (docs/events.md), or a Markdown audit report."""
-    from cockpit.report import jsonl, markdown
+    from cockpit.report import markdown
 
     j = open_journal(journal)
     try:
@@ -777,18 +842,41 @@ def export(
         pricing = load_config(config_file).pricing if config_file else None
     except (JournalError, ConfigError) as exc:
         die(str(exc))
-    events = j.read_events(row.id)
     stream = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - closed below
     try:
-        if fmt == "jsonl":
-            for line in jsonl(events):
-                stream.write(line)
+        if fmt == "jsonl":  # the journal holds each event's JSON: copied as it is, byte for byte
+            for chunk in j.export_chunks(row.id):
+                stream.write(chunk)
         else:
-            stream.write(markdown(events, pricing, owner_gone=row.status == "unfinished").encode())
+            # The report never shows the streamed output: it is not even read.
+            events = j.read_events(row.id, skip_kinds=("dispatch_output",), batch=5000)
+            stream.write(
+                markdown(
+                    events, pricing, event_count=row.last_seq + 1, owner_gone=row.status == "unfinished"
+                ).encode()
+            )
     finally:
         if output:
             stream.close()
         j.close()
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_journal_option
+def import_(file: Path, journal: Path | None) -> None:
+    """Load a JSONL export (docs/events.md) into the journal; importing it again adds nothing."""
+    j = open_journal(journal)
+    try:
+        session, added = j.import_jsonl(file)
+    except JournalError as exc:
+        die(str(exc))
+    finally:
+        j.close()
+    if added:
+        click.echo(f"imported session {session}: {added} events into {j.path}")
+    else:
+        click.echo(f"session {session} is already in {j.path}; nothing added")
 
 
 # --- clean -----------------------------------------------------------------------------------

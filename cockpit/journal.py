@@ -29,7 +29,18 @@ from typing import Any, Literal
 
 import platformdirs
 
-from cockpit.events import AnyEvent, Event, SessionFinished, decode, encode, kind_of
+from cockpit import checkpoints
+from cockpit.events import (
+    AnyEvent,
+    Event,
+    EventDecodeError,
+    SessionFinished,
+    SessionStarted,
+    decode,
+    encode,
+    kind_of,
+)
+from cockpit.state import SessionState
 
 SCHEMA_VERSION = 3  # 2: sessions.owner_start; 3: the requests table
 BUSY_TIMEOUT_MS = 15_000
@@ -81,6 +92,10 @@ CREATE INDEX IF NOT EXISTS requests_by_status ON requests(session, status, id);
 
 class JournalError(Exception):
     """The journal cannot be opened or written; the message names the file."""
+
+
+class ImportError_(JournalError):
+    """An export that cannot be imported; the message names the file and the line."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +257,8 @@ class Journal:
                 with contextlib.suppress(sqlite3.OperationalError):  # another process added it
                     self._conn.execute("ALTER TABLE sessions ADD COLUMN owner_start INTEGER")
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # Additive tables (checkpoints, summaries): created whenever missing, whatever the version.
+        checkpoints.ensure_tables(self._conn)
 
     def close(self) -> None:
         self._conn.close()
@@ -372,27 +389,265 @@ class Journal:
     # --- events ------------------------------------------------------------------------------
 
     def read_events(
-        self, session: str, from_seq: int = 0, *, skip_kinds: Iterable[str] = (), batch: int = 500
+        self,
+        session: str,
+        from_seq: int = 0,
+        *,
+        to_seq: int | None = None,
+        skip_kinds: Iterable[str] = (),
+        skip_channels: Iterable[str] = (),
+        batch: int = 500,
     ) -> Iterator[AnyEvent]:
-        """Stream a session's events in order, from ``from_seq`` on, without loading them all."""
+        """Stream a session's events in order, seq in ``[from_seq, to_seq)``, without loading
+        them all."""
+        rows = self.read_raw(
+            session, from_seq, to_seq=to_seq, skip_kinds=skip_kinds, skip_channels=skip_channels, batch=batch
+        )
+        for data in rows:
+            yield decode(data)
+
+    def read_raw(
+        self,
+        session: str,
+        from_seq: int = 0,
+        *,
+        to_seq: int | None = None,
+        skip_kinds: Iterable[str] = (),
+        skip_channels: Iterable[str] = (),
+        batch: int = 500,
+    ) -> Iterator[bytes]:
+        """The events' stored JSON, undecoded (an export copies it as it is).
+
+        ``skip_channels`` leaves out ``dispatch_output`` events of those channels without
+        decoding them: the stored JSON is cockpit's own encoding, in which the key
+        ``"channel":"text"`` can only be the field (a quote inside a string is escaped)."""
         skip = tuple(skip_kinds)
         where = "session = ? AND seq >= ?"
+        params: list[object] = [session, from_seq]
+        if to_seq is not None:
+            where += " AND seq < ?"
+            params.append(to_seq)
         if skip:
             where += f" AND kind NOT IN ({', '.join('?' * len(skip))})"
-        cur = self._conn.execute(
-            f"SELECT data FROM events WHERE {where} ORDER BY seq", (session, from_seq, *skip)
-        )
+            params += skip
+        channels = tuple(skip_channels)
+        if channels:
+            where += (
+                " AND NOT (kind = 'dispatch_output' AND ("
+                + " OR ".join(["instr(data, ?) > 0"] * len(channels))
+                + "))"
+            )
+            params += [f'"channel":"{c}"' for c in channels]
+        cur = self._conn.execute(f"SELECT data FROM events WHERE {where} ORDER BY seq", params)
         while True:
             rows = cur.fetchmany(batch)
             if not rows:
                 return
             for (data,) in rows:
-                yield decode(data)
+                yield data.encode() if isinstance(data, str) else bytes(data)
+
+    def export_chunks(self, session: str, chunk: int = 20_000) -> Iterator[bytes]:
+        """The session's JSONL export: the stored JSON of each event, a newline after each,
+        joined by SQLite a chunk at a time (a million events copy in a couple of seconds)."""
+        last = self.get_session(session).last_seq
+        for lo in range(0, last + 1, chunk):
+            (data,) = self._conn.execute(
+                "SELECT CAST(group_concat(data, char(10)) AS BLOB) FROM"
+                " (SELECT data FROM events WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq)",
+                (session, lo, lo + chunk),
+            ).fetchone()
+            if data:
+                yield bytes(data) + b"\n"
 
     def count_events(self, session: str) -> int:
         return int(
             self._conn.execute("SELECT count(*) FROM events WHERE session = ?", (session,)).fetchone()[0]
         )
+
+    # --- the replay index: checkpoints, summaries, milestones (cockpit/checkpoints.py) ------
+
+    def checkpoint_before(self, session: str, seq: int) -> tuple[int, SessionState | None]:
+        """The nearest reduced state folding at most ``seq`` events, and how many it folds."""
+        return checkpoints.checkpoint_before(self._conn, session, seq)
+
+    def state_at(self, session: str, seq: int | None = None) -> SessionState:
+        """The session's state after its first ``seq`` events (all of them by default)."""
+        if seq is None:
+            seq = self.get_session(session).last_seq + 1
+        return checkpoints.state_at(self._conn, session, seq)
+
+    def summary(self, session: str) -> dict[str, Any]:
+        """What ``cockpit sessions`` shows: stored once the session finished, else from the
+        nearest checkpoint; a session journaled without checkpoints is indexed once here."""
+        row = self.get_session(session)
+        stored = checkpoints.read_summary(self._conn, session)
+        if stored is not None and stored[0] >= row.last_seq + 1 and row.status != "unfinished":
+            return stored[1]
+        if row.status != "running" and self.checkpoint_before(session, row.last_seq + 1)[1] is None:
+            with contextlib.suppress(sqlite3.Error):  # a read-only journal, say: fold without storing
+                checkpoints.rebuild(self._conn, session)
+        state = self.state_at(session, row.last_seq + 1)
+        if row.status == "unfinished":  # its owner died: open PRs are interrupted, not "writing"
+            state.mark_owner_gone()
+        return checkpoints.summary_of(state)
+
+    def stored_summary(self, session: str) -> dict[str, Any] | None:
+        """The summary stored when the session finished, if any (never folds anything)."""
+        stored = checkpoints.read_summary(self._conn, session)
+        return stored[1] if stored is not None else None
+
+    def time_span(self, session: str) -> tuple[float, float]:
+        """The times of a session's first and last events (its clock on a timeline)."""
+        first = self._conn.execute(
+            "SELECT t FROM events WHERE session = ? ORDER BY seq LIMIT 1", (session,)
+        ).fetchone()
+        last = self._conn.execute(
+            "SELECT t FROM events WHERE session = ? ORDER BY seq DESC LIMIT 1", (session,)
+        ).fetchone()
+        if first is None or last is None:
+            return (0.0, 0.0)
+        return float(first[0]), float(last[0])
+
+    def event_index(self, session: str, kinds: Iterable[str]) -> list[tuple[int, float, str, int | None]]:
+        """(seq, t, kind, pr) of the session's events of these kinds, in order (by index)."""
+        out: list[tuple[int, float, str, int | None]] = []
+        for kind in dict.fromkeys(kinds):  # one indexed range per kind (events_by_kind), then merged
+            out += [
+                (int(seq), float(t), kind, None if pr is None else int(pr))
+                for seq, t, pr in self._conn.execute(
+                    "SELECT seq, t, pr FROM events WHERE session = ? AND kind = ? ORDER BY seq",
+                    (session, kind),
+                )
+            ]
+        out.sort()
+        return out
+
+    def first_event_of_pr(self, session: str, pr: int) -> int | None:
+        row = self._conn.execute(
+            "SELECT seq FROM events WHERE session = ? AND kind = 'pr_opened' AND pr = ? ORDER BY seq LIMIT 1",
+            (session, pr),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    # --- import (cockpit import): a JSONL export into this journal ---------------------------
+
+    def import_jsonl(self, path: Path) -> tuple[str, int]:
+        """Load an export (docs/events.md) as a session; returns (session id, events added).
+
+        Every line is checked before anything is written, and everything is written in one
+        transaction: a malformed or truncated line is an ``ImportError_`` naming it, and nothing
+        is imported. Importing what the journal already holds adds nothing; an export that
+        continues a session the journal holds part of adds the rest.
+        """
+        session, count, first, finished = self._check_export(path)
+        existing: SessionRow | None = None
+        with contextlib.suppress(JournalError):
+            existing = self.get_session(session)
+            if existing.id != session:
+                existing = None
+        have = 0
+        if existing is not None:
+            have = existing.last_seq + 1
+            if have > count:
+                raise ImportError_(
+                    f"{path}: the journal holds more of session {session} ({have} events) than it"
+                )
+            stored = self.read_raw(session, 0, to_seq=have)
+            for n, (line, data) in enumerate(zip(self._lines(path), stored, strict=False), 1):
+                if encode(decode(line)) != data:
+                    raise ImportError_(
+                        f"{path}, line {n}: differs from session {session} already in the journal {self.path}"
+                    )
+            if have == count:
+                return session, 0
+        conn = self._conn
+        ckpt = checkpoints.Checkpointer(session)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            if existing is None:
+                conn.execute(
+                    "INSERT INTO sessions (id, repo, base_branch, mode, started_at, updated_at, status)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'running')",
+                    (session, first.repo, first.base_branch, first.mode, first.t, time.time()),
+                )
+            batch: list[tuple[Event, bytes]] = []
+            for n, line in enumerate(self._lines(path)):
+                if n < have:
+                    continue
+                ev = decode(line)
+                batch.append((ev, encode(ev)))
+                if len(batch) >= 5000:
+                    self._insert(conn, session, batch, ckpt)
+                    batch = []
+            self._insert(conn, session, batch, ckpt)
+            params: list[object] = [count - 1, time.time()]
+            sql = "UPDATE sessions SET last_seq = ?, updated_at = ?"
+            if finished is not None:
+                sql += ", finished_at = ?, status = ?"
+                params += [finished.t, finished.status]
+            conn.execute(sql + " WHERE id = ?", (*params, session))
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise JournalError(f"cannot write journal {self.path}: {exc}") from exc
+            raise
+        return session, count - have
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection,
+        session: str,
+        batch: list[tuple[Event, bytes]],
+        ckpt: checkpoints.Checkpointer,
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO events (session, seq, kind, t, pr, data) VALUES (?, ?, ?, ?, ?, ?)",
+            [(session, ev.seq, kind_of(ev), ev.t, ev.pr, data) for ev, data in batch],
+        )
+        ckpt.add(conn, ((ev, len(data)) for ev, data in batch))
+
+    @staticmethod
+    def _lines(path: Path) -> Iterator[bytes]:
+        with open(path, "rb") as f:
+            for line in f:
+                yield line.rstrip(b"\r\n")
+
+    def _check_export(self, path: Path) -> tuple[str, int, SessionStarted, SessionFinished | None]:
+        """One pass over the file: every line an event of one session, seq 0, 1, 2, ... in order."""
+        session = ""
+        count = 0
+        first: SessionStarted | None = None
+        finished: SessionFinished | None = None
+        try:
+            f = open(path, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise ImportError_(f"cannot read {path}: {exc.strerror or exc}") from exc
+        with f:
+            for n, raw in enumerate(f, 1):
+                if not raw.endswith(b"\n"):
+                    raise ImportError_(f"{path}, line {n}: truncated (no end of line); nothing imported")
+                try:
+                    ev = decode(raw.rstrip(b"\r\n"))
+                except EventDecodeError as exc:
+                    raise ImportError_(f"{path}, line {n}: not an event ({exc}); nothing imported") from exc
+                if n == 1:
+                    if not isinstance(ev, SessionStarted):
+                        raise ImportError_(f"{path}, line 1: an export starts with session_started")
+                    session, first = ev.session, ev
+                if ev.session != session:
+                    raise ImportError_(f"{path}, line {n}: session {ev.session!r}, not {session!r}")
+                if ev.seq != n - 1:
+                    raise ImportError_(f"{path}, line {n}: seq {ev.seq}, expected {n - 1}")
+                if finished is not None:
+                    raise ImportError_(f"{path}, line {n}: an event after session_finished")
+                if isinstance(ev, SessionFinished):
+                    finished = ev
+                count = n
+        if first is None or not session:
+            raise ImportError_(f"{path}: no events")
+        return session, count, first, finished
 
     # --- requests (written by any process, settled only by the session's owner) -------------
 
@@ -499,8 +754,10 @@ class Journal:
         session: str,
         on_committed: Callable[[list[Event]], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
+        *,
+        checkpoint_every: int = checkpoints.CHECKPOINT_EVERY,
     ) -> JournalWriter:
-        return JournalWriter(self.path, session, on_committed, on_error)
+        return JournalWriter(self.path, session, on_committed, on_error, checkpoint_every=checkpoint_every)
 
 
 class JournalWriter:
@@ -512,6 +769,8 @@ class JournalWriter:
         session: str,
         on_committed: Callable[[list[Event]], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
+        *,
+        checkpoint_every: int = checkpoints.CHECKPOINT_EVERY,
     ) -> None:
         self.path = path
         self.session = session
@@ -524,6 +783,10 @@ class JournalWriter:
         self._closing = False
         self._error: BaseException | None = None
         self.lost = 0  # events that could not be written before close gave up (disk gone, say)
+        self._checkpoint_every = checkpoint_every
+        self._checkpoints: checkpoints.Checkpointer | None = checkpoints.Checkpointer(
+            session, checkpoint_every
+        )
         self.batches = 0
         try:
             self._conn = _connect(path)
@@ -611,6 +874,7 @@ class JournalWriter:
 
     def _commit(self, batch: list[Event]) -> None:
         rows = [(self.session, ev.seq, kind_of(ev), ev.t, ev.pr, encode(ev)) for ev in batch]
+        ckpt = self._checkpoints
         finished = [ev for ev in batch if isinstance(ev, SessionFinished)]
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
@@ -625,10 +889,23 @@ class JournalWriter:
                 sql += ", finished_at = ?, status = ?"
                 params += [finished[-1].t, finished[-1].status]
             conn.execute(sql + " WHERE id = ?", (*params, self.session))
+            if ckpt is not None:
+                try:
+                    conn.execute("SAVEPOINT checkpoint")
+                    ckpt.add(conn, ((ev, len(r[5])) for ev, r in zip(batch, rows, strict=True)))
+                    conn.execute("RELEASE checkpoint")
+                except Exception as exc:  # the index must never cost an event: drop it, say so
+                    conn.execute("ROLLBACK TO checkpoint")
+                    conn.execute("RELEASE checkpoint")
+                    self._checkpoints = None
+                    self._report(JournalError(f"journal {self.path}: checkpoints stopped ({exc!r})"))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            # The fold is not undone; a fresh checkpointer catches up from the journal instead.
+            if self._checkpoints is not None:
+                self._checkpoints = checkpoints.Checkpointer(self.session, self._checkpoint_every)
             raise
         self.batches += 1
         self._error = None

@@ -7,11 +7,15 @@ never as free: views say "n/a" rather than "$0.00".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
 
 from cockpit.config import Pricing
 from cockpit.events import Usage
+from cockpit.fmt import fmt_money
 from cockpit.state import SessionState
 
 
@@ -62,3 +66,34 @@ def session_costs(state: SessionState, pricing: Mapping[str, Pricing]) -> Costs:
             out.by_pr[d.pr] = out.by_pr.get(d.pr, 0.0) + c
         out.total += c
     return out
+
+
+def spend_cost(spend: Iterable[Mapping[str, Any]], pricing: Mapping[str, Pricing]) -> Costs:
+    """Costs from a stored summary's usage per (role, model) (``checkpoints.spend``), without
+    folding the session again. Rows that do not parse count as unpriced, never as free."""
+    out = Costs()
+    for row in spend:
+        model = str(row.get("model", ""))
+        role = str(row.get("role", ""))
+        try:
+            u = msgspec.convert(row.get("usage", {}), Usage)
+        except msgspec.ValidationError:
+            out.unpriced.add(model or "?")
+            continue
+        price = find_price(pricing, model)
+        if price is None:
+            out.unpriced.add(model or "?")
+            continue
+        c = usage_cost(u, price)
+        out.by_role[role] = out.by_role.get(role, 0.0) + c
+        out.total += c
+    return out
+
+
+def fmt_cost(costs: Costs) -> str:
+    """ "$0.123", "unpriced" when no model has a price, "$0.123 + unpriced" when some have none."""
+    if not costs.unpriced:
+        return fmt_money(costs.total)
+    if not costs.by_role:
+        return "unpriced"
+    return f"{fmt_money(costs.total)} + unpriced"

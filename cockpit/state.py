@@ -142,7 +142,8 @@ class PRState:
     round: int = 0
     rounds: dict[int, RoundState] = field(default_factory=dict)
     commits: list[CommitSeen] = field(default_factory=list)
-    head: str = ""
+    head: str = ""  # the latest commit seen on the branch
+    pinned: str = ""  # the commit a review, decision, gate or merge intent of this round is about
     merged_sha: str = ""
     merge_message: str = ""
     digested: bool = False  # a digest_updated followed its close
@@ -163,6 +164,13 @@ class PRState:
         """The brief of the current round (what its writer was asked to do)."""
         r = self.rounds.get(self.round)
         return r.brief if r is not None else ""
+
+    @property
+    def target(self) -> str:
+        """The commit the PR's pipeline acts on: the branch's latest commit while the round's
+        writer works, then the one its review, decision, gate or merge intent was about (a
+        later commit, a person's, leaves it and is "the branch moved")."""
+        return self.pinned or self.head
 
     @property
     def commit_log(self) -> list[tuple[str, str]]:
@@ -389,7 +397,9 @@ def _worktree_intent(s: SessionState, ev: WorktreeIntent) -> None:
 
 def _merge_intent(s: SessionState, ev: MergeIntent) -> None:
     if ev.pr is not None:
-        s.pr(ev.pr).merge_intent = ev
+        pr = s.pr(ev.pr)
+        pr.merge_intent = ev
+        pr.pinned = ev.sha
 
 
 def _worktree_created(s: SessionState, ev: WorktreeCreated) -> None:
@@ -409,6 +419,8 @@ def _round_started(s: SessionState, ev: RoundStarted) -> None:
     pr.round = ev.round
     r = pr.current_round()
     r.brief, r.reason = ev.brief, ev.reason
+    if ev.reason != "review":  # a writer's round follows the branch; a re-review keeps the moved tip
+        pr.pinned = ""
 
 
 def _pr_closed(s: SessionState, ev: PrClosed) -> None:
@@ -509,6 +521,7 @@ def _verdict(s: SessionState, ev: VerdictParsed) -> None:
     r = pr.rounds.setdefault(ev.round, RoundState(ev.round))
     r.verdicts[ev.reviewer] = ev
     r.reviews[ev.reviewer] = ev
+    pr.pinned = ev.commit
 
 
 def _decision(s: SessionState, ev: DecisionProposed) -> None:
@@ -516,6 +529,7 @@ def _decision(s: SessionState, ev: DecisionProposed) -> None:
         return
     pr = s.pr(ev.pr)
     pr.rounds.setdefault(ev.round, RoundState(ev.round)).decision = ev
+    pr.pinned = ev.commit
 
 
 def _gate_opened(s: SessionState, ev: GateOpened) -> None:
@@ -523,6 +537,8 @@ def _gate_opened(s: SessionState, ev: GateOpened) -> None:
     if ev.pr is not None:
         pr = s.pr(ev.pr)
         pr.gate = ev
+        if ev.commit:
+            pr.pinned = ev.commit
         if ev.gate_kind == "failure":
             pr.failures += 1
 

@@ -31,6 +31,8 @@ SHOTS = (
     "diff",
     "help",
     "finished",
+    "replay-mid-session",
+    "timeline",
 )
 
 
@@ -38,7 +40,11 @@ async def shoot(name: str, workdir: Path) -> Path:
     from tests.tui import scenes
 
     scene = scenes.scenes()[name]
-    app, bus = scenes.build(scene, scenes.scratch_controls(workdir / name))
+    if scene.replay:
+        (workdir / name).mkdir(parents=True, exist_ok=True)
+        app, bus = scenes.build_replay(scene, workdir / name)
+    else:
+        app, bus = scenes.build(scene, scenes.scratch_controls(workdir / name))
     async with app.run_test(size=scene.size) as pilot:
         await pilot.pause()
         await scenes.play(app, bus, scene)

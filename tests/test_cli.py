@@ -57,7 +57,18 @@ def test_demo_headless_then_sessions_json(tmp_path: Path) -> None:
     data = json.loads(listed.stdout)
     assert len(data) == 1
     s = data[0]
-    assert set(s) == {"id", "repo", "started_at", "finished_at", "status", "prs", "usage", "wall_s"}
+    assert set(s) == {
+        "id",
+        "repo",
+        "started_at",
+        "finished_at",
+        "status",
+        "prs",
+        "usage",
+        "wall_s",
+        "events",
+        "cost",
+    }
     assert s["status"] == "completed" and s["repo"] == str(repo)
     assert [p["outcome"] for p in s["prs"]] == ["merged", "merged", "abandoned", "merged"]
     assert set(s["prs"][0]) == {"id", "title", "branch", "outcome", "rounds", "commits"}
@@ -71,6 +82,37 @@ def test_demo_headless_then_sessions_json(tmp_path: Path) -> None:
     }
     text = cockpit("sessions", "--journal", str(journal)).stdout
     assert s["id"] in text and "3 merged" in text
+
+
+def test_sessions_table_costs_and_limit(tmp_path: Path) -> None:
+    from bench.longsession import write_session
+
+    journal = tmp_path / "j.sqlite3"
+    write_session(journal, 400, 2, session="s-one")
+    write_session(journal, 400, 2, session="s-two")
+    lines = cockpit("sessions", "--journal", str(journal)).stdout.splitlines()
+    assert lines[0].split()[:7] == ["SESSION", "STARTED", "STATUS", "WALL", "TOKENS", "COST", "PRS"]
+    assert len(lines) == 3 and all("unpriced" in ln for ln in lines[1:])  # no [pricing]: never $0
+    data = json.loads(cockpit("sessions", "--json", "--journal", str(journal)).stdout)
+    assert data[0]["cost"] == {
+        "usd": None,
+        "unpriced": ["claude-sonnet-4-6", "glm-4.6", "gpt-5-codex"],
+        "text": "unpriced",
+    }
+    priced = tmp_path / "prices.toml"
+    priced.write_text('[pricing."claude-sonnet-4-6"]\ninput = 3.0\noutput = 15.0\n', encoding="utf-8")
+    data = json.loads(
+        cockpit("sessions", "--json", "--config", str(priced), "--journal", str(journal)).stdout
+    )
+    # Two PRs of (1,200 + 1,500) input and (300 + 200) output composer tokens.
+    assert data[0]["cost"]["usd"] == pytest.approx((5400 * 3 + 1000 * 15) / 1e6)
+    assert data[0]["cost"]["text"].endswith("+ unpriced")
+    assert (
+        len(json.loads(cockpit("sessions", "--json", "--limit", "1", "--journal", str(journal)).stdout)) == 1
+    )
+    for bad in ("0", "-1"):
+        refused = cockpit("sessions", "--limit", bad, "--journal", str(journal))
+        assert refused.returncode == 2 and "--limit must be at least 1" in refused.stderr
 
 
 def test_demo_cleans_up_its_scratch_repository(tmp_path: Path) -> None:

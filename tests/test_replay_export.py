@@ -35,10 +35,12 @@ async def test_replay_is_the_same_stream(tmp_path: Path) -> None:
     assert fold(seen) == h.state()
 
 
-def test_gaps_are_divided_and_capped(tmp_path: Path) -> None:
-    d = ReplayDriver(tmp_path / "j.sqlite3", "s", EventBus(), speed=10, max_gap_s=2)
-    assert d._gap(None, 5.0) == 0 and d._gap(0.0, 5.0) == 0.5 and d._gap(0.0, 3600.0) == 2
-    d.skip_to_end()
+def test_gaps_are_divided_and_idle_is_skipped(tmp_path: Path) -> None:
+    d = ReplayDriver(tmp_path / "j.sqlite3", "s", EventBus(), speed=10, skip_idle=False)
+    assert d._gap(None, 5.0) == 0 and d._gap(0.0, 5.0) == 0.5 and d._gap(0.0, 3600.0) == 360
+    assert d.toggle_skip_idle() is True  # i: a gap over 2 s of session time plays as 2 s
+    assert d._gap(0.0, 1.0) == 0.1 and d._gap(0.0, 3600.0) == 0.2
+    d.set_speed(0)
     assert d._gap(0.0, 5.0) == 0
 
 
@@ -111,7 +113,8 @@ async def test_exports_and_no_secret_anywhere(tmp_path: Path) -> None:
         timeout=60,
     ).stdout
     assert md == markdown(events)
-    assert "## PR 1: Add slugify()" in md and "**correctness**: APPROVE" in md and "Composer: **merge**" in md
+    assert "## PR 1: Add slugify()" in md and "**correctness**: APPROVE" in md
+    assert "Composer proposes **merge**" in md
     assert SIM_KEY not in md
 
 

@@ -7,12 +7,15 @@ instead, and everything else works the same. ``GateAnswer`` is a human's answer 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cockpit.bus import EventBus
+from cockpit.checkpoints import Milestone
 from cockpit.engine.gates import GateAnswer
 from cockpit.events import GateOpened
 from cockpit.git.repo import Repo
+from cockpit.state import SessionState
 
 if TYPE_CHECKING:  # the session module loads only where a session runs
     from cockpit.engine.session import SessionResult
@@ -62,7 +65,11 @@ class LiveSession(SessionControls, Protocol):
 
 
 class ReplayControls(Protocol):
-    """What a replay lets the viewer change: only its own pace (``cockpit.replay.ReplayDriver``)."""
+    """What a replay lets the viewer change: its pace and position (``cockpit.replay.ReplayDriver``).
+
+    A seek hands the views a new state through ``on_reset`` before it publishes what follows."""
+
+    on_reset: Callable[[SessionState], None] | None
 
     @property
     def paused(self) -> bool: ...
@@ -70,9 +77,57 @@ class ReplayControls(Protocol):
     @property
     def speed(self) -> float: ...
 
+    @property
+    def skip_idle(self) -> bool: ...
+
+    @property
+    def follow(self) -> bool: ...
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def last_t(self) -> float: ...
+
+    @property
+    def at_end(self) -> bool: ...
+
+    def span(self) -> tuple[float, float]: ...
+
+    def milestones(self) -> list[Milestone]: ...
+
+    def pr_numbers(self) -> list[int]: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
     def pause(self) -> None: ...
 
     def resume(self) -> None: ...
+
+    def toggle(self) -> bool: ...
+
+    def faster(self) -> float: ...
+
+    def slower(self) -> float: ...
+
+    def toggle_skip_idle(self) -> bool: ...
+
+    def seek(self, target: int, /) -> int: ...
+
+    def step(self, n: int, /) -> int: ...
+
+    def home(self) -> int: ...
+
+    def end(self) -> int: ...
+
+    def next_milestone(self) -> Milestone | None: ...
+
+    def prev_milestone(self) -> Milestone | None: ...
+
+    def goto_pr(self, pr: int, /) -> bool: ...
 
     def skip_to_end(self) -> None: ...
 

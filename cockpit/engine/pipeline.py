@@ -110,7 +110,6 @@ class PrRun:
     wt_name: str  # names derived from the session id, n and title (the journal has the path once made)
     wt_path: Path
     step: str = "compose"  # the pipeline's program counter; after a crash restore.resume_point derives it
-    head: str = ""  # the commit this step works on, pinned from git when the writer's round ends
     next_round: NextRound | None = None  # an answered gate's next round, until round_started journals it
     merge_message: str = ""  # an answered gate's message, until merge_intent journals it
     pending_brief: str | None = None  # a resumed brief gate's text (the fold drops gates on reopen)
@@ -146,6 +145,11 @@ class PrRun:
     @property
     def brief(self) -> str:
         return self.st.brief
+
+    @property
+    def head(self) -> str:
+        """The commit the pipeline acts on (``PRState.target``)."""
+        return self.st.target
 
     @property
     def base_sha(self) -> str:
@@ -453,8 +457,7 @@ class Pipeline:
             after = await self._commit_leftovers(d.result, before)
         if d.ok and after == before and self._round_has_commits():
             before = ""  # a resumed round: its writer committed before the crash, this run added none
-        if d.ok and after != before:
-            pr.head = after
+        if d.ok and after != before:  # the rescan above made ``after`` the PR's head
             if pr.solo:
                 await self.solo_gate()
             else:
@@ -524,7 +527,6 @@ class Pipeline:
         await asyncio.to_thread(
             self.s.repo.create_worktree, pr.wt_name, pr.wt_path, pr.branch, base, reuse_branch=existing
         )
-        pr.head = base
         self.s.track(pr, base)
         self.s.recorder.emit(WorktreeCreated(pr=pr.n, path=str(pr.wt_path), branch=pr.branch, base_sha=base))
 
@@ -540,10 +542,10 @@ class Pipeline:
 
     # --- solo ------------------------------------------------------------------------------
 
-    async def solo_gate(self, summary: str = "solo PR: merge the writer's commit?") -> None:
+    async def solo_gate(self, summary: str = "solo PR: merge the writer's commit?", commit: str = "") -> None:
         pr = self.pr
         message = self._last_subject() or pr.title
-        ans, step = await self.ask("merge", "merge", text=message, summary=summary)
+        ans, step = await self.ask("merge", "merge", text=message, summary=summary, commit=commit)
         await self.act(ans, step, message, "")
 
     def _last_subject(self) -> str:
@@ -870,8 +872,7 @@ class Pipeline:
     async def moved(self, tip: str) -> None:
         pr = self.pr
         if pr.solo:  # no review to redo: ask again about merging the new tip
-            pr.head = tip
-            await self.solo_gate(f"the branch moved ({tip[:8]}): merge the new tip?")
+            await self.solo_gate(f"the branch moved ({tip[:8]}): merge the new tip?", tip)
             return
         last = pr.round >= self.s.max_rounds
         ans, step = await self.ask(
@@ -885,8 +886,7 @@ class Pipeline:
         )
         if await self.settle(ans, step, "the branch moved after the last review round"):
             return
-        pr.head = tip
-        self.emit_round(pr.round + 1, pr.brief, "review")
+        self.emit_round(pr.round + 1, pr.brief, "review")  # the moved gate made ``tip`` the head
         pr.step = "review"
 
     async def refused(self, exc: MergeRefused) -> None:

@@ -384,12 +384,8 @@ class Session:
         await self.watcher.start()
         for pr in self.prs:
             if not pr.closed and pr.worktree_ready:
-                self.track(pr, pr.head or pr.base_sha)
+                self.track(pr, pr.st.head or pr.base_sha)
         await self.watcher.rescan()  # commits made while nobody watched become commit_seen
-        for pr in self.prs:
-            point = points.get(pr.n)
-            if point is not None and point.step == "review" and pr.worktree_ready:
-                pr.head = await asyncio.to_thread(self.repo.tip, pr.branch)
 
     async def _keep_leftovers(self, pr: PrRun) -> list[str]:
         """Commit what an interrupted writer left uncommitted, so its writer's next run cannot
@@ -412,7 +408,6 @@ class Session:
             wt_path=Path(st.worktree)
             if st.worktree
             else self.worktree_root / self.id / f"{n}-{slugify(st.title)}",
-            head=st.head,
         )
 
     def _apply_point(self, pr: PrRun, st: PRState, point: ResumePoint) -> None:
@@ -421,8 +416,7 @@ class Session:
             pr.next_round = NextRound(max(1, st.round), point.brief or st.brief or st.task, point.reason)
         if point.pending_brief is not None:
             pr.pending_brief = point.pending_brief
-        if point.merge is not None:
-            pr.head = point.merge.sha
+        if point.merge is not None:  # its merge_intent made the intent's commit the head
             pr.merge_message = point.merge.message
         elif point.step == "merge":
             decided = st.rounds[st.round].decision if st.round in st.rounds else None

@@ -16,7 +16,8 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, ClassVar
 
@@ -27,15 +28,17 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from cockpit.bus import EventBus
+from cockpit.config import Pricing
 from cockpit.engine.controls import LiveSession, ReplayControls, ReplaySource, SessionControls
-from cockpit.events import Event, GateOpened, HumanDecision, PrClosed, SessionFinished
+from cockpit.events import CommitSeen, Event, FileStat, GateOpened, HumanDecision, PrClosed, SessionFinished
 from cockpit.git.model import Diff
-from cockpit.state import PRState
+from cockpit.state import PRState, SessionState
 from cockpit.tui.commands import Commands
 from cockpit.tui.countdown import Countdown
 from cockpit.tui.model import ViewModel
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.main import MainScreen
+from cockpit.tui.screens.replay import ReplayScreen as ReplayScreenType
 from cockpit.tui.stylesheets import STYLES
 from cockpit.tui.theme import ANSI_THEME, DEFAULT_THEME, THEMES
 from cockpit.tui.widgets.gate_banner import BannerView
@@ -73,6 +76,7 @@ class CockpitApp(App[int]):
         theme: str | None = None,
         follow: bool = True,
         replay: ReplayControls | None = None,
+        pricing: Mapping[str, Pricing] | None = None,
         gate_settle_s: float = GATE_SETTLE_S,
         attached: str = "",
     ) -> None:
@@ -80,6 +84,7 @@ class CockpitApp(App[int]):
         self.bus = bus
         self.controls = controls
         self.replay = replay
+        self.pricing: Mapping[str, Pricing] = pricing or {}  # [pricing]: the header's costs
         self.runner = runner
         self.clock = clock
         self.model = ViewModel()
@@ -112,8 +117,31 @@ class CockpitApp(App[int]):
     # --- start and stop ------------------------------------------------------------------
 
     def get_default_screen(self) -> Screen[Any]:
-        self.main = MainScreen(id="main")
+        if self.replay is not None:
+            self.main = ReplayScreenType(id="main")
+            self.replay.on_reset = self.reset_model
+        else:
+            self.main = MainScreen(id="main")
         return self.main
+
+    def reset_model(self, state: SessionState) -> None:
+        """A replay seeked: the views start again from ``state`` (a checkpoint), and the events
+        after it follow through the bus as usual."""
+        self.model = ViewModel()
+        self.model.state = state
+        latest = max(state.prs.values(), key=lambda p: (p.last_activity, p.n), default=None)
+        self.model.focus_pr = latest.n if latest is not None else None
+        self.model._focus_waiting_gate()
+        self._answered.clear()
+        self._shown = -1  # every pane redraws, as after a change of selection
+        self._ask_frame()
+
+    def show_timeline(self) -> None:
+        """t: the session as a picture, one lane per PR (live and in a replay)."""
+        from cockpit.tui.screens.timeline import TimelineScreen
+
+        if not isinstance(self.screen, TimelineScreen):
+            self.push_screen(TimelineScreen())
 
     def on_mount(self) -> None:
         for theme in THEMES:
@@ -422,7 +450,9 @@ class CockpitApp(App[int]):
             notes.append(self.attached)
         if self.replay is not None and not self.session_done:
             pace = "as fast as it goes" if self.replay.speed == float("inf") else f"×{self.replay.speed:g}"
-            notes.append(f"replay {pace}" + (" · paused (p)" if self.replay.paused else " (p pauses)"))
+            notes.append(
+                f"replay {pace}" + (" · paused (space)" if self.replay.paused else " (space pauses)")
+            )
         if not self.follow:
             notes.append("follow off (f)")
         if self.countdown.active:
@@ -439,7 +469,24 @@ class CockpitApp(App[int]):
             return None
         base = pr.base_sha or self.model.state.base_branch
         head = pr.head
-        return lambda: source(base, head)
+        if self.replay is None:
+            return lambda: source(base, head)
+        repo = self.model.state.repo
+        commits = list(pr.commits)
+
+        def load() -> Diff:
+            """A replay outlives its repository: then the journal's per-file stats, and why."""
+            try:
+                return source(base, head)
+            except Exception as exc:
+                return journal_diff(
+                    commits,
+                    f"The repository {repo} is gone or no longer holds {head[:8]} "
+                    f"({type(exc).__name__}: {exc}). The journal keeps each commit's "
+                    "per-file stats, shown here; it keeps no patches.",
+                )
+
+        return load
 
     # --- command palette -----------------------------------------------------------------
 
@@ -474,6 +521,18 @@ class CockpitApp(App[int]):
                 lambda: main.action_zoom("composer"),
             )
             yield SystemCommand("Restore panes", "Show all three panes (0)", main.action_unzoom)
+        if self.replay is not None and isinstance(main, ReplayScreenType):
+            from cockpit.tui.replay_keys import REPLAY_KEYS
+
+            for k in REPLAY_KEYS:  # the player's keys, from their one table
+                yield SystemCommand(
+                    k.title,
+                    f"{k.help} ({k.shown_key or k.key})",
+                    lambda action=k.command: self.run_action(action, main),
+                )
+        yield SystemCommand(
+            "Timeline view", "One lane per PR: dispatches as bars, gates and merges (t)", self.show_timeline
+        )
         yield SystemCommand("Keys", "Every key and what it does (?)", c.help)
         yield SystemCommand("Quit cockpit", "Quit; asks first while work is in flight (q)", self.request_quit)
         for cmd in super().get_system_commands(screen):
@@ -481,14 +540,46 @@ class CockpitApp(App[int]):
                 yield cmd
 
 
-def run_replay(driver: ReplaySource, *, diff_source: DiffSource | None = None) -> int:
+@dataclass
+class JournalDiff(Diff):
+    """What the journal knows of a diff whose repository is gone: per-file stats and a note."""
+
+    note: str = ""
+
+
+def journal_diff(commits: Iterable[CommitSeen], note: str) -> JournalDiff:
+    """The files the PR's commits touched, as the journal recorded them (summed per path)."""
+    by_path: dict[str, FileStat] = {}
+    for c in commits:
+        for f in c.files:
+            old = by_path.get(f.path)
+            if old is None:
+                by_path[f.path] = f
+            else:
+                by_path[f.path] = FileStat(
+                    f.status, f.path, old.insertions + f.insertions, old.deletions + f.deletions
+                )
+    files = list(by_path.values())
+    return JournalDiff(
+        "", files, sum(f.insertions for f in files), sum(f.deletions for f in files), note=note
+    )
+
+
+def run_replay(
+    driver: ReplaySource,
+    *,
+    diff_source: DiffSource | None = None,
+    pricing: Mapping[str, Pricing] | None = None,
+) -> int:
     """Watch a journaled session again in the same cockpit: the same events, the same widgets."""
 
     async def runner() -> int:
         await driver.run()
         return 0
 
-    app = CockpitApp(bus=driver.bus, controls=None, runner=runner, diff_source=diff_source, replay=driver)
+    app = CockpitApp(
+        bus=driver.bus, controls=None, runner=runner, diff_source=diff_source, replay=driver, pricing=pricing
+    )
     # Elapsed and spent times run on the replayed clock, not today's: "now" is the last event shown.
     app.clock = lambda: app.model.state.last_t or time.time()
     app.run()

@@ -60,6 +60,7 @@ class Scene:
     theme: str | None = None
     description: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    replay: bool = False  # shown by `cockpit replay`: the player seeks to ``upto`` instead
 
     @property
     def events(self) -> tuple[AnyEvent, ...]:
@@ -96,6 +97,19 @@ def scenes() -> dict[str, Scene]:
         Scene("gate-split-light", gate, size=(200, 50), theme="cockpit-light", description="the light theme"),
         Scene("gate-split-ansi16", gate, theme="ansi-dark", description="a 16-colour terminal (ANSI theme)"),
         Scene("finished", len(recorded_events()), description="the session completed"),
+        Scene(
+            "replay-mid-session",
+            gate,
+            size=(120, 40),
+            replay=True,
+            description="cockpit replay, paused at the split-verdict gate, with its timeline bar",
+        ),
+        Scene(
+            "timeline",
+            len(recorded_events()),
+            press=("t",),
+            description="the timeline view (t): one lane per PR, brief n+1 composed while PR n is written",
+        ),
     ]
     return {s.name: s for s in out}
 
@@ -129,6 +143,34 @@ def build(scene: Scene, controls: SessionControls | None) -> tuple[CockpitApp, E
     return app, bus
 
 
+def build_replay(scene: Scene, workdir: Path) -> tuple[CockpitApp, EventBus]:
+    """The recorded session journaled in ``workdir`` and opened by a paused replay player."""
+    from cockpit.journal import Journal
+    from cockpit.replay import ReplayDriver
+
+    events = recorded_events()
+    path = workdir / "replay.sqlite3"
+    with Journal(path) as j:
+        j.begin_session(events[0].session, "/gone/textkit", "main", "demo", started_at=events[0].t)
+        w = j.writer(events[0].session, checkpoint_every=100)
+        for ev in events:
+            w.append(ev)
+        w.flush()
+        w.close()
+    bus = EventBus()
+    driver = ReplayDriver(path, events[0].session, bus, speed=5, hold=True)
+    driver.pause()
+    now = scene.now
+
+    async def runner() -> int:
+        return await driver.run()
+
+    app = CockpitApp(
+        bus=bus, controls=None, runner=runner, replay=driver, clock=lambda: now, theme=scene.theme
+    )
+    return app, bus
+
+
 async def play(app: CockpitApp, bus: EventBus, scene: Scene) -> None:
     """Publish the scene's events, let every pane catch up, then press its keys and let it settle."""
     from textual.pilot import Pilot
@@ -136,7 +178,10 @@ async def play(app: CockpitApp, bus: EventBus, scene: Scene) -> None:
     from cockpit.tui.screens.diff import DiffScreen
 
     pilot = Pilot(app)
-    bus.publish(scene.events)
+    if scene.replay and app.replay is not None:
+        app.replay.seek(scene.upto)
+    else:
+        bus.publish(scene.events)
     await app.settled()
     if not scene.press:
         return

@@ -21,7 +21,10 @@ SnapCompare = Callable[..., bool]
 
 def _compare(snap_compare: SnapCompare, tmp_path: Path, name: str) -> bool:
     scene = scenes.scenes()[name]
-    app, bus = scenes.build(scene, scenes.scratch_controls(tmp_path))
+    if scene.replay:
+        app, bus = scenes.build_replay(scene, tmp_path)
+    else:
+        app, bus = scenes.build(scene, scenes.scratch_controls(tmp_path))
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await scenes.play(app, bus, scene)
@@ -31,7 +34,16 @@ def _compare(snap_compare: SnapCompare, tmp_path: Path, name: str) -> bool:
 
 @pytest.mark.parametrize(
     "name",
-    ["mid-session", "gate-split", "override", "diff", "help", "gate-split-80x24"],
+    [
+        "mid-session",
+        "gate-split",
+        "override",
+        "diff",
+        "help",
+        "gate-split-80x24",
+        "replay-mid-session",
+        "timeline",
+    ],
 )
 def test_snapshot(snap_compare: SnapCompare, tmp_path: Path, name: str) -> None:
     assert _compare(snap_compare, tmp_path, name)

@@ -105,10 +105,11 @@ class DiffScreen(Screen[None]):
         worker = get_current_worker()
         path = diff.files[index].path
         patch = diff.patches.get(path, "")
+        note = getattr(diff, "note", "")  # a replay whose repository is gone: stats only, and why
         body = (
             render_file(path, patch)
             if patch.strip()
-            else Content.styled("(no textual change: binary or mode only)", "$foreground-muted")
+            else Content.styled(note or "(no textual change: binary or mode only)", "$foreground-muted")
         )
         if not worker.is_cancelled:
             self.app.call_from_thread(self._rendered, index, path, body)

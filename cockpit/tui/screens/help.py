@@ -11,6 +11,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from cockpit.tui.replay_keys import help_rows
+
 KEYS: tuple[tuple[str, str, str], ...] = (
     ("Gates", "a", "approve what is proposed (the selected PR's gate, else the oldest open one)"),
     ("", "o", "override: merge, fix (you edit the brief) or abandon instead"),
@@ -24,6 +26,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("View", "j / k", "select the next / previous PR (or click it)"),
     ("", "f", "follow the PR with the latest activity (on at start)"),
     ("", "d", "diff of the selected PR, from git: per file, with stats"),
+    ("", "t", "timeline view: one lane per PR, dispatches as bars, gates, commits and merges as marks"),
     ("", "1 2 3", "maximise the Writer, Reviewers or Composer pane"),
     ("", "0", "restore the three panes"),
     ("", "tab", "move focus between the list and the panes (then scroll with arrows / pgup / pgdn)"),
@@ -34,7 +37,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
 
 def help_content() -> Content:
     lines: list[Content] = []
-    for group, key, what in KEYS:
+    for group, key, what in KEYS + help_rows():
         if group:
             if lines:
                 lines.append(Content(""))

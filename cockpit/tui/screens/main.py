@@ -44,6 +44,7 @@ class MainScreen(Screen[None]):
         Binding("d", "diff", "diff", id="cockpit.diff"),
         Binding("n", "add_pr", "add PR", id="cockpit.add-pr"),
         Binding("f", "follow", "follow", id="cockpit.follow"),
+        Binding("t", "timeline", "timeline", show=False, id="cockpit.timeline"),
         Binding("j", "step(1)", "next PR", show=False, id="cockpit.next-pr"),
         Binding("k", "step(-1)", "previous PR", show=False, id="cockpit.prev-pr"),
         Binding("1", "zoom('writer')", "writer", show=False, id="cockpit.max-writer"),
@@ -159,6 +160,9 @@ class MainScreen(Screen[None]):
 
     def action_follow(self) -> None:
         self.cockpit.commands.follow()
+
+    def action_timeline(self) -> None:
+        self.cockpit.show_timeline()
 
     def action_help(self) -> None:
         self.cockpit.commands.help()
