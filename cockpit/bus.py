@@ -20,9 +20,7 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
         self.published = 0
-        # A view's bug must not starve the other views: count failures, log each subscriber once.
-        self.failures = 0
-        self.first_error: BaseException | None = None
+        # A view's bug must not starve the other views: log each failing subscriber once.
         self._logged: set[int] = set()
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
@@ -40,9 +38,7 @@ class EventBus:
             for fn in list(self._subscribers):
                 try:
                     fn(event)
-                except Exception as exc:
-                    self.failures += 1
-                    self.first_error = self.first_error or exc
+                except Exception:
                     if id(fn) not in self._logged:
                         self._logged.add(id(fn))
                         log.exception("event subscriber %r failed on %s", fn, type(event).__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from cockpit.events import (
     ROLES,
@@ -20,6 +20,7 @@ from cockpit.events import (
     DispatchFinished,
     DispatchOutput,
     DispatchStarted,
+    DispatchStatus,
     Error,
     Event,
     GateOpened,
@@ -28,6 +29,7 @@ from cockpit.events import (
     Merged,
     PrClosed,
     PrOpened,
+    Purpose,
     RoundStarted,
     SessionFinished,
     SessionPaused,
@@ -51,7 +53,6 @@ ABANDONED = "abandoned"
 FAILED = "failed"
 INTERRUPTED = "interrupted"
 SKIPPED = "skipped"
-FINAL_STATUSES = frozenset({MERGED, ABANDONED, FAILED, SKIPPED, INTERRUPTED})
 
 _DISPATCH_STATUS = {
     "composer:brief": COMPOSING,
@@ -67,10 +68,6 @@ def split_verdict(verdicts: Iterable[str]) -> bool:
     return "approve" in kinds and bool(kinds & {"changes", "block"})
 
 
-def _total(usages: Iterable[Usage]) -> Usage:
-    return sum(usages, Usage())
-
-
 def _usage_by_role() -> dict[str, Usage]:
     return {role: Usage() for role in ROLES}
 
@@ -83,17 +80,16 @@ class DispatchState:
     model: str = ""
     pr: int | None = None
     round: int = 0
-    purpose: str = ""
+    purpose: Purpose = ""
     name: str = ""
     framing: str = ""
-    status: str = "running"
+    status: DispatchStatus | Literal["running"] = "running"
     usage: Usage = field(default_factory=Usage)
     error: str = ""
     final_text: str = ""
     thread_id: str = ""
     started_at: float = 0.0
     finished_at: float | None = None
-    output_chars: int = 0
     outputs: int = 0
 
     @property
@@ -139,7 +135,6 @@ class PRState:
     gate: GateOpened | None = None
     usage: dict[str, Usage] = field(default_factory=_usage_by_role)
     dispatches: list[str] = field(default_factory=list)
-    opened_at: float = 0.0
     started_at: float = 0.0  # the first dispatch
     closed_at: float | None = None
     last_activity: float = 0.0
@@ -167,10 +162,6 @@ class PRState:
             return 0.0
         end = self.closed_at if self.closed_at is not None else now
         return max(0.0, end - self.started_at)
-
-    @property
-    def total_usage(self) -> Usage:
-        return _total(self.usage.values())
 
 
 @dataclass
@@ -232,10 +223,6 @@ class SessionState:
     def elapsed_s(self, now: float) -> float:
         end = self.finished_at if self.finished_at is not None else now
         return max(0.0, end - self.started_at) if self.started_at else 0.0
-
-    @property
-    def total_usage(self) -> Usage:
-        return _total(self.usage.values())
 
     # --- the fold ----------------------------------------------------------------------------
 
@@ -300,7 +287,6 @@ def _pr_opened(s: SessionState, ev: PrOpened) -> None:
         return
     pr = s.pr(ev.pr)
     pr.title, pr.task, pr.branch, pr.solo, pr.added_by = ev.title, ev.task, ev.branch, ev.solo, ev.added_by
-    pr.opened_at = ev.t
     pr.last_activity = ev.t
     pr.status = QUEUED
 
@@ -372,7 +358,6 @@ def _dispatch_output(s: SessionState, ev: DispatchOutput) -> None:
     d = s.dispatches.get(ev.dispatch)
     if d is not None:
         d.outputs += 1
-        d.output_chars += len(ev.text)
 
 
 def _dispatch_finished(s: SessionState, ev: DispatchFinished) -> None:

@@ -56,11 +56,11 @@ def _unreachable_hint(host: str) -> str:
     return f"start it with `ollama serve`, or point OLLAMA_HOST / the reviewer's host at it (now {host})"
 
 
-
 class _Begun:
     """Whether the answer's stream had begun (a chunk arrived) when a call failed."""
 
     streaming = False
+
 
 class OllamaReviewer:
     """A reviewer backed by a model on an ollama server."""

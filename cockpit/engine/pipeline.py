@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from cockpit.backends.base import ComposeJob, ComposeResult, ReviewJob, WriteJob, WriteResult
 from cockpit.engine import prompts
@@ -46,6 +46,10 @@ if TYPE_CHECKING:
     from cockpit.engine.session import Session
 
 
+# The step a PR takes next; each names a method of the pipeline.
+Step = Literal["compose", "write", "review", "decide", "merge"]
+
+
 @dataclass
 class PrRun:
     """The engine's own record of one PR while its pipeline runs."""
@@ -57,7 +61,7 @@ class PrRun:
     branch: str
     wt_name: str
     wt_path: Path
-    step: str = "compose"
+    step: Step = "compose"
     round: int = 0
     brief: str = ""
     write_reason: str = "first"
@@ -87,7 +91,7 @@ class Pipeline:
     def __init__(self, session: Session, pr: PrRun) -> None:
         self.s = session
         self.pr = pr
-        self._steps: dict[str, Callable[[], Awaitable[None]]] = {
+        self._steps: dict[Step, Callable[[], Awaitable[None]]] = {
             "compose": self.compose,
             "write": self.write,
             "review": self.review,

@@ -20,7 +20,7 @@ import msgspec
 
 from cockpit.backends.base import Output
 from cockpit.bus import EventBus
-from cockpit.events import DispatchOutput, Error, Event, encode
+from cockpit.events import Channel, DispatchOutput, Error, Event, encode
 from cockpit.journal import Journal, JournalWriter
 
 E = TypeVar("E", bound=Event)
@@ -33,7 +33,7 @@ MAX_BUFFER_CHARS = 64_000
 @dataclass
 class _Buffer:
     pr: int | None
-    channel: str
+    channel: Channel
     parts: list[str] = field(default_factory=list)
     size: int = 0
     handle: asyncio.TimerHandle | None = None

@@ -42,6 +42,7 @@ from cockpit.events import (
     GateOpened,
     PrClosed,
     PrOpened,
+    Purpose,
     SessionFinished,
     SessionPaused,
     SessionResumed,
@@ -221,18 +222,10 @@ class Session:
         try:
             with contextlib.suppress(Exception):
                 await self.watcher.stop()
-            await self.backends_close()
             await self.recorder.aclose()
         except asyncio.CancelledError:
             self.recorder.close_now()  # a forced quit: still put the session's end on disk
             raise
-
-    async def backends_close(self) -> None:
-        for closer in self.backends.closers:
-            with contextlib.suppress(Exception):
-                res = closer()
-                if asyncio.iscoroutine(res):
-                    await res
 
     def _open_pr(self, title: str, task: str, solo: bool, added_by: str) -> PrRun:
         n = len(self.prs) + 1
@@ -331,7 +324,7 @@ class Session:
 
     # --- dispatch helpers used by the pipeline ----------------------------------------------
 
-    async def compose(self, pr: PrRun, job: ComposeJob, purpose: str) -> Dispatched[ComposeResult]:
+    async def compose(self, pr: PrRun, job: ComposeJob, purpose: Purpose) -> Dispatched[ComposeResult]:
         c = self.backends.composer
         async with self.composer_lock:
             return await self.dispatcher.run(
