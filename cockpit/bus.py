@@ -1,7 +1,8 @@
 """Fan-out of journaled events to the views that watch a session.
 
 The live engine publishes a batch only after the journal committed it; the replay driver
-publishes events read back from the journal. Views cannot tell the two apart (DESIGN invariant 1).
+publishes events read back from the journal. Views cannot tell the two apart
+(docs/architecture.md, invariant 1).
 """
 
 from __future__ import annotations

@@ -282,7 +282,8 @@ timeout_s = 900
 """
 
 
-# Model API keys a process may carry; their values never reach the journal (DESIGN invariant 6).
+# Model API keys a process may carry; their values never reach the journal
+# (docs/architecture.md, invariant 6).
 KNOWN_SECRET_ENV = (
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_AUTH_TOKEN",

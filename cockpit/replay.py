@@ -1,7 +1,7 @@
 """Replay: feed a journaled session's events to a bus again, with their timing, faster.
 
 The views cannot tell a replay from the live session: the same events reach the same reducer
-and widgets (DESIGN invariant 1). Gaps between events are divided by ``speed`` and capped at
+and widgets (docs/architecture.md, invariant 1). Gaps between events are divided by ``speed`` and capped at
 ``max_gap_s``, so a session that waited an hour at a gate replays in seconds. ``follow`` keeps
 reading while the session is still being written (another process may be running it).
 """

@@ -2,7 +2,7 @@
 
 The composer's context is the scarce resource, so its prompts are built from short pieces:
 the task, the writer's final message, the reviewers' verdicts and a one-line-per-PR thread of
-the session. There is no parameter through which a diff could reach it (DESIGN invariant 3).
+the session. There is no parameter through which a diff could reach it (docs/architecture.md, invariant 3).
 The first lines of each request are ``PR <n>: <title>`` and ``Round <r>``: people reading a log
 see at once what a call was about, and the simulators key their scripts on them.
 """
