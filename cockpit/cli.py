@@ -152,7 +152,9 @@ def start_session(
     gate_timeout: float = 0.0,
 ) -> int:
     from cockpit.engine.session import Session, SessionError
+    from cockpit.secret import hide_own_environment
 
+    hide_own_environment([cfg.composer.api_key_env])  # issue 9: writers cannot read our keys
     journal = open_journal(journal_path)
     try:
         session = Session(

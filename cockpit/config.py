@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from cockpit import secret
 from cockpit.text import read_text_file
 
 CONFIG_NAME = "cockpit.toml"
@@ -57,6 +59,7 @@ class WriterConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     resume: bool = True  # a fix round resumes the writer's thread (codex exec resume)
     commit_uncommitted: bool = False  # commit what a writer left uncommitted, with its final message
     brief_via: Literal["arg", "stdin", "file"] = "arg"  # command writers: how the brief is passed
+    shell: bool = False  # command writers: run a string command by /bin/sh -c (brief by stdin/file only)
 
 
 class ReviewerConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -135,6 +138,23 @@ def _check(cfg: Config, text: str) -> None:
             fail(f"$.reviewers[{i}].host", f"{r.host!r} is not an http(s) URL")
     if cfg.writer.backend == "command" and not cfg.writer.command:
         fail("$.writer.command", "a command writer needs a command")
+    if cfg.writer.backend == "command" and isinstance(cfg.writer.command, str) and not cfg.writer.shell:
+        try:
+            shlex.split(cfg.writer.command)
+        except ValueError as exc:
+            fail("$.writer.command", f"cannot be split into words ({exc}); cockpit runs no shell here")
+    if cfg.writer.backend == "command" and cfg.writer.shell:
+        w = cfg.writer
+        words = [w.command] if isinstance(w.command, str) else list(w.command)
+        if not isinstance(w.command, str):
+            fail("$.writer.shell", "shell = true needs `command` as one string")
+        elif any("{brief}" in x for x in [*words, *w.args]):
+            fail(
+                "$.writer.command",
+                "with shell = true the brief cannot be in the command line; use {brief_file}",
+            )
+        elif w.brief_via == "arg":
+            fail("$.writer.brief_via", 'with shell = true the brief goes by "stdin" or "file", never "arg"')
 
 
 def _where(source: str, text: str, path: str) -> str:
@@ -257,6 +277,8 @@ timeout_s = 1800
 resume = true                   # a fix round resumes the writer's thread
 commit_uncommitted = false      # commit what the writer left uncommitted, with its final message
 # brief_via = "arg"             # command writers: "arg" | "stdin" | "file" ({brief} / {brief_file} in args)
+# shell = false                 # command writers: a string command is split into words, never run by a
+                                # shell; shell = true runs it by /bin/sh -c, brief_via "stdin" or "file" only
 
 [[reviewers]]
 name = "correctness"
@@ -282,33 +304,14 @@ timeout_s = 900
 """
 
 
-# Model API keys a process may carry; their values never reach the journal
-# (docs/architecture.md, invariant 6).
-KNOWN_SECRET_ENV = (
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN",
-    "OPENAI_API_KEY",
-    "CODEX_API_KEY",
-    "AZURE_OPENAI_API_KEY",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "MISTRAL_API_KEY",
-    "GROQ_API_KEY",
-    "DEEPSEEK_API_KEY",
-    "OPENROUTER_API_KEY",
-    "XAI_API_KEY",
-    "TOGETHER_API_KEY",
-    "FIREWORKS_API_KEY",
-    "COHERE_API_KEY",
-    "HF_TOKEN",
-)
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
-
-
 def secret_values(cfg: Config, environ: Mapping[str, str] | None = None) -> list[str]:
-    """The values to redact: the composer's key, well-known model keys, secret-looking writer env."""
-    env = os.environ if environ is None else environ
-    names = {cfg.composer.api_key_env, *KNOWN_SECRET_ENV}
-    values = {env.get(n, "") for n in names}
-    values |= {v for k, v in cfg.writer.env.items() if _SECRET_NAME.search(k)}
-    return sorted((v for v in values if len(v) >= 8), key=len, reverse=True)
+    """The values to redact: every secret-looking variable (by name or shape), the composer's key
+    variable whatever its name, and secret-looking literal values in the writer's ``env``."""
+    env = secret.environ_with_secrets() if environ is None else environ
+    values = set(secret.secret_values(env, [cfg.composer.api_key_env]))
+    values |= {
+        v
+        for k, v in cfg.writer.env.items()
+        if secret.is_secret(k, v) and not v.startswith("${") and len(v) >= secret.MIN_SECRET_CHARS
+    }
+    return sorted(values, key=len, reverse=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from cockpit import secret
 from cockpit.config import Config
 from cockpit.families import family_warnings
 from cockpit.git.model import GitError
@@ -92,7 +93,7 @@ async def check_composer(cfg: Config) -> list[Check]:
     c = cfg.composer
     from cockpit.backends.anthropic import AnthropicComposer
 
-    if not os.environ.get(c.api_key_env):
+    if not secret.getenv(c.api_key_env):
         return [
             Check(
                 "fail",

@@ -33,7 +33,9 @@ SessionStatus = Literal["completed", "failed", "interrupted"]
 #   failure   a dispatch failed, timed out, was interrupted, or the writer left no commit
 #   moved     the branch moved after review: review the new tip again?
 #   conflict  the merge was refused (conflict, dirty checkout): retry or give up
-GateKind = Literal["brief", "decision", "merge", "failure", "moved", "conflict"]
+#   tamper    the writer changed the base branch, a hook or the config (restored): fail, or retry;
+#             --auto-approve never passes it (issue 9)
+GateKind = Literal["brief", "decision", "merge", "failure", "moved", "conflict", "tamper"]
 
 # The human's (or --auto-approve's) answer to a gate.
 Answer = Literal["approve", "override", "edit", "skip", "retry", "abandon"]
@@ -206,6 +208,18 @@ class CommitSeen(Event, tag="commit_seen", kw_only=True, frozen=True):
     rewritten: bool = False  # the tip moved to a non-descendant (amend, rebase, reset)
 
 
+class Tamper(Event, tag="tamper", kw_only=True, frozen=True):
+    """The writer changed what it may not (a ref outside its branch, a hook, the shared config);
+    cockpit put it back before anything else ran. docs/architecture.md, invariant 8."""
+
+    found: str  # "after the writer" | "at a commit" | "before the merge"
+    changes: list[str]  # one line each: "refs/heads/main moved 1a2b… → 3c4d…", "hooks/post-commit planted"
+    quarantine_refs: list[str] = []  # where moved-to commits stay reachable
+    quarantine_dir: str = ""  # where changed hooks and config were moved aside
+    restored: bool = True
+    problems: list[str] = []  # what could not be put back
+
+
 class Merged(Event, tag="merged", kw_only=True, frozen=True):
     sha: str  # the reviewed commit that was merged
     merge_sha: str  # the new tip of the base branch
@@ -284,6 +298,7 @@ AnyEvent = (
     | DispatchOutput
     | DispatchFinished
     | CommitSeen
+    | Tamper
     | Merged
     | VerdictParsed
     | DecisionProposed
@@ -307,6 +322,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     DispatchOutput,
     DispatchFinished,
     CommitSeen,
+    Tamper,
     Merged,
     VerdictParsed,
     DecisionProposed,

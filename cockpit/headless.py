@@ -33,6 +33,7 @@ from cockpit.events import (
     SessionPaused,
     SessionResumed,
     SessionStarted,
+    Tamper,
     VerdictParsed,
     Warn,
     WorktreeCreated,
@@ -40,7 +41,7 @@ from cockpit.events import (
 from cockpit.fmt import fmt_duration, fmt_money, fmt_tokens, fmt_usage
 from cockpit.pricing import session_costs
 from cockpit.state import SessionState
-from cockpit.text import sanitize
+from cockpit.text import cut_lines, sanitize
 
 T = TypeVar("T")
 
@@ -107,6 +108,11 @@ class HeadlessPrinter:
             HumanDecision: self._answer,
             InterruptRequested: lambda e: self.c("red", f"interrupt requested for {e.dispatch}"),
             Merged: self._merged,
+            Tamper: lambda e: self.c(
+                "red",
+                f"TAMPER ({e.found}), {'restored' if e.restored else 'NOT fully restored'}: "
+                + sanitize("; ".join([*e.changes, *e.problems])),
+            ),
             PrClosed: self._closed,
             Warn: lambda e: self.c("yellow", f"warning: {sanitize(e.message)}"),
             Error: lambda e: self.c("red", f"error ({e.where}): {sanitize(e.message)}"),
@@ -190,7 +196,7 @@ class HeadlessPrinter:
             code = e.meta.get("exit_code")
             if code not in (None, 0):
                 return f"{self.c(color, label)} " + self.c("red", f"exit {code}")
-            return None if not self.verbose else self.c("dim", sanitize(e.text).rstrip())
+            return None if not self.verbose else self.c("dim", sanitize(cut_lines(e.text)).rstrip())
         if e.channel == "file_change":
             changes = e.meta.get("changes") or [{"path": e.text, "kind": "update"}]
             listed = ", ".join(
@@ -199,7 +205,7 @@ class HeadlessPrinter:
             return f"{self.c(color, label)} ✎ {sanitize(listed)}"
         if not self.verbose:
             return None
-        text = sanitize(e.text).rstrip()
+        text = sanitize(cut_lines(e.text)).rstrip()
         if not text:
             return None
         return self.c("dim", text) if e.channel == "reasoning" else text

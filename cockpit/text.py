@@ -38,6 +38,19 @@ def sanitize(text: str, tab: str = "    ") -> str:
     return _CONTROL.sub(_visible, text)
 
 
+def cut_lines(text: str, width: int = 2000) -> str:
+    """Every line of ``text`` at most ``width`` characters, a cut one saying how much was left out
+    (a writer's 50 MB line is stored, within limits, but never printed whole)."""
+    if len(text) <= width:
+        return text
+    out = []
+    for line in text.split("\n"):
+        if len(line) > width:
+            line = f"{line[:width]}… [{len(line) - width:,} more characters]"
+        out.append(line)
+    return "\n".join(out)
+
+
 def read_text_file(path: Path, what: str, error: type[ValueError]) -> str:
     """A UTF-8 text file (a byte-order mark is fine), or ``error`` naming the file."""
     try:

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import anthropic
 import httpx2
 
+from cockpit import secret
 from cockpit.backends.base import ComposeJob, ComposeResult, DispatchError, Output, OutputSink
 from cockpit.events import Usage
 
@@ -152,7 +153,7 @@ class AnthropicComposer:
         return "the configured api_key" if self._api_key else f"${self.api_key_env}"
 
     def _key(self) -> str:
-        key = (self._api_key or os.environ.get(self.api_key_env, "")).strip()
+        key = (self._api_key or secret.getenv(self.api_key_env)).strip()
         if not key:
             raise DispatchError(
                 f"composer: no Anthropic API key: {self.api_key_env} is not set",

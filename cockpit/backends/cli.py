@@ -1,14 +1,14 @@
 """What the command-line writers share: the environment they get, and how a run becomes a result.
 
-The environment is cockpit's own minus the model API keys: a writer runs whatever commands it
-likes (``env``, ``printenv``, a test that dumps its environment), their output is streamed and
-journaled, and a key that is not there cannot leak. A writer that needs one gets it through its
-``env`` setting: a literal value, or ``"${NAME}"`` to pass cockpit's own ``NAME`` through.
+The environment is cockpit's own minus every secret (``cockpit.secret``: by name, by token shape,
+and the composer's key variable): a writer runs whatever commands it likes (``env``,
+``printenv``, a test that dumps its environment), their output is streamed and journaled, and a
+key that is not there cannot leak. A writer that needs one gets it through its ``env`` setting:
+a literal value, or ``"${NAME}"`` to pass cockpit's own ``NAME`` through.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,10 +16,7 @@ from pathlib import Path
 
 from cockpit.backends.base import DispatchError, Output, OutputSink, WriteJob
 from cockpit.backends.process import GRACE_S, Finished, LineSink, SpawnError, run_streaming
-from cockpit.config import KNOWN_SECRET_ENV
-
-KNOWN_KEY_ENV = KNOWN_SECRET_ENV  # cockpit also redacts their values from the journal
-"""Model API key variables a writer never inherits (its ``env`` setting may still set them)."""
+from cockpit.secret import environ_with_secrets, secret_names
 
 STDERR_TAIL = 5  # stderr lines quoted in a failure message
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -31,12 +28,17 @@ def writer_environ(
     drop: Iterable[str] = (),
     base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """``base`` (default ``os.environ``) without the known key variables and ``drop``, then the
-    writer's ``env`` ``setting`` on top. A setting whose whole value is ``${NAME}`` takes ``NAME``
-    from ``base`` (absent there: the variable is left out)."""
-    source = os.environ if base is None else base
-    dropped = {*KNOWN_KEY_ENV, *drop}
-    env = {k: v for k, v in source.items() if k not in dropped}
+    """``base`` (default: cockpit's environment) without its secrets, then the writer's ``env``
+    ``setting`` on top.
+
+    A secret is a variable whose name says so (KEY, TOKEN, SECRET, PASSWORD, CREDENTIAL), whose
+    value has a known token shape, or whose name is in ``drop`` (the composer's ``api_key_env``).
+    A setting whose whole value is ``${NAME}`` passes ``NAME`` on from ``base`` (secrets included:
+    that is how a config hands a writer a key on purpose); absent there, the variable is left out.
+    """
+    source = environ_with_secrets() if base is None else base
+    hidden = secret_names(source, drop)
+    env = {k: v for k, v in source.items() if k not in hidden}
     for key, value in setting.items():
         ref = _REFERENCE.fullmatch(value)
         if ref is None:

@@ -2,11 +2,18 @@
 
 The tool runs in the PR's worktree as its own process group and gets the brief on stdin, as an
 argument, or in a file (``brief_via``); ``{brief}`` and ``{brief_file}`` in the command or its
-args are replaced, otherwise the brief (or the file's path) goes last. Its stdout and stderr
-are streamed as they come, as "text" and "stderr" chunks that keep their newlines (the engine
-joins chunks as they are); a line still unfinished after ``partial_after_s`` is passed on as it
-stands, so a tool drawing a progress bar is seen to move. The final message is the last
-non-empty paragraph of stdout. Whether it committed is for the engine's watcher to see.
+args are replaced, otherwise the brief (or the file's path) goes last.
+
+The brief is model output, so it never reaches a shell (docs/architecture.md, invariant 8): a string command
+is split into words with shlex and placeholders are replaced inside single argv elements. Only
+``shell = True`` runs the string through ``/bin/sh -c``, and then the brief must travel by stdin
+or by file: ``{brief}`` in a shell command line is refused (``ValueError``; a config error).
+
+Its stdout and stderr are streamed as they come, as "text" and "stderr" chunks that keep their
+newlines (the engine joins chunks as they are); a line still unfinished after
+``partial_after_s`` is passed on as it stands, so a tool drawing a progress bar is seen to
+move. The final message is the last non-empty paragraph of stdout. Whether it committed is for
+the engine's watcher to see.
 
 Usage is reported as zero (unknown): a generic tool prints nothing this adapter could trust as
 token counts.
@@ -39,6 +46,20 @@ def _substitute(text: str, values: Mapping[str, str], quote: bool) -> str:
     return text
 
 
+def shell_problem(command: str | Sequence[str], args: Sequence[str], brief_via: str, shell: bool) -> str:
+    """Why this command setting would put the brief on a shell's command line ("" if it does not)."""
+    if not shell:
+        return ""
+    if not isinstance(command, str):
+        return "shell = true needs the command as one string"
+    words = [command, *args]
+    if any(BRIEF in w for w in words):
+        return "with shell = true the brief cannot be in the command line ({brief}); use {brief_file}"
+    if brief_via == "arg":
+        return 'with shell = true the brief goes by stdin or file: set brief_via = "stdin" or "file"'
+    return ""
+
+
 class _FinalMessage:
     """Keeps only the last non-empty paragraph of a stream of lines (bounded)."""
 
@@ -48,10 +69,10 @@ class _FinalMessage:
         self.line = ""  # the unfinished line, while it arrives in partial pieces
 
     def feed(self, text: str, partial: bool) -> None:
-        if partial:
-            self.line += text
+        if partial:  # only the end of a huge unfinished line can matter: keep it bounded
+            self.line = (self.line + text)[-MAX_PARAGRAPH_CHARS:]
             return
-        line, self.line = self.line + text, ""
+        line, self.line = (self.line + text)[-MAX_PARAGRAPH_CHARS:], ""
         if line.strip():
             self.current.append(line.rstrip())
             while len(self.current) > 1 and sum(map(len, self.current)) > MAX_PARAGRAPH_CHARS:
@@ -66,7 +87,8 @@ class _FinalMessage:
 
 
 class CommandWriter:
-    """A CLI writer. ``command`` is an argv list, or a string run by ``/bin/sh -c``.
+    """A CLI writer. ``command`` is an argv list, or a string split into one with shlex (run by
+    ``/bin/sh -c`` only with ``shell=True``, and then the brief goes by stdin or file).
 
     Cancellation (the engine's interrupt or timeout) stops the tool's whole process group
     (SIGINT, SIGTERM, SIGKILL), and whatever it started in a session of its own, and keeps
@@ -89,11 +111,22 @@ class CommandWriter:
         partial_after_s: float = 0.5,
         grace_s: float = GRACE_S,
         drop_env: Iterable[str] = (),
+        shell: bool = False,
     ) -> None:
         if brief_via not in ("stdin", "arg", "file"):
             raise ValueError(f"brief_via must be stdin, arg or file, not {brief_via!r}")
         if not command or (isinstance(command, str) and not command.strip()):
             raise ValueError("the writer command is empty")
+        if problem := shell_problem(command, args, brief_via, shell):
+            raise ValueError(problem)
+        self.shell = shell
+        if isinstance(command, str) and not shell:
+            try:
+                command = shlex.split(command)
+            except ValueError as exc:  # an unclosed quote
+                raise ValueError(f"the writer command cannot be split into words: {exc}") from exc
+            if not command:
+                raise ValueError("the writer command is empty")
         self.command: str | list[str] = command if isinstance(command, str) else list(command)
         self.args = list(args)
         self.env = dict(env or {})
@@ -116,7 +149,7 @@ class CommandWriter:
         elif not placed and self.brief_via == "file":
             extra = [brief_file]
         args = [_substitute(a, values, quote=False) for a in self.args] + extra
-        if isinstance(self.command, str):
+        if isinstance(self.command, str):  # shell = true: only {brief_file} (cockpit's own path) here
             script = " ".join([_substitute(self.command, values, quote=True), *map(shlex.quote, args)])
             return ["/bin/sh", "-c", script]
         return [_substitute(w, values, quote=False) for w in self.command] + args

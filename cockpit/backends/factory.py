@@ -45,6 +45,7 @@ def build_backends(cfg: Config) -> Backends:
             timeout_s=w.timeout_s,
             brief_via=w.brief_via,
             drop_env=(cfg.composer.api_key_env,),
+            shell=w.shell,
         )
 
     reviewers: list[Reviewer] = []

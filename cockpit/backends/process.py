@@ -35,6 +35,7 @@ EXIT_POLL_S = 0.05  # while a writer runs: how soon its exit is noticed
 DRAIN_S = 0.5  # how long the pipes may stay open after the leader exits before the group is swept
 READ_CHUNK = 64 * 1024
 MAX_LINE_CHARS = 32 * 1024 * 1024  # a longer run without a newline is passed on as one line
+PARTIAL_PIECE_CHARS = 1024 * 1024  # a reader that takes partial lines gets a long one in such pieces
 MARKER_ENV = "COCKPIT_DISPATCH"  # no KEY/SECRET/TOKEN in the name: Codex's env filter keeps it
 PROC = Path("/proc")
 
@@ -254,7 +255,10 @@ async def _pump(stream: asyncio.StreamReader, sink: LineSink, partial_after_s: f
             sink(line, False)
         if lines or not had_pending:
             pending_since = loop.time()
-        if pending.size > MAX_LINE_CHARS:
+        if partial_after_s is not None and pending.size > PARTIAL_PIECE_CHARS:
+            sink(pending.take(), True)  # bounded memory for a 50 MB line (issue 9)
+            pending_since = loop.time()
+        elif pending.size > MAX_LINE_CHARS:
             sink(pending.take(), False)
 
 

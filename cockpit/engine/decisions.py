@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.backends.base import Tool
+from cockpit.backends.base import ComposeResult, Tool
 from cockpit.engine.jsontext import balanced_objects, fenced_blocks, loads_or_none
 from cockpit.events import Action
 
@@ -92,6 +92,44 @@ def from_tool_input(data: dict[str, Any]) -> ParsedDecision:
         _str(data.get("brief")),
         "tool",
     )
+
+
+def from_result(result: ComposeResult) -> ParsedDecision:
+    """The decision in a composer's answer; DecisionParseError when there is none, or when the
+    answer was cut off: a cut answer is a failed decision, never a merge (issue 9)."""
+    if result.stop_reason == "max_tokens":
+        raise DecisionParseError(
+            "the composer's answer was cut off at max_tokens; a cut-off answer is no decision "
+            "(raise [composer] max_tokens, or retry)"
+        )
+    if result.tool_input is not None:
+        return from_tool_input(result.tool_input)
+    if _unfinished_object(result.text):
+        raise DecisionParseError("the composer's decision JSON is incomplete (cut off mid-object)")
+    return from_text(result.text)
+
+
+def _unfinished_object(text: str) -> bool:
+    """True when the text opens a JSON object about an action that it never closes."""
+    start = text.find("{")
+    if start < 0 or '"action"' not in text[start:]:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for ch in text[start:]:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+    return depth > 0 or in_string
 
 
 def from_text(text: str) -> ParsedDecision:

@@ -23,7 +23,9 @@ OPTIONS: dict[GateKind, tuple[Answer, ...]] = {
     "failure": ("approve", "retry", "edit", "override", "skip", "abandon"),
     "moved": ("approve", "skip", "abandon"),
     "conflict": ("approve", "retry", "override", "skip", "abandon"),
+    "tamper": ("approve", "retry", "skip", "abandon"),  # issue 9: approve = the proposal, "fail"
 }
+NEVER_AUTO: frozenset[GateKind] = frozenset({"tamper"})  # --auto-approve only fails these
 
 
 class GateError(ValueError):
@@ -84,7 +86,10 @@ class Gates:
                 options=options,
             )
         )
+        if self.auto_approve and req.kind in NEVER_AUTO and req.proposal != "fail":
+            raise GateError(f"a {req.kind} gate must propose fail under --auto-approve")  # a cockpit bug
         if self.auto_approve:
+            # A tamper gate's proposal is "fail": auto-approve never passes it, the PR fails (exit 1).
             answer = GateAnswer("approve", by="auto")
         else:
             fut: asyncio.Future[GateAnswer] = asyncio.get_running_loop().create_future()

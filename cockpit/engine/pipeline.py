@@ -21,12 +21,12 @@ from cockpit.engine.decisions import (
     DECIDE_TOOL,
     DecisionParseError,
     ParsedDecision,
+    from_result,
     from_text,
-    from_tool_input,
 )
 from cockpit.engine.dispatch import Dispatched
 from cockpit.engine.gates import GateAnswer, GateRequest
-from cockpit.engine.verdicts import VERDICT_SCHEMA, parse_verdict
+from cockpit.engine.verdicts import VERDICT_SCHEMA, parse_verdict, review_missing
 from cockpit.events import (
     DecisionProposed,
     Error,
@@ -98,6 +98,7 @@ class Pipeline:
             "decide": self.decide,
             "merge": self.merge,
         }
+        self._review_retries: dict[int, int] = {}  # per round: reviews asked again (issue 9)
 
     async def run(self) -> None:
         pr = self.pr
@@ -259,6 +260,10 @@ class Pipeline:
         )
         d = await self.s.write(pr, job)
         await self.s.watcher.rescan()  # commit_seen events are out before we decide anything
+        if self.s.tamper.pending(pr.n):  # issue 9: it changed what it may not (already restored)
+            if await self.tamper_gate():
+                self._start_writing("retry")
+            return
         after = await asyncio.to_thread(self.s.repo.tip, pr.branch)
         if d.ok and d.result is not None:
             pr.thread_id = d.result.thread_id or pr.thread_id
@@ -409,6 +414,10 @@ class Pipeline:
                     )
                 )
             )
+        missing = review_missing((v.verdict for v in pr.verdicts), pr.failed_reviewers)
+        if missing:  # issue 9: no parsed verdict, no review; the proposal is to ask again
+            await self.review_failed(missing, "\n".join(d.error for d in results if d.error))
+            return
         if pr.failed_reviewers:
             names = ", ".join(pr.failed_reviewers)
             proposal = "continue" if pr.verdicts else "fail"
@@ -429,6 +438,23 @@ class Pipeline:
                 await self.fail(ans, f"review failed: {names}")
                 return
         pr.step = "decide"
+
+    async def review_failed(self, why: str, errors: str) -> None:
+        """A failure gate proposing to review again. A human's approve retries; --auto-approve
+        retries once per round, then fails the PR: an unreviewed PR never merges on its own."""
+        pr = self.pr
+        raw = "\n\n".join(f"{v.reviewer}: {v.raw}" for v in pr.verdicts if v.raw)
+        ans = await self.gate("failure", "retry", summary=f"review failed: {why}", text=errors or raw)
+        if await self.common_answer(ans):
+            return
+        if ans.answer == "override":
+            await self.act(ans, ans.action, pr.title, ans.text or "")
+            return
+        tries = self._review_retries.get(pr.round, 0)
+        if ans.answer == "retry" or (ans.answer == "approve" and (ans.by == "human" or tries < 1)):
+            self._review_retries[pr.round] = tries + 1
+            return  # the step stays "review"
+        await self.fail(ans, f"review failed: {why}")
 
     # --- decide ----------------------------------------------------------------------------
 
@@ -468,11 +494,7 @@ class Pipeline:
         decision, why = None, d.error
         if d.ok and d.result is not None:
             try:
-                decision = (
-                    from_tool_input(d.result.tool_input)
-                    if d.result.tool_input is not None
-                    else from_text(d.result.text)
-                )
+                decision = from_result(d.result)  # a cut-off answer is no decision (issue 9)
             except DecisionParseError as exc:
                 why = str(exc)
         if decision is None:
@@ -583,8 +605,9 @@ class Pipeline:
             # record what it did, so the journal never contradicts the repository.
             with contextlib.suppress(Exception):
                 done = await merging
-                self._merged(done)
-                self.closed_now("merged", "merged before the skip or stop took effect")
+                if done is not None:
+                    self._merged(done)
+                    self.closed_now("merged", "merged before the skip or stop took effect")
             raise
         except MergeRefused as exc:
             await self.refused(exc)
@@ -595,15 +618,42 @@ class Pipeline:
                 return
             await self.fail(ans, f"merge failed: {exc}")
             return
+        if result is None:
+            await self.tamper_gate()  # retry: the step stays "merge"
+            return
         self._merged(result)
         await self.close("merged")
 
-    async def _merge_locked(self) -> MergeResult:
+    async def tamper_gate(self) -> bool:
+        """Issue 9: the writer changed a ref, a hook or the config; it is restored and journaled
+        (``tamper``). Only a human goes on (retry: True); approve, and --auto-approve, fail the PR."""
         pr = self.pr
-        async with self.s.merge_lock:
-            return await asyncio.to_thread(
-                self.s.repo.merge, pr.branch, pr.head, self.s.base_branch, pr.merge_message
+        found = self.s.tamper.take(pr.n) or ["the repository was changed"]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        ans = await self.gate(
+            "tamper",
+            "fail",
+            summary=f"the writer tampered, restored: {found[0]}{more}",
+            text="\n".join(found),
+        )
+        if ans.by == "human" and await self.common_answer(ans):
+            return False
+        if ans.by == "human" and ans.answer == "retry":
+            return True
+        await self.fail(ans, f"tamper: {'; '.join(found[:3])}{more if len(found) > 3 else ''}")
+        return False
+
+    async def _merge_locked(self) -> MergeResult | None:
+        """The merge, onto the base tip the guard holds; None when the guard found tamper first."""
+        pr = self.pr
+        async with self.s.merge_lock, self.s.tamper.merging(pr.n) as base_tip:
+            if self.s.tamper.pending(pr.n):
+                return None
+            result = await asyncio.to_thread(
+                self.s.repo.merge, pr.branch, pr.head, self.s.base_branch, pr.merge_message, base_tip
             )
+            self.s.tamper.accepted(result.merge_sha)
+            return result
 
     def _merged(self, result: MergeResult) -> None:
         self.s.recorder.emit(

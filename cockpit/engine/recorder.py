@@ -14,20 +14,22 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
 from cockpit.backends.base import Output
 from cockpit.bus import EventBus
-from cockpit.events import Channel, DispatchOutput, Error, Event, encode
+from cockpit.events import Channel, DispatchFinished, DispatchOutput, Error, Event, encode
 from cockpit.journal import Journal, JournalWriter
+from cockpit.secret import Redactor
 
 E = TypeVar("E", bound=Event)
 
-REDACTED = b"[redacted]"
 COALESCED_CHANNELS = frozenset({"text", "reasoning", "stderr", "command_output"})
 MAX_BUFFER_CHARS = 64_000
+MAX_DISPATCH_OUTPUT_CHARS = 8 * 1024 * 1024
+"""Output stored per dispatch (issue 9): past it, output is dropped and counted, with a marker."""
 
 
 @dataclass
@@ -37,6 +39,17 @@ class _Buffer:
     parts: list[str] = field(default_factory=list)
     size: int = 0
     handle: asyncio.TimerHandle | None = None
+
+
+def _redact_strings(value: Any, redact: Callable[[str], str]) -> Any:
+    """Every string in a tree of builtins (an event's fields, keys included) through ``redact``."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_strings(v, redact) for v in value]
+    if isinstance(value, dict):
+        return {_redact_strings(k, redact): _redact_strings(v, redact) for k, v in value.items()}
+    return value
 
 
 class Recorder:
@@ -56,9 +69,14 @@ class Recorder:
         self.clock = clock
         self._loop = asyncio.get_running_loop()
         self._seq = 0
-        # Known secret values, as they appear inside JSON; longest first so none hides another.
-        self._secrets = sorted({json.dumps(v)[1:-1].encode() for v in secrets if v}, key=len, reverse=True)
+        # Known secret values, as they are and as they appear inside JSON (to find them in the
+        # encoded event); token shapes are the Redactor's own.
+        values = [v for v in secrets if v]
+        self._redactor = Redactor([*values, *(json.dumps(v, ensure_ascii=False)[1:-1] for v in values)])
         self._buffers: dict[str, _Buffer] = {}
+        self._stored: dict[str, int] = {}  # dispatch -> output characters journaled
+        self._dropped: dict[str, int] = {}  # dispatch -> output characters dropped over the cap
+        self.max_output_chars = MAX_DISPATCH_OUTPUT_CHARS
         self._writer: JournalWriter = journal.writer(session, self._committed, self._journal_error)
         self._closed = False
 
@@ -66,27 +84,83 @@ class Recorder:
         """Stamp and journal ``event``; views receive it once it is committed."""
         if self._buffers:
             self.flush_outputs()
+        if isinstance(event, DispatchFinished):
+            self._stored.pop(event.dispatch, None)
+            dropped = self._dropped.pop(event.dispatch, 0)
+            if dropped:
+                self._append(
+                    DispatchOutput(
+                        pr=event.pr,
+                        dispatch=event.dispatch,
+                        channel="status",
+                        text=f"[cockpit: {dropped:,} characters of output dropped over the "
+                        f"{self.max_output_chars:,}-character limit]",
+                        meta={"type": "output_cut", "dropped": dropped, "limit": self.max_output_chars},
+                    )
+                )
         return self._append(event)
 
     def _append(self, event: E) -> E:
         stamped = msgspec.structs.replace(event, session=self.session, seq=self._seq, t=self.clock())
-        if self._secrets:
-            stamped = self._redacted(stamped)
+        stamped = self._redacted(stamped)
         self._seq += 1
         self._writer.append(stamped)
         return stamped
 
     def _redacted(self, event: E) -> E:
-        """The event with every known secret replaced (a writer that ran `env`, say)."""
-        data = encode(event)
-        if not any(secret in data for secret in self._secrets):
+        """The event with every secret replaced: known values and token shapes (a writer that ran
+        `env`, a key pasted into a commit message). Done on the encoded JSON, so every field is
+        covered, whatever the event's type."""
+        if not self._redactor.has_secret(encode(event).decode("utf-8")):
             return event
-        for secret in self._secrets:
-            data = data.replace(secret, REDACTED)
-        return msgspec.json.decode(data, type=type(event))
+        data = msgspec.to_builtins(event)
+        data.pop("kind", None)
+        return msgspec.convert(_redact_strings(data, self._redactor.redact), type=type(event))
 
     def output(self, dispatch: str, pr: int | None, out: Output) -> None:
-        """A piece of a dispatch's stream. Plain text is coalesced; structured pieces are not."""
+        """A piece of a dispatch's stream. Plain text is coalesced; structured pieces are not.
+
+        At most ``max_output_chars`` of a dispatch's output is stored: the piece that crosses the
+        limit is cut, a marker says so, and the rest is only counted (the count is stored when
+        the dispatch finishes). A piece larger than the coalescing buffer is stored in slices,
+        so no single event holds megabytes.
+        """
+        out = self._capped(dispatch, pr, out)
+        if not out.text and not out.meta:
+            return
+        if len(out.text) > MAX_BUFFER_CHARS and out.channel in COALESCED_CHANNELS and not out.meta:
+            for i in range(0, len(out.text), MAX_BUFFER_CHARS):
+                self._output(dispatch, pr, Output(out.channel, out.text[i : i + MAX_BUFFER_CHARS]))
+            return
+        self._output(dispatch, pr, out)
+
+    def _capped(self, dispatch: str, pr: int | None, out: Output) -> Output:
+        if dispatch in self._dropped:
+            self._dropped[dispatch] += len(out.text)
+            return Output(out.channel, "")
+        stored = self._stored.get(dispatch, 0)
+        room = self.max_output_chars - stored
+        if len(out.text) <= room:
+            self._stored[dispatch] = stored + len(out.text)
+            return out
+        kept = out.text[: max(room, 0)]
+        self._stored[dispatch] = stored + len(kept)
+        self._dropped[dispatch] = len(out.text) - len(kept)
+        if kept:
+            self._output(dispatch, pr, Output(out.channel, kept))
+        self.flush_outputs(dispatch)
+        self._append(
+            DispatchOutput(
+                pr=pr,
+                dispatch=dispatch,
+                channel="status",
+                text=f"[cockpit: output cut at {self.max_output_chars:,} characters; the rest is not stored]",
+                meta={"type": "output_cut", "limit": self.max_output_chars},
+            )
+        )
+        return Output(out.channel, "")
+
+    def _output(self, dispatch: str, pr: int | None, out: Output) -> None:
         buf = self._buffers.get(dispatch)
         if out.channel in COALESCED_CHANNELS and not out.meta:
             if buf is not None and buf.channel != out.channel:

@@ -14,7 +14,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import platformdirs
@@ -36,6 +36,7 @@ from cockpit.engine.gates import GateAnswer, GateError, Gates
 from cockpit.engine.pipeline import Pipeline, PrRun
 from cockpit.engine.prompts import ThreadEntry, clip, session_thread
 from cockpit.engine.recorder import Recorder
+from cockpit.engine.tamper import TamperWatch
 from cockpit.events import (
     CommitSeen,
     Error,
@@ -56,6 +57,7 @@ from cockpit.git.repo import Repo
 from cockpit.git.watcher import CommitWatcher
 from cockpit.journal import Journal
 from cockpit.plan import PlanItem
+from cockpit.secret import Redactor
 
 
 class SessionError(Exception):
@@ -112,6 +114,7 @@ class Session:
         self.argv = list(argv)
         self.goal = goal or config.session.goal
         self._initial_warnings = list(warnings)
+        self.redactor = Redactor(secret_values(config))  # issue 9: secrets never reach a model either
         s = config.session
         self.max_rounds = s.max_rounds
         self.max_diff_bytes = s.max_diff_bytes
@@ -140,6 +143,7 @@ class Session:
         self.watcher: CommitWatcher
         self.composer_lock: asyncio.Lock
         self.merge_lock: asyncio.Lock
+        self.tamper: TamperWatch
         self.writer_slots: asyncio.Semaphore
 
     def _resolve_base(self, configured: str) -> str:
@@ -162,13 +166,14 @@ class Session:
         self.journal.begin_session(
             self.id, str(self.repo.workdir), self.base_branch, self.mode
         )  # JournalError
-        self.recorder = Recorder(self.journal, self.id, self.bus, secrets=secret_values(self.config))
+        self.recorder = Recorder(self.journal, self.id, self.bus, secrets=self.redactor.values)
         self.dispatcher = Dispatcher(self.recorder)
         self.gates = Gates(self.recorder, auto_approve=self.auto_approve)
         self.composer_lock = asyncio.Lock()
         self.merge_lock = asyncio.Lock()
         self.writer_slots = asyncio.Semaphore(self.config.session.concurrent_writers)
         self.watcher = CommitWatcher(self.repo.workdir, self._on_commits)
+        self.tamper = TamperWatch(self.repo.common_dir, self.id, self.base_branch, self.recorder)  # issue 9
         status: SessionStatus = "completed"
         reason = ""
         try:
@@ -326,6 +331,8 @@ class Session:
 
     async def compose(self, pr: PrRun, job: ComposeJob, purpose: Purpose) -> Dispatched[ComposeResult]:
         c = self.backends.composer
+        red = self.redactor.redact
+        job = replace(job, context=tuple(map(red, job.context)), request=red(job.request))
         async with self.composer_lock:
             return await self.dispatcher.run(
                 pr=pr.n,
@@ -359,18 +366,23 @@ class Session:
         await self.dispatcher.wait_unpaused()
         pr.writing_started = True
         self._signal()
-        return await self.dispatcher.run(
-            pr=pr.n,
-            round_no=job.round,
-            role="writer",
-            backend=w.backend,
-            model=w.model,
-            purpose="write",
-            timeout_s=w.timeout_s,
-            call=lambda out: w.write(job, out),
-        )
+        await self.tamper.arm()  # issue 9: the shared git dir is held while the writer runs
+        try:
+            return await self.dispatcher.run(
+                pr=pr.n,
+                round_no=job.round,
+                role="writer",
+                backend=w.backend,
+                model=w.model,
+                purpose="write",
+                timeout_s=w.timeout_s,
+                call=lambda out: w.write(job, out),
+            )
+        finally:
+            await self.tamper.disarm(pr.n)
 
     async def review(self, pr: PrRun, rv: Reviewer, job: ReviewJob) -> Dispatched[ReviewResult]:
+        job = replace(job, prompt=self.redactor.redact(job.prompt))  # the diff may hold a key
         return await self.dispatcher.run(
             pr=pr.n,
             round_no=job.round,
@@ -401,6 +413,7 @@ class Session:
         pr = self._by_branch.get(branch)
         if pr is None:
             return
+        await self.tamper.check(pr.n, "at a commit")  # issue 9: restored before anyone's next git command
         for i, c in enumerate(commits):
             pr.commits.append((c.sha, c.message))
             self.recorder.emit(

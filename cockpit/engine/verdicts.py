@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +102,24 @@ class ParsedVerdict:
     @property
     def parsed(self) -> bool:
         return self.verdict != "unparsed"
+
+
+def review_missing(verdicts: Iterable[VerdictKind], failed: Iterable[str] = ()) -> str:
+    """Why there is no review to decide on ("" when at least one verdict parsed).
+
+    Invariant 8 (docs/architecture.md): a PR whose reviewers all failed or all answered
+    something that is not a verdict has not been reviewed, whatever the composer would make of it.
+    """
+    kinds = list(verdicts)
+    if any(k != "unparsed" for k in kinds):
+        return ""
+    failed = list(failed)
+    parts = []
+    if kinds:
+        parts.append(f"{len(kinds)} answer{'s' if len(kinds) != 1 else ''} with no verdict")
+    if failed:
+        parts.append(f"failed: {', '.join(failed)}")
+    return "no reviewer's verdict could be read" + (f" ({'; '.join(parts)})" if parts else "")
 
 
 def normalize_verdict(word: str) -> VerdictKind | None:

@@ -178,9 +178,19 @@ def update_checkout(co: Checkout, branch: str, target: pygit2.Commit, what: str)
 
 
 def merge(
-    repo: pygit2.Repository, common_dir: Path, branch: str, expected: str, into: str, message: str
+    repo: pygit2.Repository,
+    common_dir: Path,
+    branch: str,
+    expected: str,
+    into: str,
+    message: str,
+    expected_base: str | None = None,
 ) -> MergeResult:
-    """Merge exactly commit ``expected`` (the tip of ``branch``) into branch ``into``."""
+    """Merge exactly commit ``expected`` (the tip of ``branch``) into branch ``into``.
+
+    With ``expected_base``, ``into`` must be at that commit, read under its lock (the guard's
+    recorded tip: a base branch moved by anyone but cockpit is never merged onto).
+    """
     if branch == into:
         raise GitError(f"cannot merge {branch} into itself")
     tip = branch_tip(repo, branch)
@@ -208,6 +218,13 @@ def merge(
         base = branch_tip(repo, into)  # read under the lock: this is the value we replace
         if base is None:  # pragma: no cover - deleted between the check and the lock
             raise GitError(f"base branch {into} was deleted")
+        if expected_base is not None and str(base) != expected_base:
+            raise MergeRefused(
+                "base",
+                [],
+                f"{into} is at {str(base)[:10]}, not at {expected_base[:10]} where cockpit left it. "
+                "Nothing was merged.",
+            )
         sig = signature(repo, "cockpit", "cockpit@localhost")
         what = f"merging {branch} ({str(reviewed.id)[:10]}) into {into}"
         if base == reviewed.id or repo.descendant_of(base, reviewed.id):

@@ -10,7 +10,7 @@ import pygit2
 
 from cockpit.events import FileStat
 
-RefusalReason = Literal["conflict", "dirty", "moved", "untracked"]
+RefusalReason = Literal["conflict", "dirty", "moved", "untracked", "base"]  # base: not the tip expected
 
 
 class GitError(Exception):

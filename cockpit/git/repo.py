@@ -348,11 +348,14 @@ class Repo:
 
     # --- merge ------------------------------------------------------------------------------
 
-    def merge(self, branch: str, expected: str, into: str, message: str) -> MergeResult:
+    def merge(
+        self, branch: str, expected: str, into: str, message: str, expected_base: str | None = None
+    ) -> MergeResult:
         """Merge exactly ``expected`` (which must still be ``branch``'s tip) into ``into``.
 
         Fast-forward when possible, else a merge commit with ``message``. Raises MergeRefused
-        ("moved", "conflict", "dirty", "untracked") with nothing changed.
+        ("moved", "conflict", "dirty", "untracked", "base": ``into`` is not at ``expected_base``)
+        with nothing changed.
         """
         with self._lock:
-            return _merge.merge(self._repo(), self.common_dir, branch, expected, into, message)
+            return _merge.merge(self._repo(), self.common_dir, branch, expected, into, message, expected_base)

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import re
 import subprocess
 import sys
 import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cockpit.backends.base import DispatchError, Output, WriteJob, Writer
 from cockpit.backends.cli import writer_environ
 from cockpit.backends.command import CommandWriter
-from cockpit.backends.process import MARKER_ENV, _pump, marked_processes
+from cockpit.backends.process import MARKER_ENV, PARTIAL_PIECE_CHARS, READ_CHUNK, _pump, marked_processes
 from cockpit.events import Usage
 
 PY = sys.executable
@@ -88,8 +91,45 @@ def test_command_lines() -> None:
         "--file",
         "/tmp/f.md",
     ]
-    shell = CommandWriter("claude -p {brief} | tee log", args=["--x"]).argv("it's $HOME")
-    assert shell == ["/bin/sh", "-c", "claude -p 'it'\"'\"'s $HOME' | tee log --x"]
+    # A string is split into words; the brief is one argv element, never shell text.
+    split = CommandWriter("claude -p '{brief}' --x", args=["--y"]).argv("it's $HOME `id` $(id)")
+    assert split == ["claude", "-p", "it's $HOME `id` $(id)", "--x", "--y"]
+    shell = CommandWriter("tool --in {brief_file} | tee log", brief_via="file", shell=True, args=["--x"])
+    assert shell.argv("b", "/tmp/f 1.md") == ["/bin/sh", "-c", "tool --in '/tmp/f 1.md' | tee log --x"]
+
+
+@pytest.mark.parametrize(
+    ("command", "kwargs", "problem"),
+    [
+        ("claude -p {brief} | tee log", {"brief_via": "stdin"}, "{brief}"),
+        ("tool | tee log", {"args": ["--msg={brief}"], "brief_via": "file"}, "{brief}"),
+        ("tool | tee log", {}, "stdin or file"),
+        (["sh", "-c", "tool"], {"brief_via": "stdin"}, "one string"),
+    ],
+)
+def test_a_shell_never_gets_the_brief_in_its_command_line(
+    command: str | list[str], kwargs: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        CommandWriter(command, shell=True, **kwargs)
+
+
+async def test_a_brief_with_shell_syntax_never_executes(tmp_path: Path, worktree: Path) -> None:
+    """Issue 9: the brief is model output; $(...), backticks and ; in it stay text."""
+    marker = tmp_path / "PWNED"
+    brief = f'$(touch {marker}) `touch {marker}` "; touch {marker}; echo " \'; touch {marker} #'
+    sink = tmp_path / "b.txt"
+    for command, via in (
+        (f'printf "%s" "{{brief}}" {sink}', "arg"),  # the issue's string command, split with shlex
+        (["printf", "%s", "{brief}"], "arg"),
+        (f"cat > {sink}", "stdin"),  # the shell string with shell = true only reads the brief
+    ):
+        w = CommandWriter(command, brief_via=via, shell=via == "stdin")  # type: ignore[arg-type]
+        outs: list[Output] = []
+        with contextlib.suppress(DispatchError):
+            await w.write(job(worktree, brief), outs.append)
+        assert not marker.exists(), command
+    assert brief in sink.read_text()
 
 
 async def test_brief_on_stdin_and_final_message(tmp_path: Path, worktree: Path) -> None:
@@ -154,7 +194,7 @@ async def test_brief_in_a_file_that_is_removed_afterwards(tmp_path: Path, worktr
 
 
 async def test_a_shell_string_command(worktree: Path) -> None:
-    w = CommandWriter("tr a-z A-Z && echo done >&2", brief_via="stdin")
+    w = CommandWriter("tr a-z A-Z && echo done >&2", brief_via="stdin", shell=True)
     outs: list[Output] = []
     result = await w.write(job(worktree, "make it loud\n"), outs.append)
     assert result.final_message == "MAKE IT LOUD"
@@ -223,7 +263,9 @@ async def test_a_missing_program(worktree: Path, tmp_path: Path) -> None:
 
 async def test_background_processes_left_behind_are_stopped(tmp_path: Path, worktree: Path) -> None:
     pidfile = tmp_path / "pid"
-    w = CommandWriter(f"sleep 1000 & echo $! > {pidfile}; echo started", brief_via="stdin", grace_s=0.2)
+    w = CommandWriter(
+        f"sleep 1000 & echo $! > {pidfile}; echo started", brief_via="stdin", grace_s=0.2, shell=True
+    )
     outs: list[Output] = []
     result = await w.write(job(worktree), outs.append)
     assert result.final_message == "started"
@@ -299,10 +341,21 @@ async def test_model_keys_stay_out_of_the_writers_environment(
     assert len(seen[MARKER_ENV]) == 32  # the marker every process it starts inherits
 
 
-def test_writer_environ_drops_known_keys_and_extra_names() -> None:
-    base = {"ANTHROPIC_AUTH_TOKEN": "t", "GEMINI_API_KEY": "g", "X_KEY": "x", "PATH": "/bin", "HOME": "/h"}
-    assert writer_environ({}, base=base) == {"X_KEY": "x", "PATH": "/bin", "HOME": "/h"}
-    assert writer_environ({"HOME": "/w"}, drop=["X_KEY"], base=base) == {"PATH": "/bin", "HOME": "/w"}
+def test_writer_environ_drops_secrets_by_name_shape_and_config() -> None:
+    base = {
+        "ANTHROPIC_AUTH_TOKEN": "t",
+        "GEMINI_API_KEY": "g",
+        "X_KEY": "x",
+        "DB_PASSWORD": "p",
+        "MY_CREDENTIALS": "c",
+        "CLIENT_SECRET": "s",
+        "INNOCENT": "ghp_" + "a" * 36,  # a GitHub token by its shape, whatever the name
+        "COMPOSER": "sk-ant-nope",
+        "PATH": "/bin",
+        "HOME": "/h",
+    }
+    assert writer_environ({}, base=base) == {"COMPOSER": "sk-ant-nope", "PATH": "/bin", "HOME": "/h"}
+    assert writer_environ({"HOME": "/w"}, drop=["COMPOSER"], base=base) == {"PATH": "/bin", "HOME": "/w"}
     assert writer_environ({"GEMINI_API_KEY": "${GEMINI_API_KEY}"}, base=base)["GEMINI_API_KEY"] == "g"
     assert writer_environ({"A": "x${PATH}"}, base=base)["A"] == "x${PATH}"  # only a whole-value reference
 
@@ -311,7 +364,7 @@ async def test_a_detached_leftover_is_stopped_after_a_normal_exit(tmp_path: Path
     pidfile = tmp_path / "pid"
     # setsid: a session of its own, out of the writer's process group, as Codex runs its commands
     tool = f"setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > {pidfile}; echo started"
-    w = CommandWriter(tool, brief_via="stdin", grace_s=0.2)
+    w = CommandWriter(tool, brief_via="stdin", grace_s=0.2, shell=True)
     outs: list[Output] = []
     await w.write(job(worktree), outs.append)
     pid = int(pidfile.read_text())
@@ -410,3 +463,24 @@ async def test_a_long_line_costs_no_more_than_many_short_ones() -> None:
     long, long_lines = await cpu_to_pump(b"x" * size + b"\nend")
     assert short_lines == [999] * (size // 1000) and long_lines == [size, 3]
     assert long < 10 * short + 0.05
+
+
+async def test_a_reader_of_partial_lines_gets_a_huge_line_in_bounded_pieces() -> None:
+    """Issue 9: a 5 MB line reaches a partial-line reader (the command writer) in pieces of at
+    most PARTIAL_PIECE_CHARS, flagged partial, so nothing holds the whole line."""
+    reader = asyncio.StreamReader()
+    reader.feed_data(b"x" * 5_000_000 + b"\nend\n")
+    reader.feed_eof()
+    pieces: list[tuple[int, bool]] = []
+    await _pump(reader, lambda line, partial: pieces.append((len(line), partial)), 10.0)
+    assert all(n <= PARTIAL_PIECE_CHARS + READ_CHUNK for n, _ in pieces)
+    assert sum(n for n, _ in pieces[:-1]) == 5_000_000 and pieces[-1] == (3, False)
+    assert [p for _, p in pieces[:-2]] == [True] * (len(pieces) - 2)
+
+
+async def test_the_final_message_of_a_huge_line_is_bounded(tmp_path: Path, worktree: Path) -> None:
+    tool = script(tmp_path, "tool.py", "import sys\nsys.stdout.write('x' * 3_000_000)\n")
+    outs: list[Output] = []
+    result = await CommandWriter([PY, tool], brief_via="stdin").write(job(worktree), outs.append)
+    assert len(result.final_message) <= 64 * 1024
+    assert sum(len(o.text) for o in outs if o.channel == "text") == 3_000_001  # + the newline at EOF

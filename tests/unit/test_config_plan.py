@@ -35,6 +35,20 @@ def test_template_parses_to_the_defaults() -> None:
         ),
         ("reviewers = []\n", "at least one reviewer"),
         ("x = \n", "not valid TOML"),
+        # issue 9: the brief never goes into a shell's command line
+        (
+            '[writer]\nbackend = "command"\nshell = true\ncommand = "tool {brief} | tee x"\nbrief_via = "stdin"\n',
+            "cockpit.toml:4: writer.command: with shell = true the brief cannot be in the command line",
+        ),
+        (
+            '[writer]\nbackend = "command"\ncommand = "tool | tee x"\nshell = true\n',
+            'writer.brief_via: with shell = true the brief goes by "stdin" or "file"',
+        ),
+        (
+            '[writer]\nbackend = "command"\nshell = true\ncommand = ["sh", "-c", "x"]\nbrief_via = "file"\n',
+            "writer.shell: shell = true needs `command` as one string",
+        ),
+        ('[writer]\nbackend = "command"\ncommand = "tool \'unclosed"\n', "writer.command: cannot be split"),
     ],
 )
 def test_errors_name_the_key_and_line(text: str, message: str) -> None:

@@ -23,6 +23,7 @@ def test_every_kind_round_trips() -> None:
         E.DispatchFinished(dispatch="d1", role="writer", status="ok", usage=E.Usage(1, 2, 3, 4, 5)),
         E.CommitSeen(sha="s", parents=["p"], message="m", branch="b", files=[E.FileStat("M", "f", 1, 2)]),
         E.Merged(sha="s", merge_sha="m", base_branch="main", fast_forward=True),
+        E.Tamper(found="after the writer", changes=["config changed"], quarantine_refs=["r"]),
         E.VerdictParsed(
             dispatch="d",
             round=1,
