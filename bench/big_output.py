@@ -1,24 +1,29 @@
 """A writer that floods its output: the cockpit's peak memory and the journal's growth.
 
 Each case is one `cockpit run --headless --auto-approve` session, run in a fresh Python process
-of its own (so its peak RSS is its own), with the scripted composer and reviewers and a
-`command` writer that prints the flood, then commits. The writer is a separate process: its
+of its own (so its peak RSS is its own), with the real composer and reviewer adapters talking
+to the demo's simulators (served from this process) and a `command` writer that prints the
+flood, then commits. The writer is a separate process: its
 memory is not counted. A floor case (a writer printing one short line) is measured in the same
 run, under the same load.
 
-Run: python bench/big_output.py [--mb 50]
+Run from the repository root: python -m bench.big_output [--mb 50]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import textwrap
 from pathlib import Path
+
+import msgspec
+
+from cockpit.demo.stack import SIM_KEY, SIM_KEY_ENV, start_sims
+from tests.support.simconfig import config_toml
 
 SCENARIO = """
 [[pr]]
@@ -86,22 +91,12 @@ def case(tmp: Path, name: str, mb: int, shape: str) -> tuple[float, float]:
     (root / "writer.py").write_text(textwrap.dedent(WRITER))
     (root / "scenario.toml").write_text(SCENARIO)
     command = [sys.executable, str(root / "writer.py"), str(mb), shape]
-    (root / "cockpit.toml").write_text(
-        textwrap.dedent(f"""
-        [composer]
-        backend = "scripted"
-        [writer]
-        backend = "command"
-        command = {json.dumps(command)}
-        brief_via = "stdin"
-        [[reviewers]]
-        name = "correctness"
-        backend = "scripted"
-        [scripted]
-        scenario = "{root / "scenario.toml"}"
-        speed = 0
-        """)
-    )
+    stack = start_sims(str(root / "scenario.toml"), speed=0, reviewers=("correctness",))
+    env[SIM_KEY_ENV] = SIM_KEY
+    cfg = stack.config()
+    writer = {"backend": "command", "command": command, "model": "", "env": {}, "brief_via": "stdin"}
+    cfg = msgspec.structs.replace(cfg, writer=msgspec.structs.replace(cfg.writer, **writer))
+    (root / "cockpit.toml").write_text(config_toml(cfg))
     journal = root / "j.sqlite3"
     argv = ["run", "--config", str(root / "cockpit.toml"), "--repo", str(repo), "--task", "Flood"]
     argv += ["--headless", "--auto-approve", "--journal", str(journal)]
@@ -113,6 +108,7 @@ def case(tmp: Path, name: str, mb: int, shape: str) -> tuple[float, float]:
         stdin=subprocess.DEVNULL,
         check=False,
     )
+    stack.close()
     peak = [line for line in done.stderr.splitlines() if line.startswith("PEAK_RSS_KB")]
     if not peak:
         raise SystemExit(f"{name}: the session failed:\n{done.stdout}\n{done.stderr}")

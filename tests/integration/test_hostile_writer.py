@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.simconfig import WriteConfig
+
 pytestmark = pytest.mark.slow
 
 TOKEN = "ghp_" + "Zq7" * 12  # a GitHub token by its shape
@@ -76,7 +78,7 @@ def _git(*args: str, cwd: Path) -> str:
     return done.stdout.strip()
 
 
-def test_a_hostile_writer_is_contained(tmp_path: Path) -> None:
+def test_a_hostile_writer_is_contained(tmp_path: Path, sim_config: WriteConfig) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     _git("init", "-q", "-b", "main", cwd=repo)
@@ -99,25 +101,18 @@ def test_a_hostile_writer_is_contained(tmp_path: Path) -> None:
     scenario = tmp_path / "scenario.toml"
     scenario.write_text(SCENARIO)
     cfg = tmp_path / "cockpit.toml"
-    cfg.write_text(
-        textwrap.dedent(f"""
-        [composer]
-        backend = "scripted"
-        [writer]
-        backend = "command"
-        command = {json.dumps([sys.executable, str(writer)])}
-        brief_via = "stdin"
-        timeout_s = 60
-        [[reviewers]]
-        name = "correctness"
-        backend = "scripted"
-        [[reviewers]]
-        name = "quality"
-        backend = "scripted"
-        [scripted]
-        scenario = "{scenario}"
-        speed = 0
-        """)
+    sim_config(
+        cfg,
+        scenario,
+        reviewers=("correctness", "quality"),
+        writer={
+            "backend": "command",
+            "command": [sys.executable, str(writer)],
+            "model": "",
+            "env": {},
+            "brief_via": "stdin",
+            "timeout_s": 60.0,
+        },
     )
     journal = tmp_path / "j.sqlite3"
     env = {**os.environ, "GITHUB_TOKEN": TOKEN, "DEPLOY_PASSWORD": PASSWORD}

@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from cockpit.config import Config
 from cockpit.demo.stack import SimStack, start_sims
@@ -34,6 +37,8 @@ def config_toml(cfg: Config) -> str:
         f"command = {_s(w.command)}",
         f"model = {_s(w.model)}",
         "env = { " + ", ".join(f"{k} = {_s(v)}" for k, v in w.env.items()) + " }",
+        f"brief_via = {_s(w.brief_via)}",
+        f"timeout_s = {w.timeout_s}",
     ]
     for r in cfg.reviewers:
         lines += [
@@ -47,14 +52,24 @@ def config_toml(cfg: Config) -> str:
 
 
 def sim_configs(tmp: Path) -> Iterator[WriteConfig]:
-    """Yield ``write(path, scenario_ref, reviewers=("correctness",))``: start simulators playing
-    the scenario, write their config to ``path``; every stack stops when the test ends."""
+    """Yield ``write(path, scenario_ref, reviewers=("correctness",), writer=None)``: start
+    simulators playing the scenario, write their config to ``path`` (``writer``: fields that
+    replace the simulated codex writer's, e.g. a ``command`` writer); every stack stops when the
+    test ends."""
     stacks: list[SimStack] = []
 
-    def write(path: Path, scenario: str | Path, reviewers: tuple[str, ...] = ("correctness",)) -> Path:
+    def write(
+        path: Path,
+        scenario: str | Path,
+        reviewers: tuple[str, ...] = ("correctness",),
+        writer: dict[str, Any] | None = None,
+    ) -> Path:
         stack = start_sims(str(scenario), speed=0, reviewers=reviewers)
         stacks.append(stack)
-        path.write_text(config_toml(stack.config(codex_home=tmp / f"codex-home-{len(stacks)}")))
+        cfg = stack.config(codex_home=tmp / f"codex-home-{len(stacks)}")
+        if writer:
+            cfg = msgspec.structs.replace(cfg, writer=msgspec.structs.replace(cfg.writer, **writer))
+        path.write_text(config_toml(cfg))
         return path
 
     try:
