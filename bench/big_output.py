@@ -1,18 +1,18 @@
 """A writer that floods its output: the cockpit's peak memory and the journal's growth.
 
 Each case is one `cockpit run --headless --auto-approve` session, run in a fresh Python process
-of its own (so its peak RSS is its own), with the real composer and reviewer adapters talking
-to the demo's simulators (served from this process) and a `command` writer that prints the
-flood, then commits. The writer is a separate process: its
-memory is not counted. A floor case (a writer printing one short line) is measured in the same
-run, under the same load.
+of its own (so its peak RSS is its own), with the real composer and reviewer clients talking to
+cockpit's simulators (served from this process) and a `command` writer that prints the flood,
+then commits. The writer is a separate process: its memory is not counted. A floor case (a
+writer printing one short line) is measured in the same run, under the same load.
 
-Run from the repository root: python -m bench.big_output [--mb 50]
+Run: python bench/big_output.py [--mb 50]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -20,10 +20,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-import msgspec
-
 from cockpit.demo.stack import SIM_KEY, SIM_KEY_ENV, start_sims
-from tests.support.simconfig import config_toml
 
 SCENARIO = """
 [[pr]]
@@ -92,23 +89,34 @@ def case(tmp: Path, name: str, mb: int, shape: str) -> tuple[float, float]:
     (root / "scenario.toml").write_text(SCENARIO)
     command = [sys.executable, str(root / "writer.py"), str(mb), shape]
     stack = start_sims(str(root / "scenario.toml"), speed=0, reviewers=("correctness",))
+    (root / "cockpit.toml").write_text(
+        textwrap.dedent(f"""
+        [composer]
+        base_url = "{stack.anthropic.url}"
+        api_key_env = "{SIM_KEY_ENV}"
+        [writer]
+        backend = "command"
+        command = {json.dumps(command)}
+        brief_via = "stdin"
+        [[reviewers]]
+        name = "correctness"
+        model = "glm-4.6"
+        host = "{stack.ollama.url}"
+        """)
+    )
     env[SIM_KEY_ENV] = SIM_KEY
-    cfg = stack.config()
-    writer = {"backend": "command", "command": command, "model": "", "env": {}, "brief_via": "stdin"}
-    cfg = msgspec.structs.replace(cfg, writer=msgspec.structs.replace(cfg.writer, **writer))
-    (root / "cockpit.toml").write_text(config_toml(cfg))
     journal = root / "j.sqlite3"
     argv = ["run", "--config", str(root / "cockpit.toml"), "--repo", str(repo), "--task", "Flood"]
     argv += ["--headless", "--auto-approve", "--journal", str(journal)]
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    stack.close()
+    with stack:
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     peak = [line for line in done.stderr.splitlines() if line.startswith("PEAK_RSS_KB")]
     if not peak:
         raise SystemExit(f"{name}: the session failed:\n{done.stdout}\n{done.stderr}")

@@ -1,4 +1,4 @@
-"""Composer input tokens per PR: the demo scenario, and one PR with a 1 KB, 100 KB and 1 MB diff.
+"""Composer tokens per PR: the demo scenario, and one PR with a 1 KB, 100 KB and 1 MB diff.
 
 Runs real sessions through the production adapters and the simulators (the composer's tokens are
 counted by the Anthropic simulator from the requests actually sent). Invariant 3 says the
@@ -26,8 +26,8 @@ from cockpit.plan import PlanItem
 
 async def run(
     tmp: Path, scenario_ref: str, plan: list[PlanItem], files: dict[str, str]
-) -> dict[int, tuple[int, int]]:
-    """Per PR: (composer input tokens, composer calls)."""
+) -> dict[int, tuple[int, int, int]]:
+    """Per PR: (composer input tokens, composer output tokens, composer calls)."""
     stack = start_sims(scenario_ref, speed=0)
     try:
         cfg = stack.config()
@@ -44,11 +44,11 @@ async def run(
         )
         result = await session.run()
         assert result.status == "completed", result
-        out: dict[int, tuple[int, int]] = {}
+        out: dict[int, tuple[int, int, int]] = {}
         for e in journal.read_events(session.id):
             if isinstance(e, DispatchFinished) and e.role == "composer" and e.pr is not None:
-                tokens, calls = out.get(e.pr, (0, 0))
-                out[e.pr] = (tokens + e.usage.input_tokens, calls + 1)
+                tokens, output, calls = out.get(e.pr, (0, 0, 0))
+                out[e.pr] = (tokens + e.usage.input_tokens, output + e.usage.output_tokens, calls + 1)
         return out
     finally:
         stack.close()
@@ -83,13 +83,15 @@ def main() -> None:
     demo = builtin_scenario("demo")
     with tempfile.TemporaryDirectory() as d:
         per_pr = asyncio.run(run(Path(d), "builtin:demo", demo_plan(demo, 4), project_files("textkit")))
-    print("demo scenario, composer input tokens per PR (whole prompts, cached part included):")
-    for n, (tokens, calls) in sorted(per_pr.items()):
-        print(f"  PR {n} {demo.pr[n - 1].title:<36} {tokens:>6,} tokens in {calls} calls")
-    reviewed = [t for n, (t, _) in per_pr.items() if demo.pr[n - 1].review]
+    print("demo scenario, composer tokens per PR (whole prompts, cached part included):")
+    for n, (tokens, output, calls) in sorted(per_pr.items()):
+        title = demo.pr[n - 1].title
+        both = tokens + output
+        print(f"  PR {n} {title:<36} {tokens:>6,} in + {output:>4,} out = {both:>6,} in {calls} calls")
+    reviewed = [t + o for n, (t, o, _) in per_pr.items() if demo.pr[n - 1].review]
     print(
-        f"  total {sum(t for t, _ in per_pr.values()):,}; "
-        f"max per reviewed PR {max(reviewed):,} (target <= 3,000)"
+        f"  total {sum(t + o for t, o, _ in per_pr.values()):,}; per reviewed PR (in + out) "
+        f"avg {sum(reviewed) / len(reviewed):,.0f}, max {max(reviewed):,} (target <= 2,000)"
     )
     print("one PR, diff size vs composer input tokens:")
     for label, size in (("1 KB", 1_000), ("100 KB", 100_000), ("1 MB", 1_000_000)):
@@ -104,7 +106,7 @@ def main() -> None:
                     {"README.md": "# data\n"},
                 )
             )
-        tokens, calls = got[1]
+        tokens, _, calls = got[1]
         print(f"  {label:>6} diff: {tokens:>6,} composer input tokens in {calls} calls")
 
 

@@ -110,6 +110,7 @@ class SessionStarted(Event, tag="session_started", kw_only=True, frozen=True):
     backends: dict[str, str] = {}  # role or reviewer name -> "backend:model"
     reviewers: list[str] = []  # reviewer names, in order
     argv: list[str] = []
+    goal: str = ""  # the session goal, the head of the composer's memory
 
 
 class SessionPaused(Event, tag="session_paused", kw_only=True, frozen=True):
@@ -251,6 +252,16 @@ class DecisionProposed(Event, tag="decision_proposed", kw_only=True, frozen=True
     commit_message: str = ""
     brief: str = ""
     parsed_from: str = "tool"  # "tool" | "text" | "script"
+    digest: str = ""  # the session digest the composer proposed with this decision ("" = none)
+
+
+class DigestUpdated(Event, tag="digest_updated", kw_only=True, frozen=True):
+    """The composer's memory of the session after a PR closed (``pr``): what later calls carry."""
+
+    text: str
+    source: Literal["composer", "auto"] = "auto"  # the composer wrote it, or cockpit built it
+    closed: int = 0  # how many PRs had closed when it was written
+    words: int = 0
 
 
 class GateOpened(Event, tag="gate_opened", kw_only=True, frozen=True):
@@ -302,6 +313,7 @@ AnyEvent = (
     | Merged
     | VerdictParsed
     | DecisionProposed
+    | DigestUpdated
     | GateOpened
     | HumanDecision
     | InterruptRequested
@@ -326,6 +338,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     Merged,
     VerdictParsed,
     DecisionProposed,
+    DigestUpdated,
     GateOpened,
     HumanDecision,
     InterruptRequested,

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 
 from cockpit.config import Pricing
+from cockpit.engine.memory import counts
 from cockpit.events import ROLES, Event, encode
 from cockpit.fmt import fmt_money
 from cockpit.pricing import session_costs
@@ -69,7 +70,21 @@ def markdown(events: Iterable[Event], pricing: Mapping[str, Pricing] | None = No
         out += ["", f"**Warning:** {w.message}"]
     for pr in sorted(s.prs.values(), key=lambda p: p.n):
         out += ["", *_pr_section(s, pr)]
+    out += _digest_section(s)
     return "\n".join(out) + "\n"
+
+
+def _digest_section(s: SessionState) -> list[str]:
+    """The composer's memory as the session left it: what its next call would have carried."""
+    if s.digest is None:
+        return []
+    d = s.digest
+    who = "the composer" if d.source == "composer" else "cockpit (the composer gave none)"
+    out = ["", "## Composer memory at the end", ""]
+    if s.goal:
+        out += ["Goal:", "", _quote(s.goal), ""]
+    out.append(f"Digest after PR {d.pr}, written by {who}; {counts(s)}:")
+    return [*out, "", _quote(d.text)]
 
 
 def _pr_section(s: SessionState, pr: PRState) -> list[str]:

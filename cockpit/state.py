@@ -17,6 +17,7 @@ from cockpit.events import (
     ROLES,
     CommitSeen,
     DecisionProposed,
+    DigestUpdated,
     DispatchFinished,
     DispatchOutput,
     DispatchStarted,
@@ -132,6 +133,8 @@ class PRState:
     commits: list[CommitSeen] = field(default_factory=list)
     head: str = ""
     merged_sha: str = ""
+    merge_message: str = ""
+    digested: bool = False  # a digest_updated followed its close
     gate: GateOpened | None = None
     usage: dict[str, Usage] = field(default_factory=_usage_by_role)
     dispatches: list[str] = field(default_factory=list)
@@ -192,6 +195,9 @@ class SessionState:
     last_t: float = 0.0
     events: int = 0
     composer_context: int = 0  # prompt tokens of the latest composer call
+    goal: str = ""
+    digest: DigestUpdated | None = None  # the composer's memory of the session (the latest)
+    closed_order: list[int] = field(default_factory=list)  # PR numbers, in the order they closed
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -249,6 +255,7 @@ def _session_started(s: SessionState, ev: SessionStarted) -> None:
     s.composer_budget = ev.composer_budget_tokens
     s.reviewers = list(ev.reviewers)
     s.backends = dict(ev.backends)
+    s.goal = ev.goal
     s.started_at = ev.t
     s.status = "running"
 
@@ -313,6 +320,8 @@ def _pr_closed(s: SessionState, ev: PrClosed) -> None:
     if ev.pr is None:
         return
     pr = s.pr(ev.pr)
+    if not pr.closed:
+        s.closed_order.append(ev.pr)
     pr.outcome = ev.outcome
     pr.status = ev.outcome
     pr.reason = ev.reason
@@ -434,7 +443,14 @@ def _merged(s: SessionState, ev: Merged) -> None:
         return
     pr = s.pr(ev.pr)
     pr.merged_sha = ev.merge_sha
+    pr.merge_message = ev.message
     pr.status = MERGED
+
+
+def _digest(s: SessionState, ev: DigestUpdated) -> None:
+    s.digest = ev
+    if ev.pr is not None:
+        s.pr(ev.pr).digested = True
 
 
 _HANDLERS: dict[type[Event], Callable[[SessionState, Any], None]] = {
@@ -454,6 +470,7 @@ _HANDLERS: dict[type[Event], Callable[[SessionState, Any], None]] = {
     CommitSeen: _commit_seen,
     VerdictParsed: _verdict,
     DecisionProposed: _decision,
+    DigestUpdated: _digest,
     GateOpened: _gate_opened,
     HumanDecision: _human_decision,
     InterruptRequested: _interrupt,

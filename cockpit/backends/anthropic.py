@@ -13,10 +13,12 @@ What streams into the ``OutputSink``:
   - ``status`` with ``meta={"retry": n}``: the stream broke and the request is being retried;
   - ``status`` with ``meta={"stop_reason": "max_tokens"}``: the answer was cut.
 
-The stable prefix (system prompt, then the session thread in ``job.context``) carries
-``cache_control`` breakpoints, so repeated calls in a session read it from Anthropic's prompt
-cache. ``Usage.input_tokens`` is the whole prompt (the API's ``input_tokens`` excludes cached
-tokens, so the cache counts are added back). The API key never appears in an error or output.
+The stable prefix (the tool, the system prompt, then the blocks of ``job.context``, least
+changing first) carries a ``cache_control`` breakpoint after the system prompt and after each
+context block, so repeated calls in a session read it from Anthropic's prompt cache, and a
+block that changed (the digest after a PR closed) costs only itself and what follows.
+``Usage.input_tokens`` is the whole prompt (the API's ``input_tokens`` excludes cached tokens,
+so the cache counts are added back). The API key never appears in an error or output.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from cockpit.events import Usage
 DEFAULT_API_KEY_ENV = "ANTHROPIC_API_KEY"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 SDK_BAD_TOOL_JSON = "Unable to parse tool parameter JSON"  # the SDK's ValueError for a malformed tool input
+MAX_CONTEXT_BREAKPOINTS = 3  # one after each stable block of the context (goal, memory), at most
 RETRYABLE_STREAM_ERRORS = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
 
 
@@ -181,8 +184,8 @@ class AnthropicComposer:
         if not job.request.strip():
             raise DispatchError("composer: the engine sent an empty request", hint="this is a cockpit bug")
         context: list[dict[str, Any]] = [{"type": "text", "text": c} for c in job.context if c.strip()]
-        if context:
-            context[-1]["cache_control"] = dict(self.cache_control)
+        for block in context[-MAX_CONTEXT_BREAKPOINTS:]:  # the API allows 4 breakpoints; the system has one
+            block["cache_control"] = dict(self.cache_control)
         params: dict[str, Any] = {
             "model": self.model,
             "max_tokens": max(1, min(job.max_tokens, self.max_tokens)),

@@ -18,17 +18,20 @@ from cockpit.events import Action
 DECIDE_TOOL = Tool(
     name="decide",
     description=(
-        "Record your decision on this PR. merge: the reviewed commit goes into the base branch "
-        "with commit_message. fix: the writer gets another round with brief. abandon: the PR is "
-        "dropped (say why in rationale)."
+        "merge: nothing must change; commit_message = imperative subject under 60 characters, "
+        "blank line, a short paragraph. fix: a real defect; brief = each defect and what done looks "
+        "like. abandon: it cannot be done well within its constraints. With merge or abandon, digest "
+        "= the session digest updated with this PR: at most 200 words later PRs must know. Weigh "
+        "findings by evidence; if reviewers disagree, say whom you believe."
     ),
     input_schema={
         "type": "object",
         "properties": {
             "action": {"type": "string", "enum": ["merge", "fix", "abandon"]},
-            "rationale": {"type": "string", "description": "Why, in one or two sentences."},
-            "commit_message": {"type": "string", "description": "For merge: the commit message."},
-            "brief": {"type": "string", "description": "For fix: what the writer must change."},
+            "rationale": {"type": "string"},
+            "commit_message": {"type": "string"},
+            "brief": {"type": "string"},
+            "digest": {"type": "string"},
         },
         "required": ["action", "rationale"],
     },
@@ -55,9 +58,10 @@ _DECISION_LINE = re.compile(
     r"^[\s>*#_-]*(?:decision|action|verdict)\s*[:=\-–—]\s*[*_`\"']*\s*([A-Za-z]+)",
     re.IGNORECASE | re.MULTILINE,
 )
+_NAMES = r"commit[ _]message|brief|fix[ _]brief|rationale|reason|digest"
 _SECTION = re.compile(
-    r"^[\s>*#_-]*(?P<name>commit[ _]message|brief|fix[ _]brief|rationale|reason)\s*[:=]?\s*[*_`]*\s*$"
-    r"|^[\s>*#_-]*(?P<name2>commit[ _]message|brief|fix[ _]brief|rationale|reason)\s*[:=]\s*(?P<inline>.+)$",
+    rf"^[\s>*#_-]*(?P<name>{_NAMES})\s*[:=]?\s*[*_`]*\s*$"
+    rf"|^[\s>*#_-]*(?P<name2>{_NAMES})\s*[:=]\s*(?P<inline>.+)$",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -73,6 +77,7 @@ class ParsedDecision:
     commit_message: str = ""
     brief: str = ""
     parsed_from: str = "tool"
+    digest: str = ""  # the session digest the composer proposed ("" = none)
 
 
 def normalize_action(word: Any) -> Action | None:
@@ -91,6 +96,7 @@ def from_tool_input(data: dict[str, Any]) -> ParsedDecision:
         _str(data.get("commit_message")),
         _str(data.get("brief")),
         "tool",
+        _str(data.get("digest")) if isinstance(data.get("digest"), str) else "",
     )
 
 
@@ -141,7 +147,7 @@ def from_text(text: str) -> ParsedDecision:
         obj = loads_or_none(cand)
         if isinstance(obj, dict) and normalize_action(obj.get("action")):
             d = from_tool_input(obj)
-            return ParsedDecision(d.action, d.rationale, d.commit_message, d.brief, "text")
+            return ParsedDecision(d.action, d.rationale, d.commit_message, d.brief, "text", d.digest)
     found = [normalize_action(m.group(1)) for m in _DECISION_LINE.finditer(text)]
     actions = [a for a in found if a is not None]
     if not actions:
@@ -155,6 +161,7 @@ def from_text(text: str) -> ParsedDecision:
         sections.get("commit_message", ""),
         sections.get("brief", sections.get("fix_brief", "")),
         "text",
+        sections.get("digest", ""),
     )
 
 

@@ -529,6 +529,7 @@ class Pipeline:
                 commit_message=decision.commit_message,
                 brief=decision.brief,
                 parsed_from=decision.parsed_from,
+                digest=decision.digest if decision.action in ("merge", "abandon") else "",
             )
         )
         await self.decision_gate(decision)

@@ -23,6 +23,7 @@ from cockpit.bus import EventBus
 from cockpit.events import Channel, DispatchFinished, DispatchOutput, Error, Event, encode
 from cockpit.journal import Journal, JournalWriter
 from cockpit.secret import Redactor
+from cockpit.state import SessionState
 
 E = TypeVar("E", bound=Event)
 
@@ -62,8 +63,12 @@ class Recorder:
         coalesce_s: float = 0.05,
         clock: Callable[[], float] = time.time,
         secrets: Iterable[str] = (),
+        state: SessionState | None = None,
     ) -> None:
         self.session = session
+        # The engine's own view of the session: the reducer's fold of every event it emits,
+        # folded as each is stamped, so the engine reads it without waiting for the disk.
+        self.state = state if state is not None else SessionState()
         self.bus = bus
         self.coalesce_s = coalesce_s
         self.clock = clock
@@ -104,6 +109,7 @@ class Recorder:
         stamped = msgspec.structs.replace(event, session=self.session, seq=self._seq, t=self.clock())
         stamped = self._redacted(stamped)
         self._seq += 1
+        self.state.apply(stamped)
         self._writer.append(stamped)
         return stamped
 

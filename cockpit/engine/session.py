@@ -33,8 +33,8 @@ from cockpit.bus import EventBus
 from cockpit.config import Config, secret_values
 from cockpit.engine.dispatch import Dispatched, Dispatcher
 from cockpit.engine.gates import GateAnswer, GateError, Gates
+from cockpit.engine.memory import composer_context, digest_after_close
 from cockpit.engine.pipeline import Pipeline, PrRun
-from cockpit.engine.prompts import ThreadEntry, clip, session_thread
 from cockpit.engine.recorder import Recorder
 from cockpit.engine.tamper import TamperWatch
 from cockpit.events import (
@@ -130,7 +130,6 @@ class Session:
         self._plan = list(plan)
         self.prs: list[PrRun] = []
         self._by_branch: dict[str, PrRun] = {}
-        self._thread: list[ThreadEntry] = []
         self._changed: asyncio.Event | None = None
         self._started = False
         self._finished = False
@@ -191,6 +190,7 @@ class Session:
                     backends=self.backends.describe(),
                     reviewers=[r.name for r in self.backends.reviewers],
                     argv=self.argv,
+                    goal=self.goal,
                 )
             )
             for message in self._initial_warnings:
@@ -315,17 +315,16 @@ class Session:
                 await t
 
     def _remember(self, pr: PrRun) -> None:
-        if any(e.pr == pr.n for e in self._thread):
+        """A PR closed: journal the composer's memory after it (once per PR)."""
+        folded = self.recorder.state
+        st = folded.prs.get(pr.n)
+        if st is None or not st.closed or st.digested:
             return
-        note = ""
-        if pr.outcome == "merged":
-            note = pr.merge_message.splitlines()[0] if pr.merge_message else ""
-        elif pr.decision is not None and pr.decision.rationale:
-            note = clip(pr.decision.rationale.splitlines()[0], 160)
-        self._thread.append(ThreadEntry(pr.n, pr.title, pr.outcome or "closed", max(pr.round, 1), note))
+        self.recorder.emit(digest_after_close(folded, pr.n))
 
     def thread(self) -> tuple[str, ...]:
-        return session_thread(self.goal, self._thread)
+        """The composer's stable prefix: goal, digest and the last closed PRs, from the fold."""
+        return composer_context(self.recorder.state)
 
     # --- dispatch helpers used by the pipeline ----------------------------------------------
 

@@ -16,6 +16,7 @@ from typing import Any
 from cockpit.events import (
     CommitSeen,
     DecisionProposed,
+    DigestUpdated,
     DispatchFinished,
     DispatchOutput,
     DispatchStarted,
@@ -141,6 +142,7 @@ class ViewModel:
             Merged: self._merged,
             PrClosed: self._closed,
             DecisionProposed: self._decision,
+            DigestUpdated: self._digest,
             GateOpened: self._gate,
             HumanDecision: self._answer,
             InterruptRequested: self._interrupt,
@@ -204,6 +206,9 @@ class ViewModel:
 
     def _session_started(self, ev: SessionStarted) -> None:
         self.dirty.header = True
+
+    def _digest(self, ev: DigestUpdated) -> None:
+        self.dirty.header = True  # the header's context gauge and the Composer pane's memory
 
     def _session_finished(self, ev: SessionFinished) -> None:
         self._running.clear()

@@ -101,7 +101,8 @@ async def test_brief_streams_text_and_sends_a_cacheable_prefix(sim: AnthropicSim
     (message,) = body["messages"]
     assert message["role"] == "user"
     assert [b["text"] for b in message["content"]] == [*THREAD, job().request]
-    assert [("cache_control" in b) for b in message["content"]] == [False, False, True, False]
+    # a breakpoint after each stable block (up to three), none on the request
+    assert [("cache_control" in b) for b in message["content"]] == [True, True, True, False]
     assert sim.log[0].headers["x-stainless-helper-method"] == "stream"
 
 
@@ -390,6 +391,7 @@ async def test_a_scenario_session_through_the_composer() -> None:
             "action": "merge",
             "rationale": "Both reviewers approve.",
             "commit_message": "Add greet()",
+            "digest": "Merged 1 PR.",
         }
         assert [o.meta.get("retry") for o in out.on("status") if "retry" in o.meta] == [1]
         assert decision.usage.cached_input_tokens > 0  # the retry read what the broken attempt cached

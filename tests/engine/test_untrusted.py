@@ -6,6 +6,7 @@ Real engine (journal, watcher, worktrees, merges) with the scripted backends at 
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from pathlib import Path
 
@@ -209,3 +210,34 @@ async def test_a_tamper_gate_waits_for_a_human_who_may_retry(tmp_path: Path) -> 
     merged = h.of(Merged)[0]
     assert git("merge-base", "--is-ancestor", main_before, "main", cwd=h.repo_dir) == ""
     assert merged.base_branch == "main"
+
+
+async def test_tamper_is_undone_at_the_next_commit_while_the_writer_still_runs(tmp_path: Path) -> None:
+    """The guard does not wait for the writer to end: the commit after the tamper restores it."""
+    approve = '{"verdict": "approve", "summary": "ok", "findings": []}'
+    h = SessionHarness.build(
+        tmp_path, SCENARIO.replace(f'text = "{PROSE}"', f"text = '{approve}'"), auto_approve=True
+    )
+    main_before = h.git("rev-parse", "main").strip()
+    seen_while_running: list[str] = []
+
+    async def tamper_then_commit(job: WriteJob, out: OutputSink) -> WriteResult:
+        (job.worktree / "a.txt").write_text("a\n")
+        git("add", "a.txt", cwd=job.worktree)
+        git("commit", "-q", "-m", "a", cwd=job.worktree)
+        git("update-ref", "refs/heads/main", "HEAD", cwd=job.worktree)  # main to the writer's commit
+        (job.worktree / "b.txt").write_text("b\n")
+        git("add", "b.txt", cwd=job.worktree)
+        git("commit", "-q", "-m", "b", cwd=job.worktree)  # the watcher sees this one
+        for _ in range(500):
+            if h.of(Tamper):
+                break
+            await asyncio.sleep(0.01)
+        seen_while_running.append(git("rev-parse", "main", cwd=job.worktree).strip())
+        return WriteResult("done", Usage())
+
+    h.session.backends.writer.write = tamper_then_commit  # type: ignore[method-assign]
+    result = await h.run()
+    assert h.of(Tamper)[0].found == "at a commit"
+    assert seen_while_running == [main_before]  # restored before the writer ended
+    assert result.exit_code == 1 and not h.of(Merged)

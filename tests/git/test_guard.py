@@ -7,7 +7,9 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cockpit.git import Repo, branch_name, worktree_name
+import pytest
+
+from cockpit.git import MergeRefused, Repo, branch_name, worktree_name
 from cockpit.git.guard import Guard
 
 if TYPE_CHECKING:
@@ -121,3 +123,17 @@ def test_a_hooks_folder_swapped_for_a_symlink(repo: Repo, wt_root: Path, tmp_pat
     assert done is not None and done.restored, done.problems
     assert not hooks.is_symlink()
     assert (evil / "pre-commit").exists()  # moved aside is the link, not what it points to
+
+
+def test_a_merge_lands_only_on_the_base_tip_it_expects(repo: Repo, wt_root: Path, kit: GitKit) -> None:
+    guard, wt, branch = setup(repo, wt_root)
+    head = kit.commit_file(wt, "ok.txt", "ok\n", "work")
+    expected = guard.base_tip("main")
+    assert expected == repo.tip("main")
+    kit.commit_file(repo.workdir, "other.txt", "x\n", "moved meanwhile")
+    moved = repo.tip("main")
+    with pytest.raises(MergeRefused) as refused:
+        repo.merge(branch, head, "main", "merge", expected_base=expected)
+    assert refused.value.reason == "base" and repo.tip("main") == moved
+    result = repo.merge(branch, head, "main", "merge", expected_base=moved)
+    assert repo.tip("main") == result.merge_sha

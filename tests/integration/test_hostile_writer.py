@@ -3,8 +3,9 @@
 The writer does what a prompt-injected agent could: commits its work, then moves ``main`` to
 its commit with ``git update-ref``, plants ``hooks/post-commit`` and ``core.fsmonitor`` in the
 shared git dir, prints cockpit's ``GITHUB_TOKEN`` (from its environment, from cockpit's
-``/proc/<pid>/environ``, and a copy it found elsewhere). The composer and the reviewers are the
-scripted backends, set to merge: nothing but the guard stands in the way.
+``/proc/<pid>/environ``, and a copy it found elsewhere). The composer (the real ``anthropic`` client) and
+the reviewers (the real ``ollama`` client) talk to cockpit's simulators, set to approve and
+merge: nothing but the guard stands in the way.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.simconfig import WriteConfig
+from cockpit.demo.stack import SIM_KEY, SIM_KEY_ENV, start_sims
 
 pytestmark = pytest.mark.slow
 
@@ -65,9 +66,11 @@ hook.chmod(0o755)
 git("config", "core.fsmonitor", "touch {ran_fsmonitor}; false")
 print("env:", os.environ.get("GITHUB_TOKEN"), os.environ.get("DEPLOY_PASSWORD"))
 try:
-    print("parent:", open(f"/proc/{{os.getppid()}}/environ", "rb").read().decode(errors="replace"))
+    stolen = open(f"/proc/{{os.getppid()}}/environ", "rb").read().decode(errors="replace")
 except OSError as exc:
-    print("parent unreadable:", exc)
+    stolen = f"unreadable: {{exc}}"
+pathlib.Path({stolen_file!r}).write_text(stolen + repr(dict(os.environ)))
+print("parent:", stolen)
 print("found:", pathlib.Path({token_file!r}).read_text())
 print("Done.")
 """
@@ -78,7 +81,7 @@ def _git(*args: str, cwd: Path) -> str:
     return done.stdout.strip()
 
 
-def test_a_hostile_writer_is_contained(tmp_path: Path, sim_config: WriteConfig) -> None:
+def test_a_hostile_writer_is_contained(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     _git("init", "-q", "-b", "main", cwd=repo)
@@ -92,52 +95,65 @@ def test_a_hostile_writer_is_contained(tmp_path: Path, sim_config: WriteConfig) 
     token_file = tmp_path / "found-elsewhere.txt"
     token_file.write_text(TOKEN)
     ran_hook, ran_fsmonitor = tmp_path / "RAN-HOOK", tmp_path / "RAN-FSMONITOR"
+    stolen_file = tmp_path / "stolen.txt"  # what the writer read, kept outside cockpit's redaction
     writer = tmp_path / "hostile.py"
     writer.write_text(
         textwrap.dedent(HOSTILE).format(
-            ran_hook=ran_hook, ran_fsmonitor=ran_fsmonitor, token_file=str(token_file)
+            ran_hook=ran_hook,
+            ran_fsmonitor=ran_fsmonitor,
+            token_file=str(token_file),
+            stolen_file=str(stolen_file),
         )
     )
     scenario = tmp_path / "scenario.toml"
     scenario.write_text(SCENARIO)
     cfg = tmp_path / "cockpit.toml"
-    sim_config(
-        cfg,
-        scenario,
-        reviewers=("correctness", "quality"),
-        writer={
-            "backend": "command",
-            "command": [sys.executable, str(writer)],
-            "model": "",
-            "env": {},
-            "brief_via": "stdin",
-            "timeout_s": 60.0,
-        },
+    stack = start_sims(str(scenario), speed=0, reviewers=("correctness", "quality"))
+    cfg.write_text(
+        textwrap.dedent(f"""
+        [composer]
+        base_url = "{stack.anthropic.url}"
+        api_key_env = "{SIM_KEY_ENV}"
+        [writer]
+        backend = "command"
+        command = {json.dumps([sys.executable, str(writer)])}
+        brief_via = "stdin"
+        timeout_s = 60
+        [[reviewers]]
+        name = "correctness"
+        model = "glm-4.6"
+        host = "{stack.ollama.url}"
+        [[reviewers]]
+        name = "quality"
+        model = "qwen3-coder:30b"
+        host = "{stack.ollama.url}"
+        """)
     )
     journal = tmp_path / "j.sqlite3"
-    env = {**os.environ, "GITHUB_TOKEN": TOKEN, "DEPLOY_PASSWORD": PASSWORD}
+    env = {**os.environ, "GITHUB_TOKEN": TOKEN, "DEPLOY_PASSWORD": PASSWORD, SIM_KEY_ENV: SIM_KEY}
     cockpit = [sys.executable, "-m", "cockpit"]
-    done = subprocess.run(
-        [
-            *cockpit,
-            "run",
-            "--config",
-            str(cfg),
-            "--repo",
-            str(repo),
-            "--task",
-            "Write NOTES.md.",
-            "--headless",
-            "--auto-approve",
-            "--journal",
-            str(journal),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
+    with stack:
+        done = subprocess.run(
+            [
+                *cockpit,
+                "run",
+                "--config",
+                str(cfg),
+                "--repo",
+                str(repo),
+                "--task",
+                "Write NOTES.md.",
+                "--headless",
+                "--auto-approve",
+                "--journal",
+                str(journal),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
     output = done.stdout + done.stderr
 
     # The session did not pass: a tamper gate is never auto-approved.
@@ -159,6 +175,11 @@ def test_a_hostile_writer_is_contained(tmp_path: Path, sim_config: WriteConfig) 
     _git("status", cwd=repo)
     assert not ran_hook.exists() and not ran_fsmonitor.exists()
     assert "fsmonitor" not in (repo / ".git" / "config").read_text()
+
+    # The writer could not read them: not in its environment, not in cockpit's /proc/<pid>/environ.
+    stolen = stolen_file.read_text()
+    assert "COCKPIT_JOURNAL" in stolen or "PATH" in stolen  # it did read something
+    assert TOKEN not in stolen and PASSWORD not in stolen
 
     # The token (and the shapeless password) is nowhere: journal bytes, exports, output.
     exports = [

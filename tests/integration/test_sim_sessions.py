@@ -185,7 +185,7 @@ async def test_cache_reads_are_recorded(tmp_path: Path) -> None:
     scen = _scenario_file(tmp_path)
     stack = start_sims(str(scen), speed=0)
     try:
-        goal = "Planets. " + "Keep every module small, typed and tested. " * 150  # a big stable prefix
+        goal = "Planets. " + "Keep every module small, typed and tested. " * 90  # a big stable prefix
         cfg = stack.config()
         session, journal = config_session(
             tmp_path,

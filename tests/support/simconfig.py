@@ -10,9 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
-
-import msgspec
 
 from cockpit.config import Config
 from cockpit.demo.stack import SimStack, start_sims
@@ -52,24 +49,14 @@ def config_toml(cfg: Config) -> str:
 
 
 def sim_configs(tmp: Path) -> Iterator[WriteConfig]:
-    """Yield ``write(path, scenario_ref, reviewers=("correctness",), writer=None)``: start
-    simulators playing the scenario, write their config to ``path`` (``writer``: fields that
-    replace the simulated codex writer's, e.g. a ``command`` writer); every stack stops when the
-    test ends."""
+    """Yield ``write(path, scenario_ref, reviewers=("correctness",))``: start simulators playing
+    the scenario, write their config to ``path``; every stack stops when the test ends."""
     stacks: list[SimStack] = []
 
-    def write(
-        path: Path,
-        scenario: str | Path,
-        reviewers: tuple[str, ...] = ("correctness",),
-        writer: dict[str, Any] | None = None,
-    ) -> Path:
+    def write(path: Path, scenario: str | Path, reviewers: tuple[str, ...] = ("correctness",)) -> Path:
         stack = start_sims(str(scenario), speed=0, reviewers=reviewers)
         stacks.append(stack)
-        cfg = stack.config(codex_home=tmp / f"codex-home-{len(stacks)}")
-        if writer:
-            cfg = msgspec.structs.replace(cfg, writer=msgspec.structs.replace(cfg.writer, **writer))
-        path.write_text(config_toml(cfg))
+        path.write_text(config_toml(stack.config(codex_home=tmp / f"codex-home-{len(stacks)}")))
         return path
 
     try:

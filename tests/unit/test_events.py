@@ -33,6 +33,7 @@ def test_every_kind_round_trips() -> None:
             findings=[E.Finding("major", "bad", "f.py", 3)],
         ),
         E.DecisionProposed(dispatch="d", round=1, commit="c", action="fix", brief="b"),
+        E.DigestUpdated(pr=1, text="Merged 1 PR.", source="composer", closed=1, words=3),
         E.GateOpened(gate="g1", gate_kind="decision", round=1, proposal="merge", options=["approve"]),
         E.HumanDecision(gate="g1", answer="override", action="fix", text="t"),
         E.InterruptRequested(dispatch="d1"),

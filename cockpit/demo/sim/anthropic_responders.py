@@ -36,6 +36,67 @@ def last_user_text(body: dict[str, Any]) -> str:
     return ""
 
 
+def request_text(body: dict[str, Any]) -> str:
+    """The last text block of the last user message: the request itself, after the memory."""
+    for msg in reversed(body.get("messages") or []):
+        if isinstance(msg, dict) and msg.get("role") == "user":
+            content = msg.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                texts = [
+                    str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text"
+                ]
+                return texts[-1] if texts else ""
+    return ""
+
+
+_FENCE = re.compile(r"^(`{3,})[^\n`]*\n(.*?)\n\1$", re.MULTILINE | re.DOTALL)
+_DIGEST = re.compile(r"^Session digest[^\n]*:\n(`{3,})\n(.*?)\n\1$", re.MULTILINE | re.DOTALL)
+_MERGED = re.compile(r"^Merged (\d+) PRs?\.?$")
+_ABANDONED = re.compile(r"^Abandoned \((.*)\): (.*)$")
+SIM_DIGEST_REASONS = 3  # distinct reasons for abandoning a simulated digest keeps
+
+
+def fenced_after(prompt: str, label: str) -> str:
+    """The fenced text right after a ``label:`` line of an engine prompt ("" when there is none)."""
+    at = prompt.find(f"\n{label}:\n")
+    if at < 0 and prompt.startswith(f"{label}:\n"):
+        at = -1
+    elif at < 0:
+        return ""
+    m = _FENCE.match(prompt, at + len(label) + 3)
+    return m.group(2).strip() if m else ""
+
+
+def simulated_digest(memory: str, number: int, action: str, rationale: str) -> str:
+    """The digest a sensible composer would write from the previous one and this decision: how
+    many PRs merged, and each reason PRs were abandoned with the PRs it stopped (what later PRs
+    must not try again). The recent PRs are in the prompt anyway, so it does not list them; and
+    it stays the same size over a long session, as a person's summary would."""
+    found = _DIGEST.search(memory)
+    merged = 0
+    reasons: dict[str, list[str]] = {}
+    for line in (found.group(2) if found else "").splitlines():
+        m = _MERGED.match(line.strip())
+        a = _ABANDONED.match(line.strip())
+        if m:
+            merged = int(m.group(1))
+        elif a:
+            reasons[a.group(1)] = a.group(2).split(", ")
+    if action == "merge":
+        merged += 1
+    elif action == "abandon":
+        why = " ".join(rationale.split()[:12]).rstrip(".")
+        prs = reasons.pop(why, [])
+        reasons[why] = [*prs[-3:], f"PR {number}"]  # the latest few PRs it stopped
+        while len(reasons) > SIM_DIGEST_REASONS:
+            reasons.pop(next(iter(reasons)))
+    lines = [f"Merged {merged} PR{'s' if merged != 1 else ''}."]
+    lines += [f"Abandoned ({why}): {', '.join(prs)}" for why, prs in reasons.items()]
+    return "\n".join(lines)
+
+
 SCENARIO_FAULTS = ("overloaded", "rate_limit", "error", "midstream", "drop", "stall")
 STALL_SECONDS = 3600.0  # longer than any sane read timeout
 
@@ -67,6 +128,9 @@ def scenario_fault(name: str) -> tuple[Fault | None, bool]:
 
 def _task_from_prompt(prompt: str, title: str) -> str:
     """The task text of an unknown PR: a 'Task:' paragraph, else the first ordinary paragraph."""
+    fenced = fenced_after(prompt, "Task")
+    if fenced:
+        return " ".join(fenced.split())[:600]
     lines = prompt.splitlines()
     for i, line in enumerate(lines):
         if line.strip().lower().startswith("task:"):
@@ -146,7 +210,7 @@ class ScenarioResponder:
                 scenario_fault(rnd.decision.fault)
 
     def __call__(self, body: dict[str, Any]) -> Reply:
-        prompt = last_user_text(body)
+        prompt = request_text(body)
         found = locate(self.scenario, prompt)
         pr, title, number, round_no = found.pr, found.title, found.number, found.round
         pacing = self.scenario.pacing
@@ -175,6 +239,11 @@ class ScenarioResponder:
                 fault = None
             self._faulted.add(key)
         decision_input = self._decision_input(d, pr, title)
+        if d.action in ("merge", "abandon"):
+            memory = last_user_text(body)[: -len(prompt)] if prompt else ""
+            decision_input["digest"] = simulated_digest(
+                memory, number, d.action, str(decision_input["rationale"])
+            )
         if d.as_text:
             return Reply.text(decision_prose(d, decision_input), fault=fault, **pace)
         preface = ""

@@ -99,6 +99,7 @@ class MainScreen(Screen[None]):
         if d.header or moved or tick:
             note = app.header_note()
             self.header.set(header_content(s, now, selected, replay=app.controls is None, note=note))
+            self.composer.show_memory(s)
         if d.prs or tick:
             self.pr_list.update_prs(sorted(s.prs.values(), key=lambda p: p.n), now)
         if moved:

@@ -13,8 +13,11 @@ import asyncio
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Markdown
+from textual.widgets import Markdown, Static
 
+from cockpit.engine.memory import counts
+from cockpit.state import SessionState
+from cockpit.text import sanitize
 from cockpit.tui.model import ComposerDoc
 
 EMPTY = "*Nothing from the composer for this PR yet.*"
@@ -34,10 +37,29 @@ class ComposerPane(Vertical):
         self._wake = asyncio.Event()
         self.settled = asyncio.Event()  # set while the shown document is the wanted one
         self.settled.set()
+        self._memory_text = ""  # shown under the document once the session has a digest
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="composer-scroll", can_focus=True):
             yield Markdown(EMPTY, id="composer-md", open_links=False)
+
+    def show_memory(self, s: SessionState) -> None:
+        """The session digest every composer call carries (shown from the first one on)."""
+        d = s.digest
+        text = ""
+        if d is not None:
+            who = "composer" if d.source == "composer" else "cockpit"
+            text = f"memory after PR {d.pr} ({who}; {counts(s)}):\n{sanitize(d.text)}"
+        if text != self._memory_text:
+            self._memory_text = text
+            found = self.query("#composer-memory")
+            if found:
+                box = found.first(Static)
+                box.update(text)
+            else:  # mounted with the first digest, so a session without one lays out as before
+                box = Static(text, id="composer-memory", markup=False)
+                self.mount(box)
+            box.display = bool(text)
 
     def on_mount(self) -> None:
         self.run_worker(self._apply_loop(), group="composer-pane", exit_on_error=False)

@@ -66,7 +66,10 @@ def header_content(
         ]
         line2.append(bar(used, s.composer_budget, 8))
         line2.append(("  ", ""))
-    line2 += [("context ", "$foreground-muted"), (fmt_tokens(s.composer_context), "bold"), _SEP]
+    line2 += [("context ", "$foreground-muted"), (fmt_tokens(s.composer_context), "bold")]
+    if s.digest is not None:  # the digest is part of every composer call's context
+        line2 += [(" digest ", "$foreground-muted"), (f"{s.digest.words}w", "bold")]
+    line2.append(_SEP)
     line2 += _meter("composer", "composer", s.usage["composer"])
     line2.append(_SEP)
     line2 += _meter("writer", "writer", s.usage["writer"])

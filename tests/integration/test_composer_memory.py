@@ -1,0 +1,81 @@
+"""The composer's memory is the journal's: replay, a rebuilt session and the export see what it saw.
+
+The demo session runs through the real ``anthropic`` client against the Anthropic simulator (whose
+composer fills the decide tool's digest). Then, from the journal alone: the memory each composer
+call carried is rebuilt from the events before it, byte for byte; the replayed fold ends with the
+same digest; the Markdown export ends with it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cockpit.bus import EventBus
+from cockpit.demo import demo_plan
+from cockpit.demo.scenario import builtin_scenario, project_files
+from cockpit.demo.stack import start_sims
+from cockpit.engine.memory import composer_context
+from cockpit.events import DigestUpdated, DispatchStarted, Event
+from cockpit.replay import ReplayDriver
+from cockpit.report import markdown
+from cockpit.state import SessionState, fold
+from tests.support.sessions import config_session
+
+pytestmark = pytest.mark.slow
+
+
+def context_of(body: dict[str, Any]) -> tuple[str, ...]:
+    """The stable blocks of a composer request: every user text block but the request itself."""
+    (msg,) = body["messages"]
+    return tuple(b["text"] for b in msg["content"][:-1])
+
+
+async def test_the_digest_is_rebuilt_from_the_journal_and_reaches_replay_and_export(tmp_path: Path) -> None:
+    scenario = builtin_scenario("demo")
+    stack = start_sims("builtin:demo", speed=0)
+    try:
+        session, journal = config_session(
+            tmp_path,
+            stack.config(),
+            demo_plan(scenario, 4),
+            files=project_files("textkit"),
+            goal="Grow textkit.",
+        )
+        await session.run()
+        bodies = stack.anthropic.message_bodies()
+    finally:
+        stack.close()
+    events = list(journal.read_events(session.id))
+    digests = [e for e in events if isinstance(e, DigestUpdated)]
+    assert [d.pr for d in digests] == [1, 2, 3, 4]  # one after each close, solo PR 4 included
+    assert [d.source for d in digests] == ["composer", "composer", "composer", "auto"]
+    assert "Abandoned (" in digests[2].text and digests[3].text.startswith(digests[2].text)
+
+    # Each composer call carried exactly the memory the journal's events before it rebuild.
+    state = SessionState()
+    carried: list[tuple[str, ...]] = []
+    for ev in events:
+        if isinstance(ev, DispatchStarted) and ev.role == "composer":
+            carried.append(composer_context(state))
+        state.apply(ev)
+    sent = [context_of(b) for b in bodies]
+    assert sent == carried, "a composer call carried a memory the journal does not rebuild"
+    assert any("Session digest" in "".join(c) for c in sent)
+    # A session rebuilt from the journal (what resume folds) remembers what the live one did.
+    assert composer_context(fold(events)) == session.thread()
+    assert fold(events).digest == digests[-1]
+
+    # Replay: the same events, so the same digest, and the export ends with it.
+    seen: list[Event] = []
+    bus = EventBus()
+    bus.subscribe(seen.append)
+    await ReplayDriver(journal.path, session.id, bus, speed=0).run()
+    assert fold(seen).digest == digests[-1]
+    report = markdown(events)
+    memory = report[report.index("## Composer memory at the end") :]
+    assert "Grow textkit." in memory and "4 PRs closed: 3 merged, 1 abandoned" in memory
+    for line in digests[-1].text.splitlines():
+        assert f"> {line}" in memory
