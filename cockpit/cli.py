@@ -150,6 +150,7 @@ def start_session(
     worktree_root: Path | None = None,
     warnings: Sequence[str] = (),
     gate_timeout: float = 0.0,
+    resume_ref: str | None = None,
 ) -> int:
     from cockpit.engine.session import Session, SessionError
     from cockpit.secret import hide_own_environment
@@ -157,20 +158,33 @@ def start_session(
     hide_own_environment([cfg.composer.api_key_env])  # issue 9: writers cannot read our keys
     journal = open_journal(journal_path)
     try:
-        session = Session(
-            repo=repo,
-            config=cfg,
-            backends=backends,
-            journal=journal,
-            plan=plan,
-            auto_approve=auto_approve,
-            mode=mode,
-            argv=sys.argv[1:],
-            goal=goal,
-            worktree_root=worktree_root,
-            warnings=warnings,
-        )
-    except (SessionError, GitError) as exc:
+        if resume_ref is not None:
+            session = Session.reopen(
+                resume_ref,
+                journal=journal,
+                repo=repo,
+                config=cfg,
+                backends=backends,
+                auto_approve=auto_approve,
+                argv=sys.argv[1:],
+                worktree_root=worktree_root,
+            )
+        else:
+            session = Session(
+                repo=repo,
+                config=cfg,
+                backends=backends,
+                journal=journal,
+                plan=plan,
+                auto_approve=auto_approve,
+                mode=mode,
+                argv=sys.argv[1:],
+                goal=goal,
+                worktree_root=worktree_root,
+                warnings=warnings,
+            )
+    except (SessionError, GitError, JournalError) as exc:
+        journal.close()
         die(str(exc))
     if not headless:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -208,6 +222,10 @@ async def _run_headless(session: Session, verbose: bool) -> int:
     from cockpit.headless import HeadlessPrinter, answer_gates_on_terminal
 
     printer = HeadlessPrinter(verbose=verbose, pricing=session.config.pricing)
+    if session.history:  # a resumed session: the summary counts what happened before the crash too
+        from cockpit.state import fold
+
+        printer.state = fold(session.history)
     session.bus.subscribe(printer.on_event)
     loop = asyncio.get_running_loop()
     _install_stop_signals(loop, session.stop)
@@ -331,6 +349,149 @@ def demo(
     sys.exit(code)
 
 
+# --- resume ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("session_ref", default="last", metavar="[SESSION]")
+@click.option("--headless", is_flag=True, help="No screen: print a line per step.")
+@click.option("--auto-approve", is_flag=True, help="Approve every gate (failures still fail).")
+@_config_option("Config file (default: cockpit.toml in the session's repository).")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Demo sessions: the pacing factor (default: the one it ran with).",
+)
+@click.option(
+    "--gate-timeout",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Demo sessions: an open gate approves itself after this long (0 waits for you).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
+@_journal_option
+def resume(
+    session_ref: str,
+    headless: bool,
+    auto_approve: bool,
+    config_file: Path | None,
+    speed: float | None,
+    gate_timeout: float,
+    verbose: bool,
+    journal: Path | None,
+) -> None:
+    """Carry on a session whose process died, or that was quit with work in flight (SESSION: an
+    id, a unique prefix, or "last": the newest such one). Demo sessions restart their simulators."""
+    from cockpit.events import SessionStarted
+
+    j = open_journal(journal)
+    try:
+        if session_ref in ("last", "latest"):
+            rows = [r for r in j.list_sessions() if r.status in ("unfinished", "interrupted")]
+            if not rows:
+                die(f"no unfinished or interrupted session in {j.path}; nothing to resume")
+            row = rows[0]
+        else:
+            row = j.get_session(session_ref)
+        if row.status == "running":
+            owner = j.owner(row.id)
+            die(f"session {row.id} is still running ({owner.describe()}); stop it first")
+        if row.status not in ("unfinished", "interrupted"):
+            die(f"session {row.id} is {row.status}; there is nothing to resume")
+        first = next(iter(j.read_events(row.id)), None)
+    except JournalError as exc:
+        die(str(exc))
+    finally:
+        j.close()
+    if not isinstance(first, SessionStarted):
+        die(f"session {row.id} has no session_started event; it cannot be resumed")
+    from cockpit.backends.factory import build_backends
+
+    if row.mode == "demo":
+        sys.exit(_resume_demo(row.id, first, headless, auto_approve, speed, gate_timeout, verbose, journal))
+    try:
+        repo = Repo.open(Path(first.repo))
+        cfg = load_config(config_file, repo.workdir)
+        backends = build_backends(cfg)
+    except (GitError, ConfigError, ValueError) as exc:
+        die(str(exc))
+    code = start_session(
+        repo=repo,
+        cfg=cfg,
+        backends=backends,
+        plan=(),
+        goal="",
+        headless=headless,
+        auto_approve=auto_approve,
+        verbose=verbose,
+        journal_path=journal,
+        mode=row.mode,
+        resume_ref=row.id,
+    )
+    sys.exit(code)
+
+
+def _argv_speed(argv: Sequence[str]) -> float:
+    """The ``--speed`` a demo was started with (1.0 when it is not on its command line)."""
+    for i, arg in enumerate(argv):
+        value = arg.removeprefix("--speed=") if arg.startswith("--speed=") else None
+        if arg == "--speed" and i + 1 < len(argv):
+            value = argv[i + 1]
+        if value is not None:
+            with contextlib.suppress(ValueError):
+                return max(0.0, float(value))
+    return 1.0
+
+
+def _resume_demo(
+    session_id: str,
+    first: Any,
+    headless: bool,
+    auto_approve: bool,
+    speed: float | None,
+    gate_timeout: float,
+    verbose: bool,
+    journal: Path | None,
+) -> int:
+    """A demo session resumes with the same scenario's simulators, in its scratch repository."""
+    from cockpit.backends.factory import build_backends
+    from cockpit.demo.stack import start_sims
+
+    pace = _argv_speed(first.argv) if speed is None else speed
+    worktrees = Path(first.worktree_root)
+    root = worktrees.parent
+    if not Path(first.repo).is_dir():
+        die(f"the demo's scratch repository {first.repo} is gone; the session cannot be resumed")
+    stack = start_sims("builtin:demo", pace)
+    try:
+        cfg = stack.config(codex_home=root / "codex-home")
+        backends = build_backends(cfg)
+        repo = Repo.open(Path(first.repo))
+        return start_session(
+            repo=repo,
+            cfg=cfg,
+            backends=backends,
+            plan=(),
+            goal="",
+            headless=headless,
+            auto_approve=auto_approve or headless,  # as `cockpit demo` does
+            verbose=verbose,
+            journal_path=journal,
+            mode="demo",
+            worktree_root=worktrees,
+            gate_timeout=gate_timeout,
+            resume_ref=session_id,
+        )
+    except (ConfigError, GitError, OSError) as exc:
+        die(str(exc))
+    finally:
+        stack.close()
+        click.echo(f"\nscratch repository kept at {first.repo}")
+
+
 # --- sessions --------------------------------------------------------------------------------
 
 
@@ -347,6 +508,8 @@ def sessions(as_json: bool, limit: int | None, journal: Path | None) -> None:
     out: list[dict[str, Any]] = []
     for row in j.list_sessions(limit):
         state = fold(j.read_events(row.id, skip_kinds=("dispatch_output",)))
+        if row.status == "unfinished":  # the owner died: open PRs show interrupted, not "writing"
+            state.mark_owner_gone()
         summary = session_summary(state)
         summary["id"], summary["repo"], summary["started_at"] = row.id, row.repo, row.started_at
         summary["finished_at"], summary["status"] = row.finished_at, row.status
@@ -463,7 +626,7 @@ def export(
             for line in jsonl(events):
                 stream.write(line)
         else:
-            stream.write(markdown(events, pricing).encode())
+            stream.write(markdown(events, pricing, owner_gone=row.status == "unfinished").encode())
     finally:
         if output:
             stream.close()

@@ -25,6 +25,7 @@ VerdictKind = Literal["approve", "changes", "block", "unparsed"]
 Action = Literal["merge", "fix", "abandon"]
 Outcome = Literal["merged", "abandoned", "failed", "skipped", "interrupted"]
 SessionStatus = Literal["completed", "failed", "interrupted"]
+WorktreeAction = Literal["create", "remove"]
 
 # What a gate asks the human about.
 #   brief     approve the composer's brief before the writer starts
@@ -38,7 +39,7 @@ SessionStatus = Literal["completed", "failed", "interrupted"]
 GateKind = Literal["brief", "decision", "merge", "failure", "moved", "conflict", "tamper"]
 
 # The human's (or --auto-approve's) answer to a gate.
-Answer = Literal["approve", "override", "edit", "skip", "retry", "abandon"]
+Answer = Literal["approve", "override", "edit", "skip", "retry", "abandon", "fail"]
 
 
 class Usage(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -131,6 +132,16 @@ class SessionFinished(Event, tag="session_finished", kw_only=True, frozen=True):
     reason: str = ""
 
 
+class SessionReopened(Event, tag="session_reopened", kw_only=True, frozen=True):
+    """``cockpit resume`` took over a session whose owner process is gone."""
+
+    pid: int  # the new owner
+    host: str
+    previous_pid: int | None = None
+    previous_host: str = ""
+    repairs: list[str] = []  # what the resume found and put right (git, leftover processes)
+
+
 # --- PRs -------------------------------------------------------------------------------------
 
 
@@ -146,6 +157,15 @@ class WorktreeCreated(Event, tag="worktree_created", kw_only=True, frozen=True):
     path: str
     branch: str
     base_sha: str
+
+
+class WorktreeIntent(Event, tag="worktree_intent", kw_only=True, frozen=True):
+    """About to create or remove a PR's worktree (journaled first, so a crash can be told apart)."""
+
+    action: WorktreeAction
+    path: str
+    branch: str
+    base_sha: str = ""
 
 
 class RoundStarted(Event, tag="round_started", kw_only=True, frozen=True):
@@ -229,6 +249,16 @@ class Merged(Event, tag="merged", kw_only=True, frozen=True):
     message: str = ""
 
 
+class MergeIntent(Event, tag="merge_intent", kw_only=True, frozen=True):
+    """About to merge ``sha`` onto ``onto`` (the base tip it was read as). Journaled before the
+    merge touches anything: with ``merged`` after it, a crash is before, during or after."""
+
+    sha: str
+    onto: str
+    base_branch: str
+    message: str = ""
+
+
 # --- review and decision ---------------------------------------------------------------------
 
 
@@ -301,7 +331,9 @@ AnyEvent = (
     | SessionResumed
     | Warn
     | SessionFinished
+    | SessionReopened
     | PrOpened
+    | WorktreeIntent
     | WorktreeCreated
     | RoundStarted
     | PrClosed
@@ -309,6 +341,7 @@ AnyEvent = (
     | DispatchOutput
     | DispatchFinished
     | CommitSeen
+    | MergeIntent
     | Tamper
     | Merged
     | VerdictParsed
@@ -326,7 +359,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     SessionResumed,
     Warn,
     SessionFinished,
+    SessionReopened,
     PrOpened,
+    WorktreeIntent,
     WorktreeCreated,
     RoundStarted,
     PrClosed,
@@ -334,6 +369,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     DispatchOutput,
     DispatchFinished,
     CommitSeen,
+    MergeIntent,
     Tamper,
     Merged,
     VerdictParsed,

@@ -31,6 +31,7 @@ from cockpit.events import (
     RoundStarted,
     SessionFinished,
     SessionPaused,
+    SessionReopened,
     SessionResumed,
     SessionStarted,
     Tamper,
@@ -95,6 +96,11 @@ class HeadlessPrinter:
             SessionFinished: self._session_finished,
             SessionPaused: lambda e: self.c("dim", "session paused: no new dispatches start"),
             SessionResumed: lambda e: self.c("dim", "session resumed"),
+            SessionReopened: lambda e: self.c(
+                "yellow",
+                f"resumed after its process (pid {e.previous_pid} on {e.previous_host or '?'}) died"
+                + "".join(f"\n  {sanitize(line)}" for line in e.repairs),
+            ),
             PrOpened: self._pr_opened,
             WorktreeCreated: self._worktree,
             RoundStarted: self._round,
@@ -350,7 +356,7 @@ def summary_lines(
     return out
 
 
-_KEYS = {"a": "approve", "o": "override", "e": "edit", "r": "retry", "s": "skip", "x": "abandon"}
+_KEYS = {"a": "approve", "o": "override", "e": "edit", "r": "retry", "s": "skip", "x": "abandon", "f": "fail"}
 
 
 def _edit_text(initial: str) -> str | None:

@@ -27,7 +27,7 @@ import platformdirs
 
 from cockpit.events import AnyEvent, Event, SessionFinished, decode, encode, kind_of
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 15_000
 ENV_JOURNAL = "COCKPIT_JOURNAL"
 
@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     owner_pid   INTEGER,
     owner_host  TEXT,
     updated_at  REAL,
-    last_seq    INTEGER NOT NULL DEFAULT -1
+    last_seq    INTEGER NOT NULL DEFAULT -1,
+    owner_start INTEGER
 );
 CREATE TABLE IF NOT EXISTS events (
     session TEXT NOT NULL REFERENCES sessions(id),
@@ -72,6 +73,14 @@ class SessionRow:
     finished_at: float | None
     status: str  # running | completed | failed | interrupted | unfinished (owner gone, no end)
     last_seq: int
+    owner_pid: int | None = None
+    owner_host: str = ""
+
+
+_COLUMNS = (
+    "id, repo, base_branch, mode, started_at, finished_at, status, owner_pid, owner_host, last_seq,"
+    " owner_start"
+)
 
 
 def default_journal_path() -> Path:
@@ -99,6 +108,54 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (field 22 of /proc/<pid>/stat).
+
+    A pid can be reused by another process; the pair (pid, start time) cannot. None where there
+    is no /proc or the process is gone.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rfind(")") + 2 :].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def is_owner_alive(pid: int | None, host: str | None, start: int | None) -> bool:
+    """Whether the process that owns a session still runs.
+
+    Another host cannot be checked from here, so its sessions count as alive (never taken over
+    by mistake). On this host the pid must exist and, when the journal knows its start time,
+    have started then: a reused pid is not the owner.
+    """
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    if host and host != socket.gethostname():
+        return True
+    if not _pid_alive(pid):
+        return False
+    if start is None:
+        return True
+    now = process_start_ticks(pid)
+    return now is None or now == start
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The process that owns (writes) a session."""
+
+    pid: int | None
+    host: str
+    start: int | None
+
+    @property
+    def alive(self) -> bool:
+        return is_owner_alive(self.pid, self.host, self.start)
+
+    def describe(self) -> str:
+        return f"pid {self.pid} on {self.host or 'an unknown host'}"
 
 
 class Journal:
@@ -131,6 +188,10 @@ class Journal:
         if version < SCHEMA_VERSION:
             # Idempotent DDL: two processes creating a new journal at once both succeed.
             self._conn.executescript(_SCHEMA)
+            columns = {r[1] for r in self._conn.execute("PRAGMA table_info(sessions)")}
+            if "owner_start" not in columns:  # a version 1 journal
+                with contextlib.suppress(sqlite3.OperationalError):  # another process added it
+                    self._conn.execute("ALTER TABLE sessions ADD COLUMN owner_start INTEGER")
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -151,7 +212,7 @@ class Journal:
         try:
             self._conn.execute(
                 "INSERT INTO sessions (id, repo, base_branch, mode, started_at, owner_pid, owner_host,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " updated_at, owner_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     repo,
@@ -161,16 +222,61 @@ class Journal:
                     os.getpid(),
                     socket.gethostname(),
                     now,
+                    process_start_ticks(os.getpid()),
                 ),
             )
         except sqlite3.Error as exc:
             raise JournalError(f"cannot write journal {self.path}: {exc}") from exc
 
+    def owner(self, session_id: str) -> Owner:
+        row = self._conn.execute(
+            "SELECT owner_pid, owner_host, owner_start FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        if row is None:
+            raise JournalError(f"no session {session_id!r} in journal {self.path}")
+        pid, host, start = row
+        return Owner(pid if isinstance(pid, int) else None, str(host or ""), start)
+
+    def take_over(self, session_id: str) -> Owner:
+        """Make this process the owner of a session whose owner is gone (``cockpit resume``).
+
+        Checked and written in one write transaction, so two resumes of one session cannot both
+        win. Raises JournalError naming the owner when it is still alive. Returns the old owner.
+        """
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                old = self.owner(session_id)
+                (status,) = conn.execute("SELECT status FROM sessions WHERE id = ?", (session_id,)).fetchone()
+                if status == "running" and old.alive:
+                    raise JournalError(
+                        f"session {session_id} is still running ({old.describe()}); "
+                        "stop it first, or watch it with `cockpit replay --follow`"
+                    )
+                conn.execute(
+                    "UPDATE sessions SET owner_pid = ?, owner_host = ?, owner_start = ?, status = 'running',"
+                    " finished_at = NULL, updated_at = ? WHERE id = ?",
+                    (
+                        os.getpid(),
+                        socket.gethostname(),
+                        process_start_ticks(os.getpid()),
+                        time.time(),
+                        session_id,
+                    ),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write journal {self.path}: {exc}") from exc
+        return old
+
     def _row(self, r: sqlite3.Row | tuple[Any, ...]) -> SessionRow:
-        (sid, repo, base, mode, started, finished, status, pid, host, _upd, last_seq) = r
-        if status == "running" and not (
-            host == socket.gethostname() and isinstance(pid, int) and _pid_alive(pid)
-        ):
+        (sid, repo, base, mode, started, finished, status, pid, host, last_seq, start) = r
+        if status == "running" and not is_owner_alive(pid, host, start):
             status = "unfinished"
         return SessionRow(
             str(sid),
@@ -181,10 +287,12 @@ class Journal:
             None if finished is None else float(finished),
             str(status),
             int(last_seq),
+            pid if isinstance(pid, int) else None,
+            str(host or ""),
         )
 
     def list_sessions(self, limit: int | None = None) -> list[SessionRow]:
-        sql = "SELECT * FROM sessions ORDER BY started_at DESC"
+        sql = f"SELECT {_COLUMNS} FROM sessions ORDER BY started_at DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [self._row(r) for r in self._conn.execute(sql)]
@@ -199,7 +307,7 @@ class Journal:
         rows = [
             self._row(r)
             for r in self._conn.execute(
-                "SELECT * FROM sessions WHERE id = ? OR id LIKE ? ORDER BY started_at DESC",
+                f"SELECT {_COLUMNS} FROM sessions WHERE id = ? OR id LIKE ? ORDER BY started_at DESC",
                 (ref, ref.replace("%", "") + "%"),
             )
         ]

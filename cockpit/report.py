@@ -36,8 +36,12 @@ def _quote(text: str) -> str:
     return "\n".join("> " + line if line else ">" for line in text.strip().splitlines()) or "> (empty)"
 
 
-def markdown(events: Iterable[Event], pricing: Mapping[str, Pricing] | None = None) -> str:
+def markdown(
+    events: Iterable[Event], pricing: Mapping[str, Pricing] | None = None, *, owner_gone: bool = False
+) -> str:
     s = fold(events)
+    if owner_gone:  # its process died without finishing it: unfinished, open PRs interrupted
+        s.mark_owner_gone()
     out = [f"# cockpit session {s.id}", ""]
     out.append(f"- repository: `{s.repo}`, base branch `{s.base_branch}` at `{s.base_sha[:10]}`")
     out.append(

@@ -28,18 +28,21 @@ from cockpit.events import (
     HumanDecision,
     InterruptRequested,
     Merged,
+    MergeIntent,
     PrClosed,
     PrOpened,
     Purpose,
     RoundStarted,
     SessionFinished,
     SessionPaused,
+    SessionReopened,
     SessionResumed,
     SessionStarted,
     Usage,
     VerdictParsed,
     Warn,
     WorktreeCreated,
+    WorktreeIntent,
 )
 
 # PR statuses, in the order a PR usually moves through them.
@@ -142,6 +145,9 @@ class PRState:
     closed_at: float | None = None
     last_activity: float = 0.0
     worktree_removed: bool = False
+    failures: int = 0  # failure gates opened (a failure gate proposes retry while < max_rounds)
+    merge_intent: MergeIntent | None = None  # journaled, not yet followed by ``merged``
+    worktree_intent: WorktreeIntent | None = None  # not yet followed by its outcome
 
     def current_round(self) -> RoundState:
         if self.round not in self.rounds:
@@ -230,6 +236,26 @@ class SessionState:
         end = self.finished_at if self.finished_at is not None else now
         return max(0.0, end - self.started_at) if self.started_at else 0.0
 
+    def mark_owner_gone(self) -> None:
+        """What a view shows for a session whose owner process died without finishing it.
+
+        The journal cannot say so itself (the dead process wrote no end), so a view that knows
+        the owner is gone (``Journal.owner(id).alive``) calls this after folding: the session is
+        ``unfinished``, its open PRs ``interrupted``, its running dispatches ``interrupted``, its
+        gates closed. ``cockpit resume`` carries on from the journal, not from this.
+        """
+        if self.status != "running":
+            return
+        self.status = "unfinished"
+        for d in self.dispatches.values():
+            if d.running:
+                d.status = "interrupted"
+        self.gates.clear()
+        for pr in self.prs.values():
+            pr.gate = None
+            if not pr.closed:
+                pr.status = INTERRUPTED
+
     # --- the fold ----------------------------------------------------------------------------
 
     def apply(self, ev: Event) -> None:
@@ -273,6 +299,22 @@ def _session_finished(s: SessionState, ev: SessionFinished) -> None:
         pr.gate = None
 
 
+def _session_reopened(s: SessionState, ev: SessionReopened) -> None:
+    s.status = "running"
+    s.finished_at = None
+    s.paused = False
+    s.gates.clear()
+    for d in s.dispatches.values():
+        if d.running:
+            d.status = "interrupted"
+            d.finished_at = ev.t
+    for pr in s.prs.values():
+        pr.gate = None
+        if pr.outcome == INTERRUPTED:  # a session quit with work in flight: the PR goes on
+            pr.outcome, pr.reason, pr.closed_at = "", "", None
+            pr.status = QUEUED
+
+
 def _paused(s: SessionState, ev: SessionPaused) -> None:
     s.paused = True
 
@@ -298,10 +340,21 @@ def _pr_opened(s: SessionState, ev: PrOpened) -> None:
     pr.status = QUEUED
 
 
+def _worktree_intent(s: SessionState, ev: WorktreeIntent) -> None:
+    if ev.pr is not None:
+        s.pr(ev.pr).worktree_intent = ev
+
+
+def _merge_intent(s: SessionState, ev: MergeIntent) -> None:
+    if ev.pr is not None:
+        s.pr(ev.pr).merge_intent = ev
+
+
 def _worktree_created(s: SessionState, ev: WorktreeCreated) -> None:
     if ev.pr is None:
         return
     pr = s.pr(ev.pr)
+    pr.worktree_intent = None
     pr.worktree, pr.branch, pr.base_sha = ev.path, ev.branch, ev.base_sha
     if not pr.head:
         pr.head = ev.base_sha
@@ -327,6 +380,7 @@ def _pr_closed(s: SessionState, ev: PrClosed) -> None:
     pr.reason = ev.reason
     pr.closed_at = ev.t
     pr.worktree_removed = ev.worktree_removed
+    pr.worktree_intent = None
     if pr.gate is not None:
         s.gates.pop(pr.gate.gate, None)
         pr.gate = None
@@ -367,6 +421,9 @@ def _dispatch_output(s: SessionState, ev: DispatchOutput) -> None:
     d = s.dispatches.get(ev.dispatch)
     if d is not None:
         d.outputs += 1
+        thread = ev.meta.get("thread_id") if ev.meta else None
+        if isinstance(thread, str) and thread:  # a writer's thread, known before it finishes
+            d.thread_id = thread
 
 
 def _dispatch_finished(s: SessionState, ev: DispatchFinished) -> None:
@@ -375,7 +432,8 @@ def _dispatch_finished(s: SessionState, ev: DispatchFinished) -> None:
         d = DispatchState(ev.dispatch, ev.role, pr=ev.pr)
         s.dispatches[ev.dispatch] = d
     d.status, d.usage, d.error = ev.status, ev.usage, ev.error
-    d.final_text, d.thread_id, d.finished_at = ev.final_text, ev.thread_id, ev.t
+    d.final_text, d.finished_at = ev.final_text, ev.t
+    d.thread_id = ev.thread_id or d.thread_id
     s.usage[ev.role] = s.usage.get(ev.role, Usage()) + ev.usage
     if ev.role == "composer" and ev.usage.input_tokens:
         s.composer_context = ev.usage.input_tokens
@@ -418,6 +476,8 @@ def _gate_opened(s: SessionState, ev: GateOpened) -> None:
     if ev.pr is not None:
         pr = s.pr(ev.pr)
         pr.gate = ev
+        if ev.gate_kind == "failure":
+            pr.failures += 1
 
 
 def _human_decision(s: SessionState, ev: HumanDecision) -> None:
@@ -445,6 +505,7 @@ def _merged(s: SessionState, ev: Merged) -> None:
     pr.merged_sha = ev.merge_sha
     pr.merge_message = ev.message
     pr.status = MERGED
+    pr.merge_intent = None
 
 
 def _digest(s: SessionState, ev: DigestUpdated) -> None:
@@ -458,6 +519,9 @@ _HANDLERS: dict[type[Event], Callable[[SessionState, Any], None]] = {
     SessionFinished: _session_finished,
     SessionPaused: _paused,
     SessionResumed: _resumed,
+    SessionReopened: _session_reopened,
+    WorktreeIntent: _worktree_intent,
+    MergeIntent: _merge_intent,
     Warn: _warning,
     Error: _error,
     PrOpened: _pr_opened,

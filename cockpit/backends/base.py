@@ -59,6 +59,9 @@ class WriteJob:
     branch: str
     git_dirs: tuple[Path, ...]  # directories git writes to for this worktree (sandbox --add-dir)
     resume_thread: str = ""  # the writer's thread from the previous round, if it can resume
+    # The thread's usage total before this round, as the journal holds it (the sum of the
+    # thread's earlier rounds): a resumed cockpit knows it without the previous process's memory.
+    thread_usage: Usage | None = None
 
 
 @dataclass(frozen=True)

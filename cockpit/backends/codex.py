@@ -210,7 +210,10 @@ class CodexWriter:
                 )
             )
             parser, rc, stderr_tail = await self._run(job, out, "")
-        usage = parser.usage_since(self._thread_totals.get(parser.thread_id))
+        known = self._thread_totals.get(parser.thread_id)
+        if known is None and thread and parser.thread_id == thread:
+            known = job.thread_usage  # this process never saw the thread: the journal's figure
+        usage = parser.usage_since(known)
         if parser.thread_id and parser.usage_total is not None:
             self._thread_totals[parser.thread_id] = parser.usage_total
         if rc != 0 or parser.failure:

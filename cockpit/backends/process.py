@@ -14,6 +14,14 @@ our pipes (or the worktree) open.
 Membership is read from ``/proc`` and zombies are ignored: PID 1 in a container does not always
 reap orphans, and a zombie cannot be signalled anyway. Where there is no ``/proc`` only the
 group is stopped.
+
+When the cockpit itself dies (``kill -9``, a closed terminal) nothing above runs, so nothing of
+a session may depend on it. A writer gets a parent-death signal (Linux ``PR_SET_PDEATHSIG``,
+SIGKILL): it dies with the cockpit. What the writer started in sessions of its own does not, so
+every process also carries ``COCKPIT_SESSION=<session>:<owner pid>`` and a watchdog process
+(``cockpit.backends.watchdog``), which holds a pipe from the cockpit, kills every process
+carrying that mark once the pipe closes, however the cockpit ended. ``sweep_orphans`` does the
+same for a dead session from ``cockpit resume`` and ``cockpit clean``.
 """
 
 from __future__ import annotations
@@ -21,8 +29,13 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import contextvars
+import ctypes
 import os
 import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +50,48 @@ READ_CHUNK = 64 * 1024
 MAX_LINE_CHARS = 32 * 1024 * 1024  # a longer run without a newline is passed on as one line
 PARTIAL_PIECE_CHARS = 1024 * 1024  # a reader that takes partial lines gets a long one in such pieces
 MARKER_ENV = "COCKPIT_DISPATCH"  # no KEY/SECRET/TOKEN in the name: Codex's env filter keeps it
+SESSION_ENV = "COCKPIT_SESSION"  # <session id>:<owner pid>, on every process a session starts
 PROC = Path("/proc")
+PR_SET_PDEATHSIG = 1
+
+# The running session's mark, set by the engine for the tasks of one session (a contextvar, so
+# two sessions in one process, as in tests, mark their own writers).
+session_mark: contextvars.ContextVar[str] = contextvars.ContextVar("cockpit_session_mark", default="")
+
+
+def mark_for(session_id: str, pid: int | None = None) -> str:
+    return f"{session_id}:{os.getpid() if pid is None else pid}"
+
+
+def _load_prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """A preexec function: the child gets SIGKILL when the process that started it dies.
+
+    Runs in the forked child before exec. If the parent died between fork and prctl the signal
+    would never come, so the child checks its parent and ends itself.
+    """
+    if _PRCTL is None:
+        return None
+    prctl = _PRCTL
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
 
 LineSink = Callable[[str, bool], None]
 """Receives one line without its newline; the flag is True for a partial line flushed on a timer
@@ -107,6 +161,143 @@ def _marked(marker: str) -> list[tuple[int, int]]:
         if _live(fields) and fields is not None and len(fields) >= 3:
             out.append((int(entry.name), int(fields[2])))
     return out
+
+
+def _environ_value(entry: Path, name: bytes) -> bytes | None:
+    try:
+        environ = (entry / "environ").read_bytes()
+    except OSError:
+        return None
+    prefix = name + b"="
+    for item in environ.split(b"\0"):
+        if item.startswith(prefix):
+            return item[len(prefix) :]
+    return None
+
+
+def _cmdline(entry: Path) -> str:
+    try:
+        raw = (entry / "cmdline").read_bytes()
+    except OSError:
+        return "?"
+    return raw.replace(b"\0", b" ").decode("utf-8", "replace").strip()[:120] or "?"
+
+
+def _mark_of(value: bytes | None, session_id: str) -> str | None:
+    """The owner pid part of a ``COCKPIT_SESSION`` value of ``session_id``, or None."""
+    if value is None:
+        return None
+    sid, _, owner = value.decode("utf-8", "replace").rpartition(":")
+    return owner if sid == session_id and owner.isdigit() else None
+
+
+def session_processes(
+    session_id: str, *, keep_owner: int | None = None, only_owner: int | None = None
+) -> list[tuple[int, str]]:
+    """Live processes marked as started by ``session_id``: (pid, command line). ``keep_owner``
+    leaves out those started by that owner pid; ``only_owner`` keeps only those."""
+    if not PROC.is_dir():
+        return []
+    me = os.getpid()
+    out: list[tuple[int, str]] = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        owner = _mark_of(_environ_value(entry, SESSION_ENV.encode()), session_id)
+        if owner is None:
+            continue
+        if (keep_owner is not None and owner == str(keep_owner)) or (
+            only_owner is not None and owner != str(only_owner)
+        ):
+            continue
+        if _live(_stat_fields(entry)):
+            out.append((int(entry.name), _cmdline(entry)))
+    return out
+
+
+def _kill_checked(pid: int, session_id: str) -> None:
+    """SIGKILL ``pid`` through a pidfd, checked again once held (a reused pid is left alone)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        return
+    try:
+        if _mark_of(_environ_value(PROC / str(pid), SESSION_ENV.encode()), session_id) is not None:
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def kill_session_processes(
+    session_id: str, *, keep_owner: int | None = None, only_owner: int | None = None, within_s: float = 5.0
+) -> dict[int, str]:
+    """SIGKILL the marked processes of a session until none is left (or ``within_s`` passed)."""
+    killed: dict[int, str] = {}
+    deadline = time.monotonic() + within_s
+    while True:
+        found = session_processes(session_id, keep_owner=keep_owner, only_owner=only_owner)
+        if not found or time.monotonic() > deadline:
+            return killed
+        for pid, cmd in found:
+            killed.setdefault(pid, cmd)
+            _kill_checked(pid, session_id)
+        time.sleep(POLL_S)
+
+
+def sweep_orphans(session_id: str) -> list[str]:
+    """Kill every process a dead owner of ``session_id`` left running (writers, what they
+    started); one line per process killed, for the user. Processes this process started for the
+    session are kept. Used by ``cockpit resume`` and ``cockpit clean``."""
+    killed = kill_session_processes(session_id, keep_owner=os.getpid())
+    return [f"stopped pid {pid} left by session {session_id}: {cmd}" for pid, cmd in sorted(killed.items())]
+
+
+class Watchdog:
+    """A process that outlives the cockpit just long enough to kill what its session left.
+
+    It reads a pipe from the cockpit; the pipe closes when the cockpit exits or dies, and then
+    the watchdog kills every process carrying the session's mark. ``close`` ends it normally.
+    """
+
+    def __init__(self, mark: str) -> None:
+        self.mark = mark
+        env = {k: v for k, v in os.environ.items() if k not in (SESSION_ENV, MARKER_ENV)}
+        self._proc: subprocess.Popen[bytes] | None
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "cockpit.backends.watchdog", mark],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,  # a Ctrl-C to the terminal's group does not reach it
+                close_fds=True,
+            )
+        except OSError:
+            self._proc = None  # no watchdog: the parent-death signal still ends direct children
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        if self._proc is None:
+            return
+        proc, self._proc = self._proc, None
+        with contextlib.suppress(OSError):
+            assert proc.stdin is not None
+            proc.stdin.close()
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def marked_processes(marker: str) -> list[int]:
@@ -287,15 +478,19 @@ async def run_streaming(
     propagates; a cancel that arrives during the stop is held until the stop is done.
     """
     marker = uuid.uuid4().hex
+    marks = {MARKER_ENV: marker}
+    if session_mark.get():
+        marks[SESSION_ENV] = session_mark.get()
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd,
-            env={**env, MARKER_ENV: marker},
+            env={**env, **marks},
             stdin=asyncio.subprocess.PIPE if stdin_data is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=_die_with_parent(os.getpid()),
         )
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         raise SpawnError(argv[0], exc) from exc

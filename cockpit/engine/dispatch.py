@@ -51,12 +51,12 @@ class _Running:
 
 
 class Dispatcher:
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, *, numbered_from: int = 0) -> None:
         self.recorder = recorder
         self._unpaused = asyncio.Event()
         self._unpaused.set()
         self._running: dict[str, _Running] = {}
-        self._n = 0
+        self._n = numbered_from  # a resumed session goes on after the ids its journal holds
 
     # --- pause -----------------------------------------------------------------------------
 

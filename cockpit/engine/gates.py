@@ -11,20 +11,11 @@ import asyncio
 from dataclasses import dataclass
 
 from cockpit.engine.recorder import Recorder
+from cockpit.engine.transitions import OPTIONS, auto_answer
 from cockpit.events import Action, Answer, GateKind, GateOpened, HumanDecision
 
 ACTIONS: tuple[Action, ...] = ("merge", "fix", "abandon")
 
-# Which answers make sense at which gate.
-OPTIONS: dict[GateKind, tuple[Answer, ...]] = {
-    "brief": ("approve", "edit", "retry", "skip", "abandon"),
-    "decision": ("approve", "override", "edit", "retry", "skip", "abandon"),
-    "merge": ("approve", "override", "edit", "skip", "abandon"),
-    "failure": ("approve", "retry", "edit", "override", "skip", "abandon"),
-    "moved": ("approve", "skip", "abandon"),
-    "conflict": ("approve", "retry", "override", "skip", "abandon"),
-    "tamper": ("approve", "retry", "skip", "abandon"),  # issue 9: approve = the proposal, "fail"
-}
 NEVER_AUTO: frozenset[GateKind] = frozenset({"tamper"})  # --auto-approve only fails these
 
 
@@ -53,11 +44,11 @@ class GateRequest:
 
 
 class Gates:
-    def __init__(self, recorder: Recorder, *, auto_approve: bool = False) -> None:
+    def __init__(self, recorder: Recorder, *, auto_approve: bool = False, numbered_from: int = 0) -> None:
         self.recorder = recorder
         self.auto_approve = auto_approve
         self._open: dict[str, tuple[GateOpened, asyncio.Future[GateAnswer]]] = {}
-        self._n = 0
+        self._n = numbered_from
 
     def open_gates(self) -> list[GateOpened]:
         return [g for g, _ in self._open.values()]
@@ -89,8 +80,7 @@ class Gates:
         if self.auto_approve and req.kind in NEVER_AUTO and req.proposal != "fail":
             raise GateError(f"a {req.kind} gate must propose fail under --auto-approve")  # a cockpit bug
         if self.auto_approve:
-            # A tamper gate's proposal is "fail": auto-approve never passes it, the PR fails (exit 1).
-            answer = GateAnswer("approve", by="auto")
+            answer = GateAnswer(auto_answer(req.kind), by="auto")
         else:
             fut: asyncio.Future[GateAnswer] = asyncio.get_running_loop().create_future()
             self._open[gate_id] = (opened, fut)

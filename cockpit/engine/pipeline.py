@@ -13,9 +13,10 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Protocol
 
-from cockpit.backends.base import ComposeJob, ComposeResult, ReviewJob, WriteJob, WriteResult
+from cockpit import faults
+from cockpit.backends.base import ComposeJob, ComposeResult, ReviewJob, ReviewResult, WriteJob, WriteResult
 from cockpit.engine import prompts
 from cockpit.engine.decisions import (
     DECIDE_TOOL,
@@ -26,28 +27,63 @@ from cockpit.engine.decisions import (
 )
 from cockpit.engine.dispatch import Dispatched
 from cockpit.engine.gates import GateAnswer, GateRequest
+from cockpit.engine.transitions import Step, failure_proposal, resolve
 from cockpit.engine.verdicts import VERDICT_SCHEMA, parse_verdict, review_missing
 from cockpit.events import (
     DecisionProposed,
     Error,
     GateKind,
     Merged,
+    MergeIntent,
     Outcome,
     PrClosed,
+    Purpose,
     RoundStarted,
+    Usage,
     VerdictParsed,
     Warn,
     WorktreeCreated,
+    WorktreeIntent,
 )
 from cockpit.git.model import Diff, GitError, MergeRefused, MergeResult
 from cockpit.state import split_verdict
 
 if TYPE_CHECKING:
-    from cockpit.engine.session import Session
+    from cockpit.backends.base import Backends, Reviewer
+    from cockpit.engine.gates import Gates
+    from cockpit.engine.recorder import Recorder
+    from cockpit.engine.tamper import TamperWatch
+    from cockpit.git.repo import Repo
+    from cockpit.git.watcher import CommitWatcher
 
 
-# The step a PR takes next; each names a method of the pipeline.
-Step = Literal["compose", "write", "review", "decide", "merge"]
+class PrContext(Protocol):
+    """What a PR's pipeline may use of its session, and nothing more: the session's settings,
+    its recorder (whose ``state`` is the fold of the journal), git, and the shared resources
+    (writer slots, the composer and merge locks). ``Session`` is one."""
+
+    recorder: Recorder
+    repo: Repo
+    watcher: CommitWatcher
+    tamper: TamperWatch
+    gates: Gates
+    backends: Backends
+    merge_lock: asyncio.Lock
+    base_branch: str
+    max_rounds: int
+    max_diff_bytes: int
+    composer_max_tokens: int
+    commit_uncommitted: bool
+
+    def thread(self) -> tuple[str, ...]: ...
+    def track(self, pr: PrRun, tip: str) -> None: ...
+    def untrack(self, pr: PrRun) -> None: ...
+    def watcher_worktrees_changed(self) -> None: ...
+    async def take_writer_slot(self, pr: PrRun) -> None: ...
+    def release_writer_slot(self, pr: PrRun) -> None: ...
+    async def compose(self, pr: PrRun, job: ComposeJob, purpose: Purpose) -> Dispatched[ComposeResult]: ...
+    async def write(self, pr: PrRun, job: WriteJob) -> Dispatched[WriteResult]: ...
+    async def review(self, pr: PrRun, rv: Reviewer, job: ReviewJob) -> Dispatched[ReviewResult]: ...
 
 
 @dataclass
@@ -61,7 +97,7 @@ class PrRun:
     branch: str
     wt_name: str
     wt_path: Path
-    step: Step = "compose"
+    step: str = "compose"
     round: int = 0
     brief: str = ""
     write_reason: str = "first"
@@ -81,6 +117,9 @@ class PrRun:
     writing_started: bool = False
     skip_requested: bool = False
     slot_held: bool = False
+    # Set when a resumed session rebuilt this PR from its journal: the gate to ask again.
+    pending_brief: str | None = None  # compose: ask the brief gate with this brief, no new dispatch
+    pending_decision: ParsedDecision | None = None  # the decision gate to ask again
 
     @property
     def closed(self) -> bool:
@@ -88,21 +127,26 @@ class PrRun:
 
 
 class Pipeline:
-    def __init__(self, session: Session, pr: PrRun) -> None:
+    def __init__(self, session: PrContext, pr: PrRun) -> None:
         self.s = session
         self.pr = pr
-        self._steps: dict[Step, Callable[[], Awaitable[None]]] = {
+        self._steps: dict[str, Callable[[], Awaitable[None]]] = {
             "compose": self.compose,
             "write": self.write,
             "review": self.review,
             "decide": self.decide,
             "merge": self.merge,
+            # entry points of a resumed PR (engine/restore.py)
+            "decision_gate": self._ask_decision_again,
+            "solo_gate": self.solo_gate,
+            "close_merged": self._close_merged,
+            "close_abandoned": self._close_abandoned,
         }
         self._review_retries: dict[int, int] = {}  # per round: reviews asked again (issue 9)
 
     async def run(self) -> None:
         pr = self.pr
-        if pr.solo:
+        if pr.solo and pr.step == "compose":
             pr.brief = prompts.default_brief(pr.title, pr.task)
             pr.round = 1
             pr.step = "write"
@@ -130,6 +174,25 @@ class Pipeline:
             self.pr.n, self.pr.round, kind, proposal, text, commit or self.pr.head, summary, split
         )
         return await self.s.gates.ask(req)
+
+    async def ask(
+        self,
+        kind: GateKind,
+        proposal: str,
+        *,
+        text: str = "",
+        summary: str = "",
+        commit: str = "",
+        split: bool = False,
+    ) -> tuple[GateAnswer, Step]:
+        """Open a gate; the answer and the step it leads to (``transitions.TABLE``)."""
+        ans = await self.gate(kind, proposal, text=text, summary=summary, commit=commit, split=split)
+        return ans, resolve(kind, proposal, ans.answer, ans.action, ans.text)
+
+    def failure_proposal(self) -> str:
+        """A failure gate proposes retry while the PR has failed fewer than max_rounds times."""
+        st = self.s.recorder.state.prs.get(self.pr.n)
+        return failure_proposal((st.failures if st is not None else 0) + 1, self.s.max_rounds)
 
     async def close(self, outcome: Outcome, reason: str = "") -> None:
         """Close the PR. The PrClosed event goes out even if a skip or stop cancels us half-way."""
@@ -171,6 +234,10 @@ class Pipeline:
                     )
                 )
                 return False
+            self.s.recorder.emit(
+                WorktreeIntent(pr=pr.n, action="remove", path=str(pr.wt_path), branch=pr.branch)
+            )
+            await self.s.recorder.drain()
             await asyncio.to_thread(self.s.repo.remove_worktree, pr.wt_path)
         except GitError as exc:
             self.s.recorder.emit(Error(pr=pr.n, where="git", message=f"could not remove worktree: {exc}"))
@@ -178,13 +245,16 @@ class Pipeline:
         self.s.watcher_worktrees_changed()
         return True
 
-    async def common_answer(self, answer: GateAnswer) -> bool:
-        """Handle skip / abandon (also as an override), the same at every gate; True when closed."""
-        if answer.answer == "skip":
-            await self.close("skipped", f"skipped by {answer.by}")
+    async def settle(self, ans: GateAnswer, step: Step, what: str, why_abandon: str = "") -> bool:
+        """The steps every gate treats alike: skip, abandon, fail close the PR. True when closed."""
+        if step.action == "skip":
+            await self.close("skipped", f"skipped by {ans.by}")
             return True
-        if answer.answer == "abandon" or (answer.answer == "override" and answer.action == "abandon"):
-            await self.close("abandoned", f"abandoned by {answer.by}")
+        if step.action == "abandon":
+            await self.close("abandoned", why_abandon or f"abandoned by {ans.by}")
+            return True
+        if step.action == "fail" and not step.edited:
+            await self.fail(ans, what)
             return True
         return False
 
@@ -193,15 +263,33 @@ class Pipeline:
 
     # --- compose ---------------------------------------------------------------------------
 
+    async def _ask_decision_again(self) -> None:
+        decision, self.pr.pending_decision = self.pr.pending_decision, None
+        if decision is None:
+            self.pr.step = "decide"
+            return
+        self.pr.decision = decision
+        await self.decision_gate(decision)
+
+    async def _close_merged(self) -> None:
+        await self.close("merged", "merged before the cockpit stopped")
+
+    async def _close_abandoned(self) -> None:
+        await self.close("abandoned", "abandoned before the cockpit stopped")
+
     async def compose(self) -> None:
         pr = self.pr
         pr.round = 1
+        if pr.pending_brief is not None:  # resumed at an open brief gate: ask it again
+            brief, pr.pending_brief = pr.pending_brief, None
+            await self._brief_gate(brief)
+            return
         job = ComposeJob(
             pr=pr.n,
             round=1,
             purpose="brief",
             title=pr.title,
-            system=prompts.COMPOSER_SYSTEM,
+            system=prompts.BRIEF_SYSTEM,
             context=self.s.thread(),
             request=prompts.brief_request(pr.n, pr.title, pr.task),
             max_tokens=self.s.composer_max_tokens,
@@ -209,29 +297,32 @@ class Pipeline:
         d = await self.s.compose(pr, job, "brief")
         if not d.ok or d.result is None or not d.result.text.strip():
             why = d.error or "the composer wrote an empty brief"
-            ans = await self.gate(
+            what = f"composing the brief failed: {why}"
+            ans, step = await self.ask(
                 "failure",
-                "fail",
-                summary=f"composing the brief failed: {why}",
+                self.failure_proposal(),
+                summary=what,
                 text=prompts.default_brief(pr.title, pr.task),
             )
-            if await self.common_answer(ans):
+            if await self.settle(ans, step, what):
                 return
-            if ans.answer == "retry":
-                return
-            if ans.answer in ("edit", "override") and ans.text:
-                pr.brief = ans.text
+            if step.text:  # the human's brief (edit, or an override with text): the writer starts
+                pr.brief = step.text
                 self._start_writing("first")
                 return
-            await self.fail(ans, f"composing the brief failed: {why}")
+            if step.action == "merge":  # nothing to merge yet
+                await self.fail(ans, what)
+            return  # retry: compose again
+        await self._brief_gate(d.result.text.strip())
+
+    async def _brief_gate(self, brief: str) -> None:
+        pr = self.pr
+        ans, step = await self.ask("brief", "write", text=brief, summary="brief ready for the writer")
+        if await self.settle(ans, step, "the brief"):
             return
-        brief = d.result.text.strip()
-        ans = await self.gate("brief", "write", text=brief, summary="brief ready for the writer")
-        if await self.common_answer(ans):
+        if step.action == "retry":
             return
-        if ans.answer == "retry":
-            return
-        pr.brief = ans.text if ans.answer == "edit" and ans.text else brief
+        pr.brief = step.text or brief
         self._start_writing("first")
 
     def _start_writing(self, reason: str) -> None:
@@ -257,6 +348,7 @@ class Pipeline:
             branch=pr.branch,
             git_dirs=self.s.repo.git_dirs_for(pr.wt_path),
             resume_thread=resume,
+            thread_usage=self._thread_usage(resume) if resume else None,
         )
         d = await self.s.write(pr, job)
         await self.s.watcher.rescan()  # commit_seen events are out before we decide anything
@@ -270,6 +362,8 @@ class Pipeline:
             pr.writer_note = d.result.final_message
         if d.ok and after == before:
             after = await self._commit_leftovers(d.result, before)
+        if d.ok and after == before and self._round_has_commits():
+            before = ""  # a resumed round: its writer committed before the crash, this run added none
         if d.ok and after != before:
             pr.head = after
             if pr.solo:
@@ -291,6 +385,23 @@ class Pipeline:
             )
             text = d.error
         await self.writer_failed(what, text)
+
+    def _thread_usage(self, thread: str) -> Usage:
+        """What the writer's thread has spent so far, summed from the journal (the engine's fold)."""
+        state = self.s.recorder.state
+        st = state.prs.get(self.pr.n)
+        total = Usage()
+        for did in st.dispatches if st is not None else []:
+            d = state.dispatches.get(did)
+            if d is not None and d.role == "writer" and d.thread_id == thread:
+                total = total + d.usage
+        return total
+
+    def _round_has_commits(self) -> bool:
+        """Whether the journal holds commits of this PR's current round (the engine's fold)."""
+        st = self.s.recorder.state.prs.get(self.pr.n)
+        r = st.rounds.get(self.pr.round) if st is not None else None
+        return r is not None and bool(r.commits)
 
     async def _commit_leftovers(self, result: WriteResult | None, before: str) -> str:
         pr = self.pr
@@ -314,7 +425,16 @@ class Pipeline:
     async def _create_worktree(self) -> None:
         pr = self.pr
         base = await asyncio.to_thread(self.s.repo.tip, self.s.base_branch)
-        await asyncio.to_thread(self.s.repo.create_worktree, pr.wt_name, pr.wt_path, pr.branch, base)
+        existing = await asyncio.to_thread(self.s.repo.branch_exists, pr.branch)
+        if existing:  # a resumed PR whose worktree was never made (or was lost): its branch as it is
+            base = await asyncio.to_thread(self.s.repo.tip, pr.branch)
+        self.s.recorder.emit(
+            WorktreeIntent(pr=pr.n, action="create", path=str(pr.wt_path), branch=pr.branch, base_sha=base)
+        )
+        await self.s.recorder.drain()  # on disk before the worktree is: a crash is before or during
+        await asyncio.to_thread(
+            self.s.repo.create_worktree, pr.wt_name, pr.wt_path, pr.branch, base, reuse_branch=existing
+        )
         pr.base_sha = base
         pr.head = base
         pr.worktree_ready = True
@@ -323,25 +443,23 @@ class Pipeline:
 
     async def writer_failed(self, what: str, text: str) -> None:
         pr = self.pr
-        ans = await self.gate("failure", "fail", summary=what, text=text or pr.brief)
-        if await self.common_answer(ans):
+        ans, step = await self.ask("failure", self.failure_proposal(), summary=what, text=text or pr.brief)
+        if await self.settle(ans, step, what):
             return
-        if ans.answer == "retry":
-            self._start_writing("retry")
+        if step.action == "merge":  # an override to merge: nothing committed to merge
+            await self.fail(ans, what)
             return
-        if ans.answer in ("edit", "override") and ans.text:
-            pr.brief = ans.text
-            self._start_writing("retry")
-            return
-        await self.fail(ans, what)
+        if step.text:  # a new brief from the human
+            pr.brief = step.text
+        self._start_writing("retry")
 
     # --- solo ------------------------------------------------------------------------------
 
     async def solo_gate(self, summary: str = "solo PR: merge the writer's commit?") -> None:
         pr = self.pr
         message = self._last_subject() or pr.title
-        ans = await self.gate("merge", "merge", text=message, summary=summary)
-        await self.act(ans, "merge", message, "")
+        ans, step = await self.ask("merge", "merge", text=message, summary=summary)
+        await self.act(ans, step, message, "")
 
     def _last_subject(self) -> str:
         return self.pr.commits[-1][1].strip() if self.pr.commits else ""
@@ -420,22 +538,17 @@ class Pipeline:
             return
         if pr.failed_reviewers:
             names = ", ".join(pr.failed_reviewers)
-            proposal = "continue" if pr.verdicts else "fail"
-            ans = await self.gate(
-                "failure",
-                proposal,
-                summary=f"review failed: {names}",
-                text="\n".join(d.error for d in results if d.error),
+            proposal = "decide" if pr.verdicts else self.failure_proposal()
+            what = f"review failed: {names}"
+            ans, step = await self.ask(
+                "failure", proposal, summary=what, text="\n".join(d.error for d in results if d.error)
             )
-            if await self.common_answer(ans):
+            if await self.settle(ans, step, what):
                 return
-            if ans.answer == "retry":
-                return
+            if step.action == "retry":
+                return  # review again
             if ans.answer == "override":
-                await self.act(ans, ans.action, pr.title, ans.text or "")
-                return
-            if proposal == "fail" and ans.answer == "approve":
-                await self.fail(ans, f"review failed: {names}")
+                await self.act(ans, step, pr.title, ans.text or "")
                 return
         pr.step = "decide"
 
@@ -444,17 +557,17 @@ class Pipeline:
         retries once per round, then fails the PR: an unreviewed PR never merges on its own."""
         pr = self.pr
         raw = "\n\n".join(f"{v.reviewer}: {v.raw}" for v in pr.verdicts if v.raw)
-        ans = await self.gate("failure", "retry", summary=f"review failed: {why}", text=errors or raw)
-        if await self.common_answer(ans):
+        tries = self._review_retries.get(pr.round, 0)
+        proposal = "retry" if tries < 1 else "fail"  # ask again once per round, then fail
+        what = f"review failed: {why}"
+        ans, step = await self.ask("failure", proposal, summary=what, text=errors or raw)
+        if await self.settle(ans, step, what):
             return
         if ans.answer == "override":
-            await self.act(ans, ans.action, pr.title, ans.text or "")
+            await self.act(ans, step, pr.title, ans.text or "")
             return
-        tries = self._review_retries.get(pr.round, 0)
-        if ans.answer == "retry" or (ans.answer == "approve" and (ans.by == "human" or tries < 1)):
-            self._review_retries[pr.round] = tries + 1
-            return  # the step stays "review"
-        await self.fail(ans, f"review failed: {why}")
+        self._review_retries[pr.round] = tries + 1
+        # retry (or an edit): the step stays "review"
 
     # --- decide ----------------------------------------------------------------------------
 
@@ -498,25 +611,22 @@ class Pipeline:
             except DecisionParseError as exc:
                 why = str(exc)
         if decision is None:
-            ans = await self.gate(
-                "failure", "fail", summary=f"no decision: {why}", text=d.result.text if d.result else ""
+            what = f"no decision: {why}"
+            ans, step = await self.ask(
+                "failure", self.failure_proposal(), summary=what, text=d.result.text if d.result else ""
             )
-            if await self.common_answer(ans):
-                return
-            if ans.answer == "retry":
+            if await self.settle(ans, step, what):
                 return
             if ans.answer == "override":
-                await self.act(ans, ans.action, ans.text or "", ans.text or "")
+                await self.act(ans, step, ans.text or "", ans.text or "")
                 return
-            if ans.answer == "edit" and ans.text:
-                try:  # the human wrote the decision themselves ("Decision: fix ...")
-                    decision = from_text(ans.text)
-                except DecisionParseError as exc:
-                    self.s.recorder.emit(Warn(pr=pr.n, code="decision", message=f"your text: {exc}"))
-                    return  # step stays "decide": the gate opens again
-            else:
-                await self.fail(ans, f"no decision: {why}")
-                return
+            if not (step.edited and step.text):
+                return  # retry: decide again
+            try:  # the human wrote the decision themselves ("Decision: fix ...")
+                decision = from_text(step.text)
+            except DecisionParseError as exc:
+                self.s.recorder.emit(Warn(pr=pr.n, code="decision", message=f"your text: {exc}"))
+                return  # step stays "decide": the gate opens again
         pr.decision = decision
         self.s.recorder.emit(
             DecisionProposed(
@@ -556,20 +666,21 @@ class Pipeline:
         split = split_verdict(v.verdict for v in pr.verdicts)
         if split:
             summary += " — reviewers disagree"
-        ans = await self.gate("decision", proposal, text=text, summary=summary, split=split)
-        if ans.answer == "retry":
+        ans, step = await self.ask("decision", proposal, text=text, summary=summary, split=split)
+        if step.action == "retry":
             pr.step = "decide"
             return
         reason = decision.rationale if proposal == decision.action else summary
-        await self.act(ans, proposal, decision.commit_message or pr.title, decision.brief, reason)
+        await self.act(ans, step, decision.commit_message or pr.title, decision.brief, reason)
 
-    async def act(self, ans: GateAnswer, proposal: str, message: str, brief: str, reason: str = "") -> None:
-        """Carry out an answer to a decision or merge gate."""
+    async def act(self, ans: GateAnswer, step: Step, message: str, brief: str, reason: str = "") -> None:
+        """Carry out a merge / fix / abandon step (a decision or merge gate, or an override)."""
         pr = self.pr
-        if await self.common_answer(ans):
+        why = reason if ans.answer == "approve" and step.action == "abandon" else ""
+        if await self.settle(ans, step, "failed at a gate", why):
             return
-        action = ans.action if ans.answer == "override" else proposal
-        edited = ans.text if ans.answer in ("edit", "override") and ans.text else None
+        action = step.action
+        edited = step.text or None
         if action == "merge":
             pr.merge_message = edited or message or pr.title
             pr.step = "merge"
@@ -583,9 +694,6 @@ class Pipeline:
             pr.round += 1
             pr.brief = fix_brief
             self._start_writing("fix")
-        elif action == "abandon":
-            why = reason if ans.answer == "approve" else ""
-            await self.close("abandoned", why or f"abandoned by {ans.by}")
         else:
             await self.fail(ans, f"unknown action {action!r}")
 
@@ -614,10 +722,11 @@ class Pipeline:
             await self.refused(exc)
             return
         except GitError as exc:
-            ans = await self.gate("conflict", "fail", summary=f"merge failed: {exc}", text=str(exc))
-            if await self.common_answer(ans) or ans.answer == "retry":
-                return
-            await self.fail(ans, f"merge failed: {exc}")
+            what = f"merge failed: {exc}"
+            ans, step = await self.ask("conflict", "fail", summary=what, text=str(exc))
+            if await self.settle(ans, step, what) or step.action != "fix":
+                return  # retry (and merge: try again); fix without a conflict has nothing to fix
+            await self.fail(ans, what)
             return
         if result is None:
             await self.tamper_gate()  # retry: the step stays "merge"
@@ -631,18 +740,16 @@ class Pipeline:
         pr = self.pr
         found = self.s.tamper.take(pr.n) or ["the repository was changed"]
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        ans = await self.gate(
+        what = f"tamper: {'; '.join(found[:3])}{more if len(found) > 3 else ''}"
+        ans, step = await self.ask(
             "tamper",
             "fail",
             summary=f"the writer tampered, restored: {found[0]}{more}",
             text="\n".join(found),
         )
-        if ans.by == "human" and await self.common_answer(ans):
+        if await self.settle(ans, step, what):  # approve (the proposal), fail, skip, abandon
             return False
-        if ans.by == "human" and ans.answer == "retry":
-            return True
-        await self.fail(ans, f"tamper: {'; '.join(found[:3])}{more if len(found) > 3 else ''}")
-        return False
+        return step.action == "retry"  # --auto-approve answers "fail" here, never retry
 
     async def _merge_locked(self) -> MergeResult | None:
         """The merge, onto the base tip the guard holds; None when the guard found tamper first."""
@@ -650,9 +757,17 @@ class Pipeline:
         async with self.s.merge_lock, self.s.tamper.merging(pr.n) as base_tip:
             if self.s.tamper.pending(pr.n):
                 return None
+            onto: str = base_tip if base_tip else await asyncio.to_thread(self.s.repo.tip, self.s.base_branch)
+            self.s.recorder.emit(
+                MergeIntent(
+                    pr=pr.n, sha=pr.head, onto=onto, base_branch=self.s.base_branch, message=pr.merge_message
+                )
+            )
+            await self.s.recorder.drain()  # the intent is on disk before the merge touches anything
             result = await asyncio.to_thread(
                 self.s.repo.merge, pr.branch, pr.head, self.s.base_branch, pr.merge_message, base_tip
             )
+            faults.at("merge_done")
             self.s.tamper.accepted(result.merge_sha)
             return result
 
@@ -675,7 +790,7 @@ class Pipeline:
             await self.solo_gate(f"the branch moved ({tip[:8]}): merge the new tip?")
             return
         last = pr.round >= self.s.max_rounds
-        ans = await self.gate(
+        ans, step = await self.ask(
             "moved",
             "fail" if last else "review",
             commit=tip,
@@ -684,10 +799,7 @@ class Pipeline:
                 + (f"round {pr.round} of {self.s.max_rounds} was the last" if last else "review the new tip?")
             ),
         )
-        if await self.common_answer(ans):
-            return
-        if last:
-            await self.fail(ans, "the branch moved after the last review round")
+        if await self.settle(ans, step, "the branch moved after the last review round"):
             return
         pr.head = tip
         pr.round += 1
@@ -702,19 +814,13 @@ class Pipeline:
         can_fix = exc.reason == "conflict" and pr.round < self.s.max_rounds
         proposal = "fix" if can_fix else "fail"
         brief = prompts.conflict_brief(self.s.base_branch, exc.files) if exc.reason == "conflict" else ""
-        ans = await self.gate(
-            "conflict", proposal, summary=f"merge refused: {exc}", text=brief or "\n".join(exc.files)
-        )
-        if await self.common_answer(ans):
+        what = f"merge refused: {exc}"
+        ans, step = await self.ask("conflict", proposal, summary=what, text=brief or "\n".join(exc.files))
+        if await self.settle(ans, step, what, f"abandoned by {ans.by} after a refused merge"):
             return
-        if ans.answer == "retry":
-            return  # step stays "merge": try again (the human fixed their checkout)
-        if (ans.answer == "override" and ans.action == "fix") or (ans.answer == "approve" and can_fix):
+        if step.action == "fix":
             pr.round += 1
-            pr.brief = ans.text if ans.answer == "override" and ans.text else brief
+            pr.brief = step.text or brief
             self._start_writing("conflict")
             return
-        if ans.answer == "override" and ans.action == "abandon":
-            await self.close("abandoned", f"abandoned by {ans.by} after a refused merge")
-            return
-        await self.fail(ans, f"merge refused: {exc}")
+        # retry, or an override to merge: step stays "merge", try again (the human fixed their checkout)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,9 +19,10 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from cockpit import faults
 from cockpit.backends.base import Output
 from cockpit.bus import EventBus
-from cockpit.events import Channel, DispatchFinished, DispatchOutput, Error, Event, encode
+from cockpit.events import Channel, DispatchFinished, DispatchOutput, Error, Event, encode, kind_of
 from cockpit.journal import Journal, JournalWriter
 from cockpit.secret import Redactor
 from cockpit.state import SessionState
@@ -64,16 +66,18 @@ class Recorder:
         clock: Callable[[], float] = time.time,
         secrets: Iterable[str] = (),
         state: SessionState | None = None,
+        start_seq: int = 0,
     ) -> None:
         self.session = session
-        # The engine's own view of the session: the reducer's fold of every event it emits,
-        # folded as each is stamped, so the engine reads it without waiting for the disk.
+        # The engine's own view of the session: the reducer's fold of every event it emits
+        # (folded as each is stamped, so the engine reads its state without waiting for disk).
+        # A resumed session starts from the fold of its journal and numbers on from there.
         self.state = state if state is not None else SessionState()
         self.bus = bus
         self.coalesce_s = coalesce_s
         self.clock = clock
         self._loop = asyncio.get_running_loop()
-        self._seq = 0
+        self._seq = start_seq
         # Known secret values, as they are and as they appear inside JSON (to find them in the
         # encoded event); token shapes are the Redactor's own.
         values = [v for v in secrets if v]
@@ -204,6 +208,9 @@ class Recorder:
 
     def _committed(self, batch: list[Event]) -> None:
         # Runs on the journal writer's thread: hand the batch to the loop that owns the views.
+        if faults.FAULT_ENV in os.environ:  # crash tests only: die once this event is on disk
+            for ev in batch:
+                faults.at_event(kind_of(ev))
         if self._loop.is_closed():
             return
         with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call

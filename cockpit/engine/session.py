@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +31,7 @@ from cockpit.backends.base import (
     WriteJob,
     WriteResult,
 )
+from cockpit.backends.process import Watchdog, mark_for, session_mark, sweep_orphans
 from cockpit.bus import EventBus
 from cockpit.config import Config, secret_values
 from cockpit.engine.dispatch import Dispatched, Dispatcher
@@ -36,9 +39,12 @@ from cockpit.engine.gates import GateAnswer, GateError, Gates
 from cockpit.engine.memory import composer_context, digest_after_close
 from cockpit.engine.pipeline import Pipeline, PrRun
 from cockpit.engine.recorder import Recorder
+from cockpit.engine.restore import ResumePoint, resume_point, writer_thread
 from cockpit.engine.tamper import TamperWatch
 from cockpit.events import (
+    AnyEvent,
     CommitSeen,
+    DispatchFinished,
     Error,
     GateOpened,
     PrClosed,
@@ -46,6 +52,7 @@ from cockpit.events import (
     Purpose,
     SessionFinished,
     SessionPaused,
+    SessionReopened,
     SessionResumed,
     SessionStarted,
     SessionStatus,
@@ -55,9 +62,10 @@ from cockpit.git.model import CommitInfo
 from cockpit.git.names import branch_name, slugify, worktree_name
 from cockpit.git.repo import Repo
 from cockpit.git.watcher import CommitWatcher
-from cockpit.journal import Journal
+from cockpit.journal import Journal, JournalError
 from cockpit.plan import PlanItem
 from cockpit.secret import Redactor
+from cockpit.state import PRState, SessionState, fold
 
 
 class SessionError(Exception):
@@ -66,6 +74,16 @@ class SessionError(Exception):
 
 def new_session_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def _highest(events: Sequence[AnyEvent], prefix: str) -> int:
+    """The highest number in the journal's dispatch ("d") or gate ("g") ids, so new ids go on."""
+    top = 0
+    for ev in events:
+        ident = getattr(ev, "dispatch" if prefix == "d" else "gate", "")
+        if isinstance(ident, str) and ident.startswith(prefix) and ident[1:].isdigit():
+            top = max(top, int(ident[1:]))
+    return top
 
 
 def default_data_dir() -> Path:
@@ -102,8 +120,12 @@ class Session:
         session_id: str | None = None,
         worktree_root: Path | None = None,
         warnings: Sequence[str] = (),
+        resume_from: Sequence[AnyEvent] = (),
     ) -> None:
         self.id = session_id or new_session_id()
+        # A resumed session: its journal so far (``Session.reopen``); run() carries it on.
+        self._past = list(resume_from)
+        self._restored = fold(self._past) if self._past else None
         self.repo = repo
         self.config = config
         self.backends = backends
@@ -120,7 +142,12 @@ class Session:
         self.max_diff_bytes = s.max_diff_bytes
         self.commit_uncommitted = config.writer.commit_uncommitted
         self.composer_max_tokens = config.composer.max_tokens
-        self.base_branch = self._resolve_base(s.base_branch)
+        if self._restored is not None:
+            self.base_branch = self._restored.base_branch
+            self.mode = self._restored.mode
+            worktree_root = worktree_root or Path(self._restored.worktree_root)
+        else:
+            self.base_branch = self._resolve_base(s.base_branch)
         root = worktree_root or (
             Path(s.worktree_root).expanduser()
             if s.worktree_root
@@ -144,6 +171,55 @@ class Session:
         self.merge_lock: asyncio.Lock
         self.tamper: TamperWatch
         self.writer_slots: asyncio.Semaphore
+        self.watchdog: Watchdog | None = None
+        self.repairs: list[str] = []  # what a resume found and put right (also in session_reopened)
+
+    @classmethod
+    def reopen(
+        cls,
+        ref: str,
+        *,
+        journal: Journal,
+        repo: Repo,
+        config: Config,
+        backends: Backends,
+        auto_approve: bool = False,
+        argv: Sequence[str] = (),
+        bus: EventBus | None = None,
+        worktree_root: Path | None = None,
+    ) -> Session:
+        """The session ``ref`` (id, prefix, "last"), to carry on after its process died (or was
+        quit with work in flight: its ``interrupted`` PRs go on).
+
+        Raises JournalError when it finished, or its owner still runs (named by pid and host).
+        ``run()`` then takes it over, reconciles it with git and goes on where each PR was.
+        """
+        row = journal.get_session(ref)
+        if row.status in ("completed", "failed"):
+            raise JournalError(f"session {row.id} is {row.status}; there is nothing to resume")
+        owner = journal.owner(row.id)
+        if row.status == "running" and owner.alive:  # a finished session has no owner any more
+            raise JournalError(
+                f"session {row.id} is still running ({owner.describe()}); "
+                "stop it first, or watch it with `cockpit replay --follow`"
+            )
+        past = list(journal.read_events(row.id))
+        if not past:
+            raise JournalError(f"session {row.id} has no events to resume from")
+        return cls(
+            repo=repo,
+            config=config,
+            backends=backends,
+            journal=journal,
+            plan=(),
+            auto_approve=auto_approve,
+            mode=row.mode,
+            argv=argv,
+            bus=bus,
+            session_id=row.id,
+            worktree_root=worktree_root,
+            resume_from=past,
+        )
 
     def _resolve_base(self, configured: str) -> str:
         base = configured or self.repo.current_branch()
@@ -162,12 +238,30 @@ class Session:
             raise SessionError("a session runs once")
         self._started = True
         self._changed = asyncio.Event()
-        self.journal.begin_session(
-            self.id, str(self.repo.workdir), self.base_branch, self.mode
-        )  # JournalError
-        self.recorder = Recorder(self.journal, self.id, self.bus, secrets=self.redactor.values)
-        self.dispatcher = Dispatcher(self.recorder)
-        self.gates = Gates(self.recorder, auto_approve=self.auto_approve)
+        previous = None
+        if self._restored is None:
+            self.journal.begin_session(
+                self.id, str(self.repo.workdir), self.base_branch, self.mode
+            )  # JournalError
+        else:
+            previous = self.journal.take_over(self.id)  # JournalError when its owner came back
+        past = self._restored
+        self.recorder = Recorder(
+            self.journal,
+            self.id,
+            self.bus,
+            secrets=self.redactor.values,
+            state=past,
+            start_seq=past.last_seq + 1 if past is not None else 0,
+        )
+        self.dispatcher = Dispatcher(self.recorder, numbered_from=_highest(self._past, "d"))
+        self.gates = Gates(
+            self.recorder, auto_approve=self.auto_approve, numbered_from=_highest(self._past, "g")
+        )
+        # Every process this run starts carries the session's mark; the watchdog kills them if
+        # this process dies without stopping them (docs/architecture.md, invariant 7: no process outlives it).
+        session_mark.set(mark_for(self.id))
+        self.watchdog = await asyncio.to_thread(Watchdog, mark_for(self.id))
         self.composer_lock = asyncio.Lock()
         self.merge_lock = asyncio.Lock()
         self.writer_slots = asyncio.Semaphore(self.config.session.concurrent_writers)
@@ -176,6 +270,30 @@ class Session:
         status: SessionStatus = "completed"
         reason = ""
         try:
+            if past is not None:
+                await self._carry_on(past, previous)
+            else:
+                await self._begin()
+            await self._schedule()
+            if self._stopping:
+                status, reason = "interrupted", "stopped by a human"
+            elif any(p.outcome == "failed" for p in self.prs):
+                status = "failed"
+        except asyncio.CancelledError:
+            status, reason = "interrupted", "interrupted"
+            await self._cancel_pipelines()
+            raise
+        except Exception as exc:
+            status, reason = "failed", f"{type(exc).__name__}: {exc}"
+            self.recorder.emit(Error(where="session", message=reason))
+            await self._cancel_pipelines()
+        finally:
+            await self._finish(status, reason)
+        assert self.result is not None
+        return self.result
+
+    async def _begin(self) -> None:
+        if True:
             self.recorder.emit(
                 SessionStarted(
                     repo=str(self.repo.workdir),
@@ -198,26 +316,145 @@ class Session:
             await self.watcher.start()
             for item in self._plan:
                 self._open_pr(item.title, item.task, not item.review, "plan")
-            await self._schedule()
-            if self._stopping:
-                status, reason = "interrupted", "stopped by a human"
-            elif any(p.outcome == "failed" for p in self.prs):
-                status = "failed"
-        except asyncio.CancelledError:
-            status, reason = "interrupted", "interrupted"
-            await self._cancel_pipelines()
-            raise
-        except Exception as exc:
-            status, reason = "failed", f"{type(exc).__name__}: {exc}"
-            self.recorder.emit(Error(where="session", message=reason))
-            await self._cancel_pipelines()
-        finally:
-            await self._finish(status, reason)
-        assert self.result is not None
-        return self.result
+
+    async def _carry_on(self, past: SessionState, previous: object) -> None:
+        """Resume: stop what the dead owner left running, close its dispatches as interrupted,
+        reconcile each open PR with git, say what was found, and rebuild the PR runs."""
+        from cockpit.journal import Owner
+
+        repairs = await asyncio.to_thread(sweep_orphans, self.id)
+        for d in list(past.dispatches.values()):
+            if d.running:
+                self.recorder.emit(
+                    DispatchFinished(
+                        pr=d.pr,
+                        dispatch=d.id,
+                        role=d.role,  # type: ignore[arg-type]
+                        status="interrupted",
+                        error="the cockpit stopped while it ran",
+                        thread_id=d.thread_id,
+                    )
+                )
+        by_pr: dict[int, list[AnyEvent]] = {}
+        for ev in self._past:
+            if ev.pr is not None:
+                by_pr.setdefault(ev.pr, []).append(ev)
+        points: dict[int, ResumePoint] = {}
+        for n in sorted(past.prs):
+            st = past.prs[n]
+            pr = self._rebuild(past, st)
+            self.prs.append(pr)
+            self._by_branch[pr.branch] = pr
+            if pr.closed:
+                self._remember(pr)
+                continue
+            point = resume_point(st, by_pr.get(n, []))
+            if point is None:  # pragma: no cover - an open PR always has a point
+                continue
+            points[n] = point
+            self._apply_point(pr, st, point)
+            if point.merge is not None:
+                notes = await asyncio.to_thread(
+                    self.repo.recover_merge, self.base_branch, point.merge.sha, point.merge.onto
+                )
+                repairs += [f"PR {n}: {line}" for line in notes]
+                tip = await asyncio.to_thread(self.repo.tip, self.base_branch)
+                if tip != point.merge.onto:
+                    repairs.append(f"PR {n}: the merge was done in git but not recorded; recording it")
+            if point.step == "write" and pr.worktree_ready:
+                repairs += [f"PR {n}: {line}" for line in await self._keep_leftovers(pr)]
+            if st.worktree and not st.worktree_removed and not pr.worktree_ready:
+                repairs.append(f"PR {n}: its worktree {st.worktree} is gone; made again from its branch")
+            repairs.append(f"PR {n} {point.why}")
+        old = previous if isinstance(previous, Owner) else None
+        self.recorder.emit(
+            SessionReopened(
+                pid=os.getpid(),
+                host=socket.gethostname(),
+                previous_pid=old.pid if old is not None else None,
+                previous_host=old.host if old is not None else "",
+                repairs=repairs,
+            )
+        )
+        self.repairs = repairs
+        await self.watcher.start()
+        for pr in self.prs:
+            if not pr.closed and pr.worktree_ready:
+                self.track(pr, pr.head or pr.base_sha)
+        await self.watcher.rescan()  # commits made while nobody watched become commit_seen
+        for pr in self.prs:
+            point = points.get(pr.n)
+            if point is not None and point.step == "review" and pr.worktree_ready:
+                pr.head = await asyncio.to_thread(self.repo.tip, pr.branch)
+
+    async def _keep_leftovers(self, pr: PrRun) -> list[str]:
+        """Commit what an interrupted writer left uncommitted, so its writer's next run cannot
+        lose it: the work stays in the branch's history whatever the writer does next."""
+        dirty = await asyncio.to_thread(self.repo.dirty_files, pr.wt_path)
+        if not dirty:
+            return []
+        await asyncio.to_thread(
+            self.repo.commit_all, pr.wt_path, "cockpit: keep the uncommitted work of an interrupted writer"
+        )
+        return [f"committed {len(dirty)} file(s) the interrupted writer left uncommitted in {pr.wt_path}"]
+
+    def _rebuild(self, past: SessionState, st: PRState) -> PrRun:
+        """The engine's run of one PR, from the fold of its events."""
+        n = st.n
+        pr = PrRun(
+            n=n,
+            title=st.title,
+            task=st.task,
+            solo=st.solo,
+            branch=st.branch,
+            wt_name=worktree_name(self.id, n),
+            wt_path=Path(st.worktree)
+            if st.worktree
+            else self.worktree_root / self.id / f"{n}-{slugify(st.title)}",
+        )
+        if st.closed and st.outcome != "interrupted":  # an interrupted PR goes on
+            pr.outcome = st.outcome  # type: ignore[assignment]
+        pr.round = st.round
+        pr.brief = st.rounds[st.round].brief if st.round in st.rounds else ""
+        pr.base_sha = st.base_sha
+        pr.head = st.head
+        pr.worktree_ready = bool(st.worktree) and not st.worktree_removed and Path(st.worktree).exists()
+        pr.thread_id, pr.writer_note = writer_thread(past, st)
+        pr.commits = [(c.sha, c.message) for c in st.commits]
+        current = st.rounds.get(st.round)
+        if current is not None:
+            pr.verdicts = list(current.verdicts.values())
+            pr.failed_reviewers = []
+        pr.writing_started = any(
+            past.dispatches[d].role == "writer" for d in st.dispatches if d in past.dispatches
+        )
+        pr.task_handle = None
+        return pr
+
+    def _apply_point(self, pr: PrRun, st: PRState, point: ResumePoint) -> None:
+        pr.step = point.step
+        if point.step == "write":
+            pr.write_reason = point.reason
+            pr.brief = point.brief or pr.brief or st.task
+            pr.round = max(1, pr.round)
+        if point.pending_brief is not None:
+            pr.pending_brief = point.pending_brief
+        if point.decision is not None:
+            pr.pending_decision = point.decision
+            pr.decision = point.decision
+        if point.merge is not None:
+            pr.head = point.merge.sha
+            pr.merge_message = point.merge.message
+        elif point.step == "merge":
+            decided = st.rounds[st.round].decision if st.round in st.rounds else None
+            pr.merge_message = (decided.commit_message if decided is not None else "") or pr.title
 
     async def _finish(self, status: SessionStatus, reason: str) -> None:
         self._finished = True
+        if self.watchdog is not None:
+            # Every dispatch has ended by now; the watchdog sweeps anything they left behind.
+            await asyncio.to_thread(self.watchdog.close)
+            self.watchdog = None
         for p in self.prs:
             if not p.closed:
                 p.outcome = "interrupted"
@@ -281,6 +518,8 @@ class Session:
     async def _pipeline(self, pr: PrRun) -> None:
         pipeline = Pipeline(self, pr)
         try:
+            if pr.worktree_ready:  # a resumed PR in flight holds its writer slot again
+                await self.take_writer_slot(pr)
             await pipeline.run()
         except asyncio.CancelledError:
             task = asyncio.current_task()
@@ -431,6 +670,11 @@ class Session:
             )
 
     # --- controls (views call these) -----------------------------------------------------------
+
+    @property
+    def history(self) -> list[AnyEvent]:
+        """The journal a resumed session started from (empty for a new session)."""
+        return list(self._past)
 
     @property
     def finished(self) -> bool:

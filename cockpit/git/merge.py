@@ -10,12 +10,15 @@ in the way; the user's unrelated staged and unstaged changes are left exactly as
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
-from pygit2.enums import CheckoutNotify, CheckoutStrategy, FileStatus, RepositoryState
+from pygit2.enums import CheckoutNotify, CheckoutStrategy, DeltaStatus, FileMode, FileStatus, RepositoryState
 
+from cockpit import faults
 from cockpit.git.model import GitError, MergeRefused, MergeResult
 from cockpit.git.objects import branch_tip, resolve_commit, signature
 
@@ -107,6 +110,10 @@ class _Collect(pygit2.CheckoutCallbacks):
         workdir: pygit2.DiffFile | None,
     ) -> None:
         self.conflicts.append(path)
+
+    def checkout_progress(self, path: str, completed_steps: int, total_steps: int) -> None:
+        if faults.FAULT_ENV in os.environ:  # crash tests: die halfway through writing the files
+            faults.at_checkout(completed_steps)
 
 
 def _refusal(wrepo: pygit2.Repository, workdir: Path, paths: list[str], what: str) -> MergeRefused:
@@ -259,3 +266,136 @@ def merge(
 def _clean(message: str) -> str:
     text = message.strip()
     return (text or "Merge") + "\n"
+
+
+# --- after a crash ------------------------------------------------------------------------------
+
+
+def _blob_of(path: Path) -> str | None:
+    """The blob id a file's content would have, or None when there is no file."""
+    try:
+        if path.is_symlink():
+            return str(pygit2.hash(os.readlink(path).encode()))
+        if not path.is_file():
+            return None
+        return str(pygit2.hash(path.read_bytes()))
+    except OSError:
+        return None
+
+
+def _restore(repo: pygit2.Repository, root: Path, rel: str, blob_id: str | None, mode: int) -> None:
+    path = root / rel
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_symlink() or path.exists():
+            path.unlink()
+    if blob_id is None:
+        parent = path.parent
+        while parent != root and root in parent.parents:  # folders made for new files, if now empty
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+        return
+    data = repo[blob_id].read_raw()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode == FileMode.LINK:
+        os.symlink(data.decode(), path)
+        return
+    path.write_bytes(data)
+    if mode == FileMode.BLOB_EXECUTABLE:
+        path.chmod(0o755)
+
+
+def _roll_back_checkout(co: Checkout, old: pygit2.Tree, new: pygit2.Tree, into: str, lock: Path) -> list[str]:
+    """Put back, in one working tree, every file a half-done checkout from ``old`` to ``new`` wrote.
+
+    A file is ours only when its content is exactly ``new``'s version; one that matches neither
+    version is somebody's, and then nothing is touched and the error says what to do.
+    """
+    wrepo = pygit2.Repository(str(co.workdir))
+    diff = old.diff_to_tree(new)
+    ours: list[tuple[str, str | None, int, str | None]] = []  # path, old blob, old mode, new blob
+    foreign: list[str] = []
+    for delta in diff.deltas:
+        path = delta.new_file.path if delta.status != DeltaStatus.DELETED else delta.old_file.path
+        old_id = None if delta.status == DeltaStatus.ADDED else str(delta.old_file.id)
+        new_id = None if delta.status == DeltaStatus.DELETED else str(delta.new_file.id)
+        now = _blob_of(co.workdir / path)
+        if now == old_id:
+            continue
+        if now == new_id:
+            ours.append((path, old_id, int(delta.old_file.mode), new_id))
+        else:
+            foreign.append(path)
+    if foreign:
+        listed = ", ".join(foreign[:20]) + (" …" if len(foreign) > 20 else "")
+        raise GitError(
+            f"the interrupted merge into {into} left {len(foreign)} file(s) in {co.workdir} that match "
+            f"neither {into} nor the merge: {listed}. Nothing was changed. Keep what you need of them, "
+            f"then restore them with `git -C {co.workdir} checkout {into} -- <file>` (delete the ones "
+            f"{into} does not have), delete {lock} if it is still there, and run `cockpit resume` again."
+        )
+    if not ours:
+        return []
+    for path, old_id, mode, _new in ours:
+        _restore(wrepo, co.workdir, path, old_id, mode)
+    index_lock = co.admin / "index.lock"
+    notes = []
+    if index_lock.exists():
+        index_lock.unlink()
+        notes.append(f"removed {index_lock} left by the interrupted merge")
+    index = wrepo.index
+    index.read()
+    changed = False
+    for path, old_id, mode, new_id in ours:
+        entry = index[path] if path in index else None  # noqa: SIM401 - pygit2 Index has no get()
+        if entry is not None and new_id is not None and str(entry.id) == new_id:
+            if old_id is None:
+                index.remove(path)
+            else:
+                index.add(pygit2.IndexEntry(path, pygit2.Oid(hex=old_id), FileMode(mode)))
+            changed = True
+    if changed:
+        index.write()
+    notes.append(
+        f"put back {len(ours)} file(s) in {co.workdir} that the interrupted merge had half checked out"
+    )
+    return notes
+
+
+def recover_merge(repo: pygit2.Repository, common_dir: Path, into: str, sha: str, onto: str) -> list[str]:
+    """Put right what a merge of ``sha`` onto ``onto`` (the base tip it read) left when its
+    process died in the middle; one line per thing done. The merge itself then runs again.
+
+    The base ref moved: the merge (or someone's commit) finished; only a stale lock is left.
+    The ref did not move: the working tree may hold some of the merge's files; each file that
+    is exactly the merge's version is put back to the base's, and anything else stops the
+    repair (GitError with instructions) before a single file is touched.
+    """
+    refname = f"refs/heads/{into}"
+    lock = common_dir / f"{refname}.lock"
+    notes: list[str] = []
+    tip = branch_tip(repo, into)
+    if tip is None:
+        raise GitError(f"base branch {into} does not exist")
+    if str(tip) == onto:
+        base = resolve_commit(repo, onto)
+        reviewed = resolve_commit(repo, sha)
+        target: pygit2.Tree | None
+        if repo.descendant_of(reviewed.id, base.id):
+            target = reviewed.tree
+        else:
+            index = repo.merge_commits(base, reviewed.id)
+            target = None if index.conflicts is not None else repo[index.write_tree(repo)].peel(pygit2.Tree)
+        if target is not None:
+            try:
+                places = checkouts_of(repo, common_dir, into)
+            except MergeRefused as exc:
+                raise GitError(str(exc)) from exc
+            for co in places:
+                notes += _roll_back_checkout(co, base.tree, target, into, lock)
+    if lock.exists():
+        lock.unlink()
+        notes.append(f"removed {lock} left by the interrupted merge")
+    return notes

@@ -348,6 +348,11 @@ class Repo:
 
     # --- merge ------------------------------------------------------------------------------
 
+    def recover_merge(self, into: str, sha: str, onto: str) -> list[str]:
+        """Repair what an interrupted merge of ``sha`` onto ``onto`` left (see merge.recover_merge)."""
+        with self._lock:
+            return _merge.recover_merge(self._repo(), self.common_dir, into, sha, onto)
+
     def merge(
         self, branch: str, expected: str, into: str, message: str, expected_base: str | None = None
     ) -> MergeResult:

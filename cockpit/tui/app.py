@@ -478,6 +478,8 @@ def run_app(session: LiveSession, *, gate_timeout: float = 0.0) -> int:
         return code
 
     app = CockpitApp(bus=session.bus, controls=session, runner=runner, gate_timeout=gate_timeout)
+    for ev in getattr(session, "history", ()):  # a resumed session: what it did before the crash
+        app.model.apply(ev)
     code = app.run()
     if code is not None:
         return code

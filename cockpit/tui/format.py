@@ -61,6 +61,8 @@ PROPOSAL_TEXT = {
     "write": "start the writer on this brief",
     "review": "review the new tip",
     "continue": "continue with the verdicts it has",
+    "decide": "let the composer decide with the verdicts it has",
+    "retry": "try again",
     "fail": "mark the PR failed",
 }
 
@@ -71,6 +73,7 @@ GATE_KIND_TEXT = {
     "failure": "failure",
     "moved": "branch moved",
     "conflict": "merge refused",
+    "tamper": "writer tampered (restored)",  # issue 9
 }
 
 

@@ -489,7 +489,7 @@ class ViewModel:
 
     def _gate(self, ev: GateOpened) -> None:
         self.dirty.gates = self.dirty.prs = True
-        if ev.pr is not None and ev.gate_kind in ("failure", "conflict", "moved"):
+        if ev.pr is not None and ev.gate_kind in ("failure", "conflict", "moved", "tamper"):
             self.transcript(ev.pr).line(
                 ("◆ waiting for you: ", ".stream--warning"), (ev.summary, ".stream--warning")
             )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cockpit.engine import prompts
-from cockpit.engine.decisions import from_tool_input
+from cockpit.engine.decisions import from_text, from_tool_input
 from cockpit.engine.memory import composer_context, counts, digest_after_close, ledger
 from cockpit.events import (
     DecisionProposed,
@@ -177,3 +180,26 @@ def test_replaying_the_events_gives_the_same_memory() -> None:
         replayed.apply(ev)
     assert composer_context(replayed) == composer_context(s.state)
     assert replayed.digest == s.state.digest
+
+
+def test_a_digest_written_as_prose_is_read_too() -> None:
+    d = from_text(
+        "Decision: merge\n\nCommit message: Add a\n\nDigest:\n\nMerged 3 PRs.\nNo new dependencies.\n"
+    )
+    assert d.action == "merge" and d.digest == "Merged 3 PRs.\nNo new dependencies."
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["`", "```", "\n", "\r", "\x1b", "\u2028", " "]) | st.text(), max_size=30).map(
+        "".join
+    )
+)
+def test_no_text_closes_its_fence_and_no_title_breaks_its_line(text: str) -> None:
+    fenced = prompts.fence(text).split("\n")
+    marker = fenced[0]
+    assert set(marker) == {"`"} and fenced[-1] == marker
+    inner = fenced[1:-1]
+    assert not [ln for ln in inner if ln.strip().startswith(marker)]  # nothing inside can close it
+    line = prompts.one_line(text)
+    assert "\n" not in line and "\r" not in line and not re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", line)

@@ -230,8 +230,11 @@ async def test_writer_failure_fails_the_pr_under_auto_approve(tmp_path: Path) ->
     assert result.exit_code == 1 and result.status == "failed"
     fin = [e for e in h.of(DispatchFinished) if e.role == "writer"]
     assert fin[0].status == "failed" and "writer failed" in fin[0].error
-    gate = next(g for g in h.of(GateOpened) if g.gate_kind == "failure")
-    assert gate.proposal == "fail" and "retry" in gate.options and "edit" in gate.options
+    # approve at a failure gate is the forward step: retry, bounded by max_rounds (3), then fail
+    gates = [g for g in h.of(GateOpened) if g.gate_kind == "failure"]
+    assert [g.proposal for g in gates] == ["retry", "retry", "fail"]
+    assert all("fail" in g.options and "edit" in g.options for g in gates)
+    assert len(fin) == 3
     assert closed(h) == {1: "failed"}
     assert h.of(SessionFinished)[0].status == "failed"
 
@@ -271,7 +274,9 @@ async def test_writer_timeout_is_a_visible_failure(tmp_path: Path) -> None:
     result = await h.run()
     fin = next(e for e in h.of(DispatchFinished) if e.role == "writer")
     assert fin.status == "timeout"
-    assert [g.summary for g in h.of(GateOpened) if g.gate_kind == "failure"] == ["the writer timed out"]
+    failures = [g for g in h.of(GateOpened) if g.gate_kind == "failure"]
+    assert [g.summary for g in failures] == ["the writer timed out"] * 3  # retried up to max_rounds
+    assert [g.proposal for g in failures] == ["retry", "retry", "fail"]
     assert result.exit_code == 1
 
 
@@ -284,7 +289,7 @@ fault = "error"
     h = SessionHarness.build(tmp_path, one_pr(review=review), auto_approve=True)
     result = await h.run()
     gate = next(g for g in h.of(GateOpened) if g.gate_kind == "failure")
-    assert gate.proposal == "continue" and "quality" in gate.summary
+    assert gate.proposal == "decide" and "quality" in gate.summary
     assert [v.reviewer for v in h.of(VerdictParsed)] == ["correctness"]
     assert closed(h) == {1: "merged"} and result.exit_code == 0
 

@@ -62,6 +62,13 @@ async def test_the_digest_is_rebuilt_from_the_journal_and_reaches_replay_and_exp
             carried.append(composer_context(state))
         state.apply(ev)
     sent = [context_of(b) for b in bodies]
+    for body in bodies:  # least-changing first, a cache breakpoint after each stable part
+        (msg,) = body["messages"]
+        assert [("cache_control" in b) for b in body["system"]] == [True]
+        assert [("cache_control" in b) for b in msg["content"]] == [True] * (len(msg["content"]) - 1) + [
+            False
+        ]
+        assert msg["content"][0]["text"].startswith("Session goal:")
     assert sent == carried, "a composer call carried a memory the journal does not rebuild"
     assert any("Session digest" in "".join(c) for c in sent)
     # A session rebuilt from the journal (what resume folds) remembers what the live one did.

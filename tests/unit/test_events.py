@@ -38,6 +38,9 @@ def test_every_kind_round_trips() -> None:
         E.HumanDecision(gate="g1", answer="override", action="fix", text="t"),
         E.InterruptRequested(dispatch="d1"),
         E.Error(where="x", message="m"),
+        E.SessionReopened(pid=1, host="h", previous_pid=2, repairs=["r"]),
+        E.WorktreeIntent(pr=1, action="create", path="/p", branch="b", base_sha="a"),
+        E.MergeIntent(pr=1, sha="s", onto="o", base_branch="main"),
     ]
     assert {E.kind_of(s) for s in samples} == set(E.KINDS)
     for s in samples:

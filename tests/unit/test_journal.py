@@ -177,3 +177,39 @@ def test_bad_rows_are_reported_not_skipped(tmp_path: Path) -> None:
     conn.commit()
     with pytest.raises(E.EventDecodeError):
         list(j.read_events("s1"))
+
+
+def test_a_reused_pid_is_not_the_owner(tmp_path: Path) -> None:
+    """The owner is (pid, start time): a live process with the owner's pid but another start
+    time is someone else, so the session is unfinished and can be taken over."""
+    path = tmp_path / "j.sqlite3"
+    j = Journal(path)
+    j.begin_session("s1", "/r", "main", "run")
+    assert j.owner("s1").alive and j.list_sessions()[0].status == "running"
+    with pytest.raises(JournalError, match=r"still running \(pid \d+ on "):
+        j.take_over("s1")
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE sessions SET owner_start = owner_start + 1")  # same pid, other process
+    conn.commit()
+    assert not j.owner("s1").alive
+    assert j.list_sessions()[0].status == "unfinished"
+    old = j.take_over("s1")
+    assert old.pid is not None and j.owner("s1").alive and j.list_sessions()[0].status == "running"
+
+
+def test_a_version_1_journal_gains_the_owner_start_column(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE sessions (id TEXT PRIMARY KEY, repo TEXT NOT NULL, base_branch TEXT NOT NULL DEFAULT '',"
+        " mode TEXT NOT NULL DEFAULT 'run', started_at REAL NOT NULL, finished_at REAL,"
+        " status TEXT NOT NULL DEFAULT 'running', owner_pid INTEGER, owner_host TEXT, updated_at REAL,"
+        " last_seq INTEGER NOT NULL DEFAULT -1);"
+        "INSERT INTO sessions (id, repo, started_at, owner_pid) VALUES ('old', '/r', 1.0, 999999999);"
+        "PRAGMA user_version = 1;"
+    )
+    conn.commit()
+    conn.close()
+    j = Journal(path)
+    assert j.get_session("old").status == "unfinished"
+    assert j.owner("old").start is None

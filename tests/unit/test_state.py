@@ -151,3 +151,26 @@ def test_the_demo_stream_summarises(tmp_path: Path) -> None:
     assert summary["usage"]["writer"]["input_tokens"] > 100_000  # type: ignore[index]
     # The same events, seen live by a subscriber, fold to the same state.
     assert fold(h.events_seen) == s
+
+
+def test_a_session_whose_owner_is_gone_is_unfinished_and_its_open_prs_interrupted() -> None:
+    from cockpit import events as E
+    from cockpit.state import fold
+
+    evs = [
+        E.SessionStarted(session="s", seq=0, repo="/r", base_branch="main", base_sha="a", worktree_root="/w"),
+        E.PrOpened(session="s", seq=1, pr=1, title="a", task="t", branch="b1"),
+        E.PrOpened(session="s", seq=2, pr=2, title="b", task="t", branch="b2"),
+        E.PrClosed(session="s", seq=3, pr=2, outcome="merged"),
+        E.DispatchStarted(
+            session="s", seq=4, pr=1, dispatch="d1", role="writer", backend="x", model="m", round=1
+        ),
+    ]
+    s = fold(evs)
+    assert s.status == "running" and s.prs[1].status == "writing"
+    s.mark_owner_gone()
+    assert s.status == "unfinished"
+    assert s.prs[1].status == "interrupted" and s.prs[2].status == "merged"
+    assert s.dispatches["d1"].status == "interrupted"
+    reopened = fold([*evs, E.SessionReopened(session="s", seq=5, pid=1, host="h")])
+    assert reopened.status == "running" and reopened.dispatches["d1"].status == "interrupted"
