@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import shlex
 import shutil
 import signal
 import sys
@@ -77,6 +78,13 @@ def _config_option(
     )
 
 
+_no_prompt_option = click.option(
+    "--no-prompt",
+    is_flag=True,
+    help="Headless: ask nothing here; gates wait for an answer from `cockpit attach` or `cockpit serve`.",
+)
+
+
 # --- run -------------------------------------------------------------------------------------
 
 
@@ -93,7 +101,9 @@ def _config_option(
 @_config_option()
 @click.option("--headless", is_flag=True, help="No screen: print a line per step.")
 @click.option("--auto-approve", is_flag=True, help="Approve every gate (failures still fail).")
+@_no_prompt_option
 @click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
+@click.option("--no-preflight", is_flag=True, help="Start without first checking that every backend answers.")
 @_journal_option
 def run(
     repo_dir: Path,
@@ -102,7 +112,9 @@ def run(
     config_file: Path | None,
     headless: bool,
     auto_approve: bool,
+    no_prompt: bool,
     verbose: bool,
+    no_preflight: bool,
     journal: Path | None,
 ) -> None:
     """Run a session over a repository."""
@@ -117,6 +129,8 @@ def run(
         backends = build_backends(cfg)
     except (GitError, ConfigError, PlanError, ValueError) as exc:
         die(str(exc))
+    if not no_preflight:
+        check_before_start(cfg, repo.workdir)
     from cockpit.families import family_warnings
 
     code = start_session(
@@ -130,9 +144,21 @@ def run(
         verbose=verbose,
         journal_path=journal,
         mode="run",
+        prompt=not no_prompt,
         warnings=family_warnings(cfg),
     )
     sys.exit(code)
+
+
+def check_before_start(cfg: Config, repo_dir: Path) -> None:
+    """Exit 2 with one line per problem when a backend or the repository would fail (doctor's checks)."""
+    from cockpit.doctor import preflight
+
+    problems = preflight(cfg, repo_dir)
+    for problem in problems:
+        click.echo(f"cockpit: {problem.line()}", err=True)
+    if problems:
+        die("nothing was started (fix the above, check with `cockpit doctor`, or pass --no-preflight)")
 
 
 def start_session(
@@ -151,6 +177,7 @@ def start_session(
     warnings: Sequence[str] = (),
     gate_timeout: float = 0.0,
     resume_ref: str | None = None,
+    prompt: bool = True,
 ) -> int:
     from cockpit.engine.session import Session, SessionError
     from cockpit.secret import hide_own_environment
@@ -193,21 +220,52 @@ def start_session(
         from cockpit.tui.app import run_app
 
         try:
-            return _checked(session, run_app(session, gate_timeout=gate_timeout))
+            code = _checked(session, run_app(session, gate_timeout=gate_timeout))
+            _print_closing(journal, session.id, journal_path, per_pr=True)  # the screen is restored
+            return code
         except JournalError as exc:
             die(str(exc))
         finally:
             journal.close()
-    if not auto_approve and not sys.stdin.isatty():
-        die("without --auto-approve, gates need a terminal to answer them (or pass --auto-approve)")
+    if not auto_approve and prompt and not sys.stdin.isatty():
+        die(
+            "without --auto-approve, gates need a terminal to answer them (or pass --auto-approve, "
+            "or --no-prompt to answer from `cockpit attach` or `cockpit serve`)"
+        )
+    if not auto_approve and not prompt:
+        click.echo(
+            f"cockpit: session {session.id}: gates wait for an answer from "
+            f"`cockpit attach {session.id}` or `cockpit serve`",
+            err=True,
+        )
     try:
-        return _checked(session, asyncio.run(_run_headless(session, verbose)))
+        code = _checked(session, asyncio.run(_run_headless(session, verbose, prompt)))
     except JournalError as exc:
         die(str(exc))
     except (asyncio.CancelledError, KeyboardInterrupt):  # a forced quit (Ctrl-C twice)
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
+    try:
+        _print_closing(journal, session.id, journal_path, per_pr=False)  # the table has each PR
     finally:
         journal.close()
+    return code
+
+
+def _print_closing(journal: Journal, session_id: str, journal_path: Path | None, *, per_pr: bool) -> None:
+    """The session's id, each PR's outcome and the replay command, read back from the journal."""
+    from cockpit.headless import closing_lines
+    from cockpit.state import fold
+
+    try:
+        state = fold(journal.read_events(session_id, skip_kinds=("dispatch_output",)))
+    except JournalError as exc:
+        click.echo(f"cockpit: session {session_id}: {exc}", err=True)
+        return
+    command = f"cockpit replay {session_id}"
+    if journal_path is not None:
+        command += f" --journal {shlex.quote(str(journal_path))}"
+    for line in closing_lines(state, command, per_pr=per_pr):
+        click.echo(line)
 
 
 def _checked(session: Session, code: int) -> int:
@@ -218,7 +276,7 @@ def _checked(session: Session, code: int) -> int:
     return code
 
 
-async def _run_headless(session: Session, verbose: bool) -> int:
+async def _run_headless(session: Session, verbose: bool, prompt: bool = True) -> int:
     from cockpit.headless import HeadlessPrinter, answer_gates_on_terminal
 
     printer = HeadlessPrinter(verbose=verbose, pricing=session.config.pricing)
@@ -230,7 +288,7 @@ async def _run_headless(session: Session, verbose: bool) -> int:
     loop = asyncio.get_running_loop()
     _install_stop_signals(loop, session.stop)
     prompter = None
-    if not session.auto_approve:
+    if not session.auto_approve and prompt:
         prompter = asyncio.create_task(answer_gates_on_terminal(session, printer))
     try:
         result = await session.run()
@@ -290,6 +348,7 @@ def _install_stop_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], No
     metavar="SECONDS",
     help="An open gate approves itself after this long (any key stops the countdown; 0 waits for you).",
 )
+@_no_prompt_option
 @click.option("-v", "--verbose", is_flag=True, help="Headless: also print the models' streamed text.")
 @_journal_option
 def demo(
@@ -299,6 +358,7 @@ def demo(
     workdir: Path | None,
     keep: bool,
     gate_timeout: float,
+    no_prompt: bool,
     verbose: bool,
     journal: Path | None,
 ) -> None:
@@ -315,6 +375,7 @@ def demo(
     stack = start_sims("builtin:demo", speed)
     try:
         setup = setup_demo(workdir=workdir, prs=prs, config=stack.config())
+        check_before_start(stack.config(), setup.repo)  # as run does; the simulators answer at once
         # The writer CLI keeps its threads inside the scratch folder, so cleaning up removes them.
         setup = dataclasses.replace(setup, config=stack.config(codex_home=setup.root / "codex-home"))
         backends = build_backends(setup.config)
@@ -322,6 +383,12 @@ def demo(
     except (DemoError, ConfigError, GitError, OSError) as exc:
         stack.close()
         die(str(exc))
+    except SystemExit:
+        stack.close()
+        if setup.temporary and not keep:
+            shutil.rmtree(setup.root, ignore_errors=True)
+        raise
+
     code = EXIT_FAILED
     try:
         code = start_session(
@@ -331,7 +398,9 @@ def demo(
             plan=setup.plan,
             goal="",
             headless=headless,
-            auto_approve=headless,  # the live cockpit's gate countdown approves instead
+            # The live cockpit's gate countdown approves instead; --no-prompt waits for attach / serve.
+            auto_approve=headless and not no_prompt,
+            prompt=not no_prompt,
             verbose=verbose,
             journal_path=journal,
             mode="demo",
@@ -595,6 +664,94 @@ def _replay_diff(repo_path: str) -> Callable[[str, str], Any]:
     return diff
 
 
+# --- attach and serve ------------------------------------------------------------------------
+
+
+def _running_session(j: Journal, session_ref: str) -> Any:
+    """The session to attach to: the one named, else the newest one still running."""
+    if session_ref:
+        return j.get_session(session_ref)
+    running = [r for r in j.list_sessions(limit=200) if r.status == "running"]
+    if not running:
+        raise JournalError(f"no session is running in journal {j.path} (`cockpit sessions` lists them)")
+    return running[0]
+
+
+@main.command()
+@click.argument("session_ref", default="", metavar="[SESSION]")
+@click.option("--read-only", is_flag=True, help="Watch only: answers and controls are refused.")
+@_journal_option
+def attach(session_ref: str, read_only: bool, journal: Path | None) -> None:
+    """Open the live cockpit on a session another process owns (default: the newest running one).
+
+    Gate answers, pause, interrupt and skip go to the owner through the journal; leaving (q)
+    never stops the session."""
+    from cockpit.engine.requests import attach_identity
+
+    j = open_journal(journal)
+    try:
+        row = _running_session(j, session_ref)
+    except JournalError as exc:
+        die(str(exc))
+    finally:
+        j.close()
+    if row.status != "running":
+        hint = "`cockpit replay` watches it again" + (
+            ", `cockpit resume` continues it" if row.status == "unfinished" else ""
+        )
+        die(f"session {row.id} is {row.status}, nobody is running it: {hint}")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        die("the cockpit needs a terminal (`cockpit replay --follow --headless` prints a line per step)")
+    from cockpit.tui.attach import run_attach
+
+    sys.exit(run_attach(j.path, row, by=attach_identity(), read_only=read_only))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port.")
+@click.option("--read-only", is_flag=True, help="Browsers watch only: answers and controls are refused.")
+@_journal_option
+def serve(host: str, port: int, read_only: bool, journal: Path | None) -> None:
+    """Serve the cockpit to a browser: pick a session, watch it, answer its gates.
+
+    The URL carries a random token; any request without it gets 403. Closing the browser leaves
+    the session running."""
+    try:
+        from cockpit.tui.serve import CockpitServer, is_loopback
+    except ImportError as exc:
+        die(f"cockpit serve needs textual-serve ({exc.name} is missing): pip install textual-serve")
+    j = open_journal(journal)
+    j.close()
+    server = CockpitServer(j.path, host=host, port=port, read_only=read_only)
+    if not is_loopback(host):
+        click.echo(
+            f"cockpit: warning: serving on {host}, not loopback: anyone who can reach this address "
+            "and has the URL can answer your sessions' gates (plain http: the token is not encrypted)",
+            err=True,
+        )
+    click.echo(f"cockpit: serving {j.path}{' (read-only)' if read_only else ''}")
+    click.echo(f"open {server.url}", nl=True)
+    click.echo("Ctrl-C stops the server (sessions keep running)", err=True)
+    try:
+        server.serve()
+    except OSError as exc:
+        die(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
+
+
+@main.command("web-app", hidden=True)
+@click.option("--by", required=True)
+@click.option("--read-only", is_flag=True)
+@_journal_option
+def web_app(by: str, read_only: bool, journal: Path | None) -> None:
+    """One browser's cockpit (started by `cockpit serve` for each connection)."""
+    from cockpit.tui.attach import WebCockpitApp
+
+    j = open_journal(journal)
+    j.close()
+    WebCockpitApp(j.path, by=by, read_only=read_only).run()
+
+
 @main.command()
 @click.argument("session_ref", default="last", metavar="[SESSION]")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "md"]), default="jsonl", show_default=True)
@@ -631,6 +788,51 @@ def export(
         if output:
             stream.close()
         j.close()
+
+
+# --- clean -----------------------------------------------------------------------------------
+
+
+@main.command()
+@_repo_option
+@click.argument("names", nargs=-1, metavar="[BRANCH|SESSION]...")
+@click.option("--yes", is_flag=True, help="Remove them (without it, only list what would go).")
+@_config_option("Config whose [session] worktree_root is searched for empty session folders.")
+@_journal_option
+def clean(
+    repo_dir: Path, names: tuple[str, ...], yes: bool, config_file: Path | None, journal: Path | None
+) -> None:
+    """List, and with --yes remove, the worktrees and cockpit/* branches finished sessions left.
+
+    Kept, with the reason: a worktree with uncommitted files, a branch with commits on no other
+    branch, anything of a running or resumable session. Naming a branch or a session removes
+    its branches and worktrees even so (and only those).
+    """
+    from cockpit.clean import CleanError, apply_clean, default_sweeper, describe, plan_clean
+    from cockpit.engine.session import default_data_dir
+
+    try:
+        repo = Repo.open(repo_dir)
+        cfg = load_config(config_file, repo.workdir)
+    except (GitError, ConfigError) as exc:
+        die(str(exc))
+    roots = [repo.default_worktree_root(default_data_dir())]
+    if cfg.session.worktree_root:
+        roots.append(Path(cfg.session.worktree_root).expanduser())
+    j = open_journal(journal)
+    try:
+        plan = plan_clean(repo, j, roots, names)
+    except (CleanError, GitError, JournalError) as exc:
+        die(str(exc))
+    finally:
+        j.close()
+    notes: list[str] = []
+    if yes:
+        plan, notes = apply_clean(plan, default_sweeper())
+    for line in [*notes, *describe(plan, done=yes)]:
+        click.echo(line)
+    if plan.failed:
+        sys.exit(EXIT_FAILED)
 
 
 # --- doctor ----------------------------------------------------------------------------------

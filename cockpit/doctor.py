@@ -2,6 +2,8 @@
 
 Each check is a line: ok, warn or fail, with what to do about a failure. Nothing here changes
 anything; secrets are never printed (a key is reported as set or missing, never shown).
+``cockpit run`` calls :func:`preflight` (the same backend checks, run at once with short
+timeouts) before it creates a branch or sends a token.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import asyncio
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -24,20 +26,30 @@ from cockpit.git.repo import Repo
 Level = Literal["ok", "warn", "fail"]
 
 
+DOCTOR_TIMEOUT_S = 20.0  # doctor has time: a slow answer is worth waiting for
+PREFLIGHT_TIMEOUT_S = 5.0  # run's preflight: a backend this slow to say hello is a problem anyway
+
+
 @dataclass(frozen=True)
 class Check:
     level: Level
     what: str
     detail: str = ""
 
+    def line(self) -> str:
+        """The check as one line: what is wrong (naming the role), then how to fix it."""
+        return f"{self.what}: {self.detail}" if self.detail else self.what
 
-def _run_version(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[bool, str]:
+
+def _run_version(
+    argv: Sequence[str], env: dict[str, str] | None = None, timeout_s: float = DOCTOR_TIMEOUT_S
+) -> tuple[bool, str]:
     try:
         done = subprocess.run(
             [*argv, "--version"],
             capture_output=True,
             text=True,
-            timeout=20,
+            timeout=timeout_s,
             stdin=subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
         )
@@ -49,7 +61,7 @@ def _run_version(argv: Sequence[str], env: dict[str, str] | None = None) -> tupl
     return done.returncode == 0, text[-1] if text else f"exit {done.returncode}"
 
 
-def check_writer(cfg: Config) -> list[Check]:
+def check_writer(cfg: Config, timeout_s: float = DOCTOR_TIMEOUT_S) -> list[Check]:
     w = cfg.writer
     from cockpit.backends.codex import command_argv
 
@@ -67,29 +79,48 @@ def check_writer(cfg: Config) -> list[Check]:
         return [Check("fail", f"writer: {exe!r} is not on PATH", hint)]
     if w.backend != "codex":
         return [Check("ok", f"writer: command {found}")]
-    ok, version = _run_version(argv, w.env)
+    ok, version = _run_version(argv, w.env, timeout_s)
     if not ok:
         return [Check("fail", f"writer: {found} --version failed", version)]
     return [Check("ok", f"writer: {version} ({found}), sandbox {w.sandbox}")]
 
 
-async def check_reviewers(cfg: Config) -> list[Check]:
+async def check_reviewers(cfg: Config, timeout_s: float = DOCTOR_TIMEOUT_S) -> list[Check]:
+    """Each ollama host once, for all its models at once; a problem names the reviewers it concerns."""
     from cockpit.backends.ollama import check
 
     out: list[Check] = []
-    by_host: dict[str, list[str]] = {}
+    by_host: dict[str, dict[str, list[str]]] = {}  # host -> model -> reviewer names
     for r in cfg.reviewers:
-        by_host.setdefault(r.effective_host(), []).append(r.model)
-    for host, models in by_host.items():
-        problems = await check(host, sorted(set(models)))
-        if problems:
-            out += [Check("fail", f"reviewers on {host}", p) for p in problems]
-        else:
-            out.append(Check("ok", f"reviewers: ollama at {host} has {', '.join(sorted(set(models)))}"))
+        by_host.setdefault(r.effective_host(), {}).setdefault(r.model, []).append(r.name)
+
+    async def one_host(host: str, models: dict[str, list[str]]) -> list[Check]:
+        found: list[Check] = []
+        for problem in await check(host, list(models), timeout_s):
+            model = _model_named(problem, models)
+            names = models[model] if model else [n for group in models.values() for n in group]
+            found.append(Check("fail", _reviewers(names) + (f" ({model})" if model else ""), problem))
+        if not found:
+            found.append(Check("ok", f"reviewers: ollama at {host} has {', '.join(sorted(models))}"))
+        return found
+
+    for checks in await asyncio.gather(*(one_host(h, m) for h, m in by_host.items())):
+        out += checks
     return out
 
 
-async def check_composer(cfg: Config) -> list[Check]:
+def _model_named(problem: str, models: Iterable[str]) -> str | None:
+    """The model a reviewer-check problem is about (the longest named), or None for the host."""
+    named = [m for m in models if f"model {m} " in problem or f"model {m}:" in problem]
+    named += [m for m in models if f"checking {m}:" in problem]
+    return max(named, key=len) if named else None
+
+
+def _reviewers(names: Sequence[str]) -> str:
+    return ("reviewer " if len(names) == 1 else "reviewers ") + ", ".join(names)
+
+
+async def check_composer(cfg: Config, timeout_s: float = DOCTOR_TIMEOUT_S) -> list[Check]:
     c = cfg.composer
     from cockpit.backends.anthropic import AnthropicComposer
 
@@ -102,7 +133,7 @@ async def check_composer(cfg: Config) -> list[Check]:
             )
         ]
     composer = AnthropicComposer(c.model, api_key_env=c.api_key_env, base_url=c.base_url or None)
-    problems = await composer.check()
+    problems = await composer.check(timeout_s)
     if problems:
         return [Check("fail", "composer", p) for p in problems]
     return [Check("ok", f"composer: {c.model} reachable at {composer.where}, {c.api_key_env} set")]
@@ -153,15 +184,35 @@ def check_repo(repo_dir: Path, cfg: Config) -> list[Check]:
     return out
 
 
+async def check_backends(cfg: Config, timeout_s: float = DOCTOR_TIMEOUT_S) -> list[Check]:
+    """Writer, reviewers and composer, all at once: the one source of truth for doctor and run."""
+    writer, reviewers, composer = await asyncio.gather(
+        asyncio.to_thread(check_writer, cfg, timeout_s),
+        check_reviewers(cfg, timeout_s),
+        check_composer(cfg, timeout_s),
+    )
+    return writer + reviewers + composer
+
+
+def preflight(cfg: Config, repo_dir: Path, timeout_s: float = PREFLIGHT_TIMEOUT_S) -> list[Check]:
+    """What would make ``cockpit run`` fail for want of a backend or a base: the failed checks.
+
+    Nothing is created and no token is sent (the composer check looks a model up, it does not
+    call it), so a problem found here leaves the repository and the journal untouched.
+    """
+
+    async def all_checks() -> list[Check]:
+        repo, backends = await asyncio.gather(
+            asyncio.to_thread(check_repo, repo_dir, cfg), check_backends(cfg, timeout_s)
+        )
+        return repo + backends
+
+    return [c for c in asyncio.run(all_checks()) if c.level == "fail"]
+
+
 def run_doctor(cfg: Config, repo_dir: Path) -> list[Check]:
     checks = [Check("ok", f"config: {cfg.source or 'defaults (no cockpit.toml)'}")]
     checks += check_repo(repo_dir, cfg)
-    checks += check_writer(cfg)
-
-    async def network() -> list[Check]:
-        reviewers, composer = await asyncio.gather(check_reviewers(cfg), check_composer(cfg))
-        return reviewers + composer
-
-    checks += asyncio.run(network())
+    checks += asyncio.run(check_backends(cfg))
     checks += [Check("warn", "review diversity", w) for w in family_warnings(cfg)]
     return checks

@@ -178,6 +178,7 @@ class PrClosed(Event, tag="pr_closed", kw_only=True, frozen=True):
     outcome: Outcome
     reason: str = ""
     worktree_removed: bool = False
+    branch_removed: bool = False  # the PR never committed: its branch went with its worktree
 
 
 # --- dispatches ------------------------------------------------------------------------------

@@ -446,3 +446,23 @@ async def answer_gates_on_terminal(session: LiveSession, printer: HeadlessPrinte
                 printer.write(printer.c("red", str(exc)))
                 continue
             break
+
+
+def closing_lines(s: SessionState, replay_command: str, *, per_pr: bool = True) -> list[str]:
+    """What stays on the terminal once the cockpit has closed: the session, its PRs, how to replay.
+
+    Printed after the live screen is gone (and after the headless table, with ``per_pr`` off,
+    since the table already has each PR's outcome), so the id is never lost with the screen.
+    """
+    if not s.id:
+        return []
+    lines = [f"session {s.id}: {s.status}" + (f" ({sanitize(s.finish_reason)})" if s.finish_reason else "")]
+    if per_pr:
+        width = max((len(pr.outcome or pr.status) for pr in s.prs.values()), default=0)
+        for pr in sorted(s.prs.values(), key=lambda p: p.n):
+            line = f"  PR {pr.n}  {pr.outcome or pr.status:<{width}}  {sanitize(pr.title)}"
+            if pr.worktree and not pr.worktree_removed and os.path.isdir(pr.worktree):
+                line += f"  (worktree kept: {pr.worktree})"
+            lines.append(line)
+    lines.append(f"replay it: {replay_command}")
+    return lines

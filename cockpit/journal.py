@@ -8,6 +8,10 @@ event is durable within milliseconds. Only after a batch is committed are its ev
 Several cockpit processes may share one journal file: WAL lets readers run beside a writer, and
 writers serialize on ``BEGIN IMMEDIATE`` with a busy timeout. Each session is written by the one
 process that owns it, so sequence numbers never collide.
+
+Other processes (``attach``, ``serve``) never write events: they write *requests* (a gate answer,
+pause, interrupt, ...) into the ``requests`` table, and the owner applies each one and settles
+its row (``cockpit.engine.requests``).
 """
 
 from __future__ import annotations
@@ -21,13 +25,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 
 from cockpit.events import AnyEvent, Event, SessionFinished, decode, encode, kind_of
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 2: sessions.owner_start; 3: the requests table
 BUSY_TIMEOUT_MS = 15_000
 ENV_JOURNAL = "COCKPIT_JOURNAL"
 
@@ -56,6 +60,22 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (session, seq)
 );
 CREATE INDEX IF NOT EXISTS events_by_kind ON events(session, kind, seq);
+CREATE TABLE IF NOT EXISTS requests (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    session    TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    gate       TEXT NOT NULL DEFAULT '',
+    pr         INTEGER,
+    answer     TEXT NOT NULL DEFAULT '',
+    action     TEXT NOT NULL DEFAULT '',
+    text       TEXT,
+    by         TEXT NOT NULL,
+    t          REAL NOT NULL,
+    status     TEXT NOT NULL DEFAULT 'pending',
+    message    TEXT NOT NULL DEFAULT '',
+    settled_at REAL
+);
+CREATE INDEX IF NOT EXISTS requests_by_status ON requests(session, status, id);
 """
 
 
@@ -81,6 +101,29 @@ _COLUMNS = (
     "id, repo, base_branch, mode, started_at, finished_at, status, owner_pid, owner_host, last_seq,"
     " owner_start"
 )
+
+
+RequestKind = Literal["answer", "pause", "resume", "interrupt", "skip"]
+REQUEST_KINDS: tuple[RequestKind, ...] = ("answer", "pause", "resume", "interrupt", "skip")
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """A request from a process that does not own the session; only the owner settles it."""
+
+    id: int
+    session: str
+    kind: str
+    gate: str
+    pr: int | None
+    answer: str
+    action: str
+    text: str | None
+    by: str
+    t: float
+    status: str  # pending | applying | applied | rejected
+    message: str
+    settled_at: float | None
 
 
 def default_journal_path() -> Path:
@@ -171,6 +214,12 @@ class Journal:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
 
     def _create_file(self) -> None:
+        """Create the file 0600 before SQLite does. Only when it is missing: closing any other
+        descriptor of a database file drops every POSIX lock this process holds on it, so a
+        second Journal in a process that already writes the file would let another process
+        think it is the last one open, checkpoint, and drop the WAL this one still writes to."""
+        if self.path.exists():
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
@@ -344,6 +393,106 @@ class Journal:
         return int(
             self._conn.execute("SELECT count(*) FROM events WHERE session = ?", (session,)).fetchone()[0]
         )
+
+    # --- requests (written by any process, settled only by the session's owner) -------------
+
+    _REQUEST_COLS = "id, session, kind, gate, pr, answer, action, text, by, t, status, message, settled_at"
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write journal {self.path}: {exc}") from exc
+
+    def add_request(
+        self,
+        session: str,
+        kind: RequestKind,
+        *,
+        by: str,
+        gate: str = "",
+        pr: int | None = None,
+        answer: str = "",
+        action: str = "",
+        text: str | None = None,
+    ) -> int:
+        """Queue a request for the session's owner; returns its id."""
+        if kind not in REQUEST_KINDS:
+            raise JournalError(f"unknown request kind {kind!r} (known: {', '.join(REQUEST_KINDS)})")
+        cur = self._write(
+            "INSERT INTO requests (session, kind, gate, pr, answer, action, text, by, t)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (session, kind, gate, pr, answer, action, text, by, time.time()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def _request(self, r: tuple[Any, ...]) -> RequestRow:
+        (rid, session, kind, gate, pr, answer, action, text, by, t, status, message, settled) = r
+        return RequestRow(
+            int(rid),
+            str(session),
+            str(kind),
+            str(gate or ""),
+            pr if isinstance(pr, int) else None,
+            str(answer or ""),
+            str(action or ""),
+            None if text is None else str(text),
+            str(by),
+            float(t),
+            str(status),
+            str(message or ""),
+            None if settled is None else float(settled),
+        )
+
+    def pending_requests(self, session: str) -> list[RequestRow]:
+        """The session's unsettled requests, oldest first (the order they are applied in)."""
+        rows = self._conn.execute(
+            f"SELECT {self._REQUEST_COLS} FROM requests WHERE session = ? AND status = 'pending' ORDER BY id",
+            (session,),
+        )
+        return [self._request(r) for r in rows]
+
+    def requests(self, ids: Iterable[int]) -> list[RequestRow]:
+        wanted = [int(i) for i in ids]
+        if not wanted:
+            return []
+        rows = self._conn.execute(
+            f"SELECT {self._REQUEST_COLS} FROM requests WHERE id IN ({', '.join('?' * len(wanted))})"
+            " ORDER BY id",
+            wanted,
+        )
+        return [self._request(r) for r in rows]
+
+    def session_requests(self, session: str) -> list[RequestRow]:
+        rows = self._conn.execute(
+            f"SELECT {self._REQUEST_COLS} FROM requests WHERE session = ? ORDER BY id", (session,)
+        )
+        return [self._request(r) for r in rows]
+
+    def claim_request(self, request_id: int) -> bool:
+        """Mark a pending request as being applied; False when someone settled it first.
+
+        The claim is one conditional UPDATE, so a request is applied at most once even when two
+        processes race for it."""
+        cur = self._write(
+            "UPDATE requests SET status = 'applying' WHERE id = ? AND status = 'pending'", (request_id,)
+        )
+        return cur.rowcount == 1
+
+    def settle_request(
+        self, request_id: int, status: Literal["applied", "rejected"], message: str = ""
+    ) -> bool:
+        """Record a request's outcome; False when it was already settled."""
+        cur = self._write(
+            "UPDATE requests SET status = ?, message = ?, settled_at = ?"
+            " WHERE id = ? AND status IN ('pending', 'applying')",
+            (status, message, time.time(), request_id),
+        )
+        return cur.rowcount == 1
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits to the file: a free "anything new?" check."""
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
     def writer(
         self,

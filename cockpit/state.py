@@ -112,6 +112,10 @@ class RoundState:
     verdicts: dict[str, VerdictParsed] = field(default_factory=dict)  # reviewer name -> verdict
     decision: DecisionProposed | None = None
     answers: list[HumanDecision] = field(default_factory=list)
+    # Each reviewer's latest review in this round: its verdict, or None when its dispatch did
+    # not finish ok. ``verdicts`` keeps every reviewer's last verdict; this is what the engine
+    # decides on after a review was asked again.
+    reviews: dict[str, VerdictParsed | None] = field(default_factory=dict)
 
     @property
     def split(self) -> bool:
@@ -148,6 +152,17 @@ class PRState:
     failures: int = 0  # failure gates opened (a failure gate proposes retry while < max_rounds)
     merge_intent: MergeIntent | None = None  # journaled, not yet followed by ``merged``
     worktree_intent: WorktreeIntent | None = None  # not yet followed by its outcome
+
+    @property
+    def brief(self) -> str:
+        """The brief of the current round (what its writer was asked to do)."""
+        r = self.rounds.get(self.round)
+        return r.brief if r is not None else ""
+
+    @property
+    def commit_log(self) -> list[tuple[str, str]]:
+        """(sha, message) of every commit seen on the PR's branch, oldest first."""
+        return [(c.sha, c.message) for c in self.commits]
 
     def current_round(self) -> RoundState:
         if self.round not in self.rounds:
@@ -225,6 +240,19 @@ class SessionState:
             if d is not None and d.role == "writer" and d.running:
                 return d
         return None
+
+    def writer_thread(self, pr: int) -> tuple[str, str]:
+        """(thread id, final message) of the PR's writer: the latest thread any of its writer
+        dispatches reported, and the final message of its latest one that finished ok."""
+        thread, note = "", ""
+        for did in self.prs[pr].dispatches if pr in self.prs else []:
+            d = self.dispatches.get(did)
+            if d is None or d.role != "writer":
+                continue
+            thread = d.thread_id or thread
+            if d.status == "ok":
+                note = d.final_text
+        return thread, note
 
     def composer_tokens(self, pr: int) -> int:
         """The composer's tokens spent on one PR: input + output, which is what the per-PR budget
@@ -441,6 +469,8 @@ def _dispatch_finished(s: SessionState, ev: DispatchFinished) -> None:
         return
     pr = s.pr(ev.pr)
     pr.usage[ev.role] = pr.usage.get(ev.role, Usage()) + ev.usage
+    if ev.role == "reviewer" and ev.status != "ok" and d.round:
+        pr.rounds.setdefault(d.round, RoundState(d.round)).reviews[d.name] = None
     if ev.role == "writer" and ev.status == "interrupted":
         pr.status = INTERRUPTED
     elif ev.status in ("failed", "timeout") and ev.role == "writer":
@@ -461,7 +491,9 @@ def _verdict(s: SessionState, ev: VerdictParsed) -> None:
     if ev.pr is None:
         return
     pr = s.pr(ev.pr)
-    pr.rounds.setdefault(ev.round, RoundState(ev.round)).verdicts[ev.reviewer] = ev
+    r = pr.rounds.setdefault(ev.round, RoundState(ev.round))
+    r.verdicts[ev.reviewer] = ev
+    r.reviews[ev.reviewer] = ev
 
 
 def _decision(s: SessionState, ev: DecisionProposed) -> None:

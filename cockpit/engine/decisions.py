@@ -15,19 +15,22 @@ from cockpit.backends.base import ComposeResult, Tool
 from cockpit.engine.jsontext import balanced_objects, fenced_blocks, loads_or_none
 from cockpit.events import Action
 
+# Every rule is said once, here (a brief call's rules are in prompts.BRIEF_SYSTEM). The fields
+# carry no descriptions and ``action`` is its enum alone: the simulator's estimate (and a real
+# tokenizer, less so) charges each quote and brace of a schema, and the tool goes with every call.
 DECIDE_TOOL = Tool(
     name="decide",
     description=(
-        "merge: nothing must change; commit_message = imperative subject under 60 characters, "
-        "blank line, a short paragraph. fix: a real defect; brief = each defect and what done looks "
-        "like. abandon: it cannot be done well within its constraints. With merge or abandon, digest "
-        "= the session digest updated with this PR: at most 200 words later PRs must know. Weigh "
-        "findings by evidence; if reviewers disagree, say whom you believe."
+        "Weigh findings by evidence; if reviewers disagree, say whom you believe. merge: nothing must "
+        "change; commit_message = imperative subject under 60 chars, blank line, a paragraph. fix: a "
+        "real defect remains; brief = each defect and what done looks like. abandon: it cannot be done "
+        "well within its constraints. With merge or abandon, digest = the session digest updated "
+        "with this PR (at most 200 words)."
     ),
     input_schema={
         "type": "object",
         "properties": {
-            "action": {"type": "string", "enum": ["merge", "fix", "abandon"]},
+            "action": {"enum": ["merge", "fix", "abandon"]},
             "rationale": {"type": "string"},
             "commit_message": {"type": "string"},
             "brief": {"type": "string"},

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from cockpit import faults
 from cockpit.backends.base import ComposeJob, ComposeResult, ReviewJob, ReviewResult, WriteJob, WriteResult
@@ -27,6 +27,7 @@ from cockpit.engine.decisions import (
 )
 from cockpit.engine.dispatch import Dispatched
 from cockpit.engine.gates import GateAnswer, GateRequest
+from cockpit.engine.restore import decision_of
 from cockpit.engine.transitions import Step, failure_proposal, resolve
 from cockpit.engine.verdicts import VERDICT_SCHEMA, parse_verdict, review_missing
 from cockpit.events import (
@@ -46,7 +47,7 @@ from cockpit.events import (
     WorktreeIntent,
 )
 from cockpit.git.model import Diff, GitError, MergeRefused, MergeResult
-from cockpit.state import split_verdict
+from cockpit.state import PRState, SessionState, split_verdict
 
 if TYPE_CHECKING:
     from cockpit.backends.base import Backends, Reviewer
@@ -86,44 +87,114 @@ class PrContext(Protocol):
     async def review(self, pr: PrRun, rv: Reviewer, job: ReviewJob) -> Dispatched[ReviewResult]: ...
 
 
-@dataclass
+@dataclass(frozen=True)
+class NextRound:
+    """The round an answered gate sends the writer into, until the write step journals it
+    (``round_started``). A crash before that asks the gate again (engine/restore.py)."""
+
+    round: int
+    brief: str
+    reason: str  # "first" | "fix" | "retry" | "conflict"
+
+
+@dataclass(eq=False)
 class PrRun:
-    """The engine's own record of one PR while its pipeline runs."""
+    """The engine's handle on one PR while its pipeline runs.
+
+    The PR itself is the reducer's ``PRState`` (``st``): the fold of the events the engine
+    emits (``Recorder.state``), which is also what a resumed session starts from. Kept here
+    is only what the journal cannot hold; each field says why.
+    """
 
     n: int
-    title: str
-    task: str
-    solo: bool
-    branch: str
-    wt_name: str
+    state: SessionState = field(repr=False)  # the engine's fold: the PR is ``state.prs[n]``
+    wt_name: str  # names derived from the session id, n and title (the journal has the path once made)
     wt_path: Path
-    step: str = "compose"
-    round: int = 0
-    brief: str = ""
-    write_reason: str = "first"
-    base_sha: str = ""  # where the branch started
-    head: str = ""  # the commit under review / to be merged
-    worktree_ready: bool = False
-    thread_id: str = ""
-    writer_note: str = ""
-    commits: list[tuple[str, str]] = field(default_factory=list)  # (sha, message) seen this PR
-    verdicts: list[VerdictParsed] = field(default_factory=list)
-    failed_reviewers: list[str] = field(default_factory=list)
-    decision: ParsedDecision | None = None
-    merge_message: str = ""
-    stats: tuple[str, int, int, int] | None = None  # (head, files, +, -) of the last diff reviewed
-    outcome: Outcome | None = None
-    task_handle: asyncio.Task[None] | None = None
-    writing_started: bool = False
-    skip_requested: bool = False
-    slot_held: bool = False
-    # Set when a resumed session rebuilt this PR from its journal: the gate to ask again.
-    pending_brief: str | None = None  # compose: ask the brief gate with this brief, no new dispatch
-    pending_decision: ParsedDecision | None = None  # the decision gate to ask again
+    step: str = "compose"  # the pipeline's program counter; after a crash restore.resume_point derives it
+    head: str = ""  # the commit this step works on, pinned from git when the writer's round ends
+    next_round: NextRound | None = None  # an answered gate's next round, until round_started journals it
+    merge_message: str = ""  # an answered gate's message, until merge_intent journals it
+    pending_brief: str | None = None  # a resumed brief gate's text (the fold drops gates on reopen)
+    task_handle: asyncio.Task[None] | None = None  # a live task
+    writer_starting: bool = False  # the scheduler's cue, set just before the writer's dispatch starts
+    skip_requested: bool = False  # tells a skip's cancellation of the task from a stop's
+    slot_held: bool = False  # this process holds a writer slot (a semaphore)
+
+    @property
+    def st(self) -> PRState:
+        return self.state.pr(self.n)
+
+    @property
+    def title(self) -> str:
+        return self.st.title
+
+    @property
+    def task(self) -> str:
+        return self.st.task
+
+    @property
+    def solo(self) -> bool:
+        return self.st.solo
+
+    @property
+    def branch(self) -> str:
+        return self.st.branch
+
+    @property
+    def round(self) -> int:
+        return self.st.round
+
+    @property
+    def brief(self) -> str:
+        return self.st.brief
+
+    @property
+    def base_sha(self) -> str:
+        return self.st.base_sha
+
+    @property
+    def commits(self) -> list[tuple[str, str]]:
+        return self.st.commit_log
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return cast("Outcome", self.st.outcome) if self.st.outcome else None
 
     @property
     def closed(self) -> bool:
-        return self.outcome is not None
+        return self.st.closed
+
+    @property
+    def worktree_ready(self) -> bool:
+        """The PR's worktree was made, not removed, and is still on disk."""
+        st = self.st
+        return bool(st.worktree) and not st.worktree_removed and Path(st.worktree).exists()
+
+    @property
+    def writing_started(self) -> bool:
+        """The next PR may start composing: this one's writer started (or is about to)."""
+        if self.writer_starting:
+            return True
+        return any(
+            (d := self.state.dispatches.get(did)) is not None and d.role == "writer"
+            for did in self.st.dispatches
+        )
+
+    @property
+    def thread_id(self) -> str:
+        return self.state.writer_thread(self.n)[0]
+
+    @property
+    def writer_note(self) -> str:
+        return self.state.writer_thread(self.n)[1]
+
+    def review(self, reviewers: Sequence[str]) -> tuple[list[VerdictParsed], list[str]]:
+        """The current round's latest review: verdicts and failed reviewers, in reviewer order."""
+        r = self.st.rounds.get(self.round)
+        latest = r.reviews if r is not None else {}
+        verdicts = [v for name in reviewers if (v := latest.get(name)) is not None]
+        failed = [name for name in reviewers if name in latest and latest[name] is None]
+        return verdicts, failed
 
 
 class Pipeline:
@@ -143,22 +214,19 @@ class Pipeline:
             "close_abandoned": self._close_abandoned,
         }
         self._review_retries: dict[int, int] = {}  # per round: reviews asked again (issue 9)
+        self._stats: tuple[str, int, int, int] | None = None  # git's (head, files, +, -): a cache
 
     async def run(self) -> None:
         pr = self.pr
         if pr.solo and pr.step == "compose":
-            pr.brief = prompts.default_brief(pr.title, pr.task)
-            pr.round = 1
-            pr.step = "write"
+            self._start_writing("first", prompts.default_brief(pr.title, pr.task))
         while not pr.closed:
             await self._steps[pr.step]()
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def emit_round(self, reason: str) -> None:
-        self.s.recorder.emit(
-            RoundStarted(pr=self.pr.n, round=self.pr.round, brief=self.pr.brief, reason=reason)
-        )
+    def emit_round(self, round_no: int, brief: str, reason: str) -> None:
+        self.s.recorder.emit(RoundStarted(pr=self.pr.n, round=round_no, brief=brief, reason=reason))
 
     async def gate(
         self,
@@ -197,24 +265,50 @@ class Pipeline:
     async def close(self, outcome: Outcome, reason: str = "") -> None:
         """Close the PR. The PrClosed event goes out even if a skip or stop cancels us half-way."""
         pr = self.pr
-        removed = False
+        removed = branch_removed = False
         try:
             if pr.worktree_ready:
                 await self.s.watcher.rescan()  # report every commit on the branch before we stop watching
-            if outcome in ("merged", "abandoned") and pr.worktree_ready:
+                removed, branch_removed = await asyncio.to_thread(self.discard_if_unused)
+            if outcome in ("merged", "abandoned") and pr.worktree_ready and not removed:
                 removed = await self._remove_worktree()
         finally:
-            self.closed_now(outcome, reason, removed)
+            self.closed_now(outcome, reason, removed, branch_removed)
 
-    def closed_now(self, outcome: Outcome, reason: str, worktree_removed: bool = False) -> None:
+    def discard_if_unused(self) -> tuple[bool, bool]:
+        """Remove the worktree and branch of a PR that produced nothing: no commit, nothing uncommitted.
+
+        Git only (no events), so it runs in a worker thread or, as a stopped session unwinds,
+        directly. Says what went (worktree, branch); a git failure leaves the rest as it is.
+        """
+        pr, repo = self.pr, self.s.repo
+        try:
+            if not pr.worktree_ready or repo.tip(pr.branch) != pr.base_sha or repo.dirty_files(pr.wt_path):
+                return False, False
+            repo.remove_worktree(pr.wt_path)
+        except GitError:
+            return False, False
+        try:
+            return True, repo.delete_branch(pr.branch, expected=pr.base_sha)
+        except GitError:
+            return True, False
+
+    def closed_now(
+        self, outcome: Outcome, reason: str, worktree_removed: bool = False, branch_removed: bool = False
+    ) -> None:
         pr = self.pr
         if pr.closed:
             return
         self.s.untrack(pr)
         self.s.release_writer_slot(pr)
-        pr.outcome = outcome
         self.s.recorder.emit(
-            PrClosed(pr=pr.n, outcome=outcome, reason=reason, worktree_removed=worktree_removed)
+            PrClosed(
+                pr=pr.n,
+                outcome=outcome,
+                reason=reason,
+                worktree_removed=worktree_removed,
+                branch_removed=branch_removed,
+            )
         )
 
     async def _remove_worktree(self) -> bool:
@@ -264,12 +358,12 @@ class Pipeline:
     # --- compose ---------------------------------------------------------------------------
 
     async def _ask_decision_again(self) -> None:
-        decision, self.pr.pending_decision = self.pr.pending_decision, None
-        if decision is None:
+        """A resumed PR whose composer had decided: its decision gate again, from the fold."""
+        r = self.pr.st.rounds.get(self.pr.round)
+        if r is None or r.decision is None:
             self.pr.step = "decide"
             return
-        self.pr.decision = decision
-        await self.decision_gate(decision)
+        await self.decision_gate(decision_of(r.decision))
 
     async def _close_merged(self) -> None:
         await self.close("merged", "merged before the cockpit stopped")
@@ -279,7 +373,6 @@ class Pipeline:
 
     async def compose(self) -> None:
         pr = self.pr
-        pr.round = 1
         if pr.pending_brief is not None:  # resumed at an open brief gate: ask it again
             brief, pr.pending_brief = pr.pending_brief, None
             await self._brief_gate(brief)
@@ -307,8 +400,7 @@ class Pipeline:
             if await self.settle(ans, step, what):
                 return
             if step.text:  # the human's brief (edit, or an override with text): the writer starts
-                pr.brief = step.text
-                self._start_writing("first")
+                self._start_writing("first", step.text)
                 return
             if step.action == "merge":  # nothing to merge yet
                 await self.fail(ans, what)
@@ -316,17 +408,16 @@ class Pipeline:
         await self._brief_gate(d.result.text.strip())
 
     async def _brief_gate(self, brief: str) -> None:
-        pr = self.pr
         ans, step = await self.ask("brief", "write", text=brief, summary="brief ready for the writer")
         if await self.settle(ans, step, "the brief"):
             return
         if step.action == "retry":
             return
-        pr.brief = step.text or brief
-        self._start_writing("first")
+        self._start_writing("first", step.text or brief)
 
-    def _start_writing(self, reason: str) -> None:
-        self.pr.write_reason = reason
+    def _start_writing(self, reason: str, brief: str, round_no: int = 0) -> None:
+        """Go to the write step: round ``round_no`` (default: the current one, at least 1)."""
+        self.pr.next_round = NextRound(round_no or max(1, self.pr.round), brief, reason)
         self.pr.step = "write"
 
     # --- write -----------------------------------------------------------------------------
@@ -336,14 +427,16 @@ class Pipeline:
         if not pr.worktree_ready:
             await self.s.take_writer_slot(pr)
             await self._create_worktree()
-        self.emit_round(pr.write_reason)
+        nxt = pr.next_round or NextRound(max(1, pr.round), pr.brief, "retry")
+        pr.next_round = None
+        self.emit_round(nxt.round, nxt.brief, nxt.reason)
         before = await asyncio.to_thread(self.s.repo.tip, pr.branch)
-        resume = pr.thread_id if pr.write_reason in ("fix", "retry", "conflict") else ""
+        resume = pr.thread_id if nxt.reason in ("fix", "retry", "conflict") else ""
         job = WriteJob(
             pr=pr.n,
             round=pr.round,
             title=pr.title,
-            prompt=prompts.writer_prompt(pr.n, pr.title, pr.round, pr.brief, pr.write_reason),
+            prompt=prompts.writer_prompt(pr.n, pr.title, pr.round, pr.brief, nxt.reason),
             worktree=pr.wt_path,
             branch=pr.branch,
             git_dirs=self.s.repo.git_dirs_for(pr.wt_path),
@@ -354,12 +447,9 @@ class Pipeline:
         await self.s.watcher.rescan()  # commit_seen events are out before we decide anything
         if self.s.tamper.pending(pr.n):  # issue 9: it changed what it may not (already restored)
             if await self.tamper_gate():
-                self._start_writing("retry")
+                self._start_writing("retry", pr.brief)
             return
         after = await asyncio.to_thread(self.s.repo.tip, pr.branch)
-        if d.ok and d.result is not None:
-            pr.thread_id = d.result.thread_id or pr.thread_id
-            pr.writer_note = d.result.final_message
         if d.ok and after == before:
             after = await self._commit_leftovers(d.result, before)
         if d.ok and after == before and self._round_has_commits():
@@ -435,9 +525,7 @@ class Pipeline:
         await asyncio.to_thread(
             self.s.repo.create_worktree, pr.wt_name, pr.wt_path, pr.branch, base, reuse_branch=existing
         )
-        pr.base_sha = base
         pr.head = base
-        pr.worktree_ready = True
         self.s.track(pr, base)
         self.s.recorder.emit(WorktreeCreated(pr=pr.n, path=str(pr.wt_path), branch=pr.branch, base_sha=base))
 
@@ -449,9 +537,7 @@ class Pipeline:
         if step.action == "merge":  # an override to merge: nothing committed to merge
             await self.fail(ans, what)
             return
-        if step.text:  # a new brief from the human
-            pr.brief = step.text
-        self._start_writing("retry")
+        self._start_writing("retry", step.text or pr.brief)  # the human's brief, if they wrote one
 
     # --- solo ------------------------------------------------------------------------------
 
@@ -471,7 +557,7 @@ class Pipeline:
         head = pr.head
         diff: Diff = await asyncio.to_thread(self.s.repo.diff, self.s.base_branch, head)
         n_files = len(diff.files)
-        pr.stats = (head, n_files, diff.insertions, diff.deletions)
+        self._stats = (head, n_files, diff.insertions, diff.deletions)
         size = len(diff.text.encode())
         request = prompts.review_request(
             pr=pr.n,
@@ -511,34 +597,31 @@ class Pipeline:
                 for rv in self.s.backends.reviewers
             ]
         )
-        pr.verdicts, pr.failed_reviewers = [], []
         for rv, d in zip(self.s.backends.reviewers, results, strict=True):
             if not d.ok or d.result is None:
-                pr.failed_reviewers.append(rv.name)
-                continue
+                continue  # its dispatch_finished says so (the fold's ``RoundState.reviews``)
             parsed = parse_verdict(d.result.text)
-            pr.verdicts.append(
-                self.s.recorder.emit(
-                    VerdictParsed(
-                        pr=pr.n,
-                        dispatch=d.id,
-                        round=pr.round,
-                        reviewer=rv.name,
-                        commit=head,
-                        verdict=parsed.verdict,
-                        summary=parsed.summary,
-                        findings=parsed.findings,
-                        raw="" if parsed.parsed else d.result.text,
-                    )
+            self.s.recorder.emit(
+                VerdictParsed(
+                    pr=pr.n,
+                    dispatch=d.id,
+                    round=pr.round,
+                    reviewer=rv.name,
+                    commit=head,
+                    verdict=parsed.verdict,
+                    summary=parsed.summary,
+                    findings=parsed.findings,
+                    raw="" if parsed.parsed else d.result.text,
                 )
             )
-        missing = review_missing((v.verdict for v in pr.verdicts), pr.failed_reviewers)
+        verdicts, failed = self._review()
+        missing = review_missing((v.verdict for v in verdicts), failed)
         if missing:  # issue 9: no parsed verdict, no review; the proposal is to ask again
             await self.review_failed(missing, "\n".join(d.error for d in results if d.error))
             return
-        if pr.failed_reviewers:
-            names = ", ".join(pr.failed_reviewers)
-            proposal = "decide" if pr.verdicts else self.failure_proposal()
+        if failed:
+            names = ", ".join(failed)
+            proposal = "decide" if verdicts else self.failure_proposal()
             what = f"review failed: {names}"
             ans, step = await self.ask(
                 "failure", proposal, summary=what, text="\n".join(d.error for d in results if d.error)
@@ -556,7 +639,7 @@ class Pipeline:
         """A failure gate proposing to review again. A human's approve retries; --auto-approve
         retries once per round, then fails the PR: an unreviewed PR never merges on its own."""
         pr = self.pr
-        raw = "\n\n".join(f"{v.reviewer}: {v.raw}" for v in pr.verdicts if v.raw)
+        raw = "\n\n".join(f"{v.reviewer}: {v.raw}" for v in self._review()[0] if v.raw)
         tries = self._review_retries.get(pr.round, 0)
         proposal = "retry" if tries < 1 else "fail"  # ask again once per round, then fail
         what = f"review failed: {why}"
@@ -573,10 +656,11 @@ class Pipeline:
 
     async def decide(self) -> None:
         pr = self.pr
-        if pr.stats is None or pr.stats[0] != pr.head:
-            await asyncio.to_thread(self._stats)
-        assert pr.stats is not None
-        _, files, ins, dels = pr.stats
+        if self._stats is None or self._stats[0] != pr.head:
+            await asyncio.to_thread(self._diff_stats)
+        assert self._stats is not None
+        _, files, ins, dels = self._stats
+        verdicts, failed = self._review()
         request = prompts.decide_request(
             pr=pr.n,
             title=pr.title,
@@ -589,8 +673,8 @@ class Pipeline:
             files_changed=files,
             insertions=ins,
             deletions=dels,
-            verdicts=pr.verdicts,
-            failed_reviewers=pr.failed_reviewers,
+            verdicts=verdicts,
+            failed_reviewers=failed,
         )
         job = ComposeJob(
             pr=pr.n,
@@ -627,7 +711,6 @@ class Pipeline:
             except DecisionParseError as exc:
                 self.s.recorder.emit(Warn(pr=pr.n, code="decision", message=f"your text: {exc}"))
                 return  # step stays "decide": the gate opens again
-        pr.decision = decision
         self.s.recorder.emit(
             DecisionProposed(
                 pr=pr.n,
@@ -644,9 +727,13 @@ class Pipeline:
         )
         await self.decision_gate(decision)
 
-    def _stats(self) -> None:
+    def _diff_stats(self) -> None:
         diff = self.s.repo.diff(self.s.base_branch, self.pr.head)
-        self.pr.stats = (self.pr.head, len(diff.files), diff.insertions, diff.deletions)
+        self._stats = (self.pr.head, len(diff.files), diff.insertions, diff.deletions)
+
+    def _review(self) -> tuple[list[VerdictParsed], list[str]]:
+        """The current round's latest verdicts and failed reviewers (the fold), in reviewer order."""
+        return self.pr.review([rv.name for rv in self.s.backends.reviewers])
 
     async def decision_gate(self, decision: ParsedDecision) -> None:
         pr = self.pr
@@ -663,7 +750,7 @@ class Pipeline:
         text = decision.commit_message if decision.action == "merge" else decision.brief
         if decision.action == "merge" and not text:
             text = pr.title
-        split = split_verdict(v.verdict for v in pr.verdicts)
+        split = split_verdict(v.verdict for v in self._review()[0])
         if split:
             summary += " — reviewers disagree"
         ans, step = await self.ask("decision", proposal, text=text, summary=summary, split=split)
@@ -687,13 +774,11 @@ class Pipeline:
         elif action == "fix":
             fix_brief = edited or brief
             if not fix_brief.strip():
-                findings = "\n".join(f"- {f.text}" for v in pr.verdicts for f in v.findings)
+                findings = "\n".join(f"- {f.text}" for v in self._review()[0] for f in v.findings)
                 fix_brief = (
                     f"Address the reviewers' findings:\n{findings}" if findings else "Address the review."
                 )
-            pr.round += 1
-            pr.brief = fix_brief
-            self._start_writing("fix")
+            self._start_writing("fix", fix_brief, pr.round + 1)
         else:
             await self.fail(ans, f"unknown action {action!r}")
 
@@ -802,8 +887,7 @@ class Pipeline:
         if await self.settle(ans, step, "the branch moved after the last review round"):
             return
         pr.head = tip
-        pr.round += 1
-        self.emit_round("review")
+        self.emit_round(pr.round + 1, pr.brief, "review")
         pr.step = "review"
 
     async def refused(self, exc: MergeRefused) -> None:
@@ -819,8 +903,6 @@ class Pipeline:
         if await self.settle(ans, step, what, f"abandoned by {ans.by} after a refused merge"):
             return
         if step.action == "fix":
-            pr.round += 1
-            pr.brief = step.text or brief
-            self._start_writing("conflict")
+            self._start_writing("conflict", step.text or brief, pr.round + 1)
             return
         # retry, or an override to merge: step stays "merge", try again (the human fixed their checkout)

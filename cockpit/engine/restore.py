@@ -35,7 +35,7 @@ from cockpit.events import (
     WorktreeCreated,
     WorktreeIntent,
 )
-from cockpit.state import PRState, SessionState
+from cockpit.state import PRState
 
 # Events that do not move a PR's pipeline on (they can arrive at any time).
 _PASSIVE = ("dispatch_output", "commit_seen", "warning", "error", "interrupt_requested", "verdict_parsed")
@@ -171,16 +171,3 @@ def _at_gate(
     if isinstance(last, MergeIntent):
         return ResumePoint("merge", ask, merge=last)
     return ResumePoint("compose", f"was waiting at a {gate.gate_kind} gate: starts again")
-
-
-def writer_thread(state: SessionState, pr: PRState) -> tuple[str, str]:
-    """(thread id, final message) of the PR's latest writer dispatch that has them."""
-    thread, note = "", ""
-    for did in pr.dispatches:
-        d = state.dispatches.get(did)
-        if d is None or d.role != "writer":
-            continue
-        thread = d.thread_id or thread
-        if d.status == "ok":
-            note = d.final_text
-    return thread, note

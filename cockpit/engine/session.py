@@ -37,9 +37,10 @@ from cockpit.config import Config, secret_values
 from cockpit.engine.dispatch import Dispatched, Dispatcher
 from cockpit.engine.gates import GateAnswer, GateError, Gates
 from cockpit.engine.memory import composer_context, digest_after_close
-from cockpit.engine.pipeline import Pipeline, PrRun
+from cockpit.engine.pipeline import NextRound, Pipeline, PrRun
 from cockpit.engine.recorder import Recorder
-from cockpit.engine.restore import ResumePoint, resume_point, writer_thread
+from cockpit.engine.requests import RequestPoller
+from cockpit.engine.restore import ResumePoint, resume_point
 from cockpit.engine.tamper import TamperWatch
 from cockpit.events import (
     AnyEvent,
@@ -167,6 +168,7 @@ class Session:
         self.dispatcher: Dispatcher
         self.gates: Gates
         self.watcher: CommitWatcher
+        self.requests: RequestPoller | None = None  # answers from attach / serve, via the journal
         self.composer_lock: asyncio.Lock
         self.merge_lock: asyncio.Lock
         self.tamper: TamperWatch
@@ -274,6 +276,9 @@ class Session:
                 await self._carry_on(past, previous)
             else:
                 await self._begin()
+            # Answers from attach / serve, through the journal (cockpit.engine.requests).
+            self.requests = RequestPoller(self.journal.path, self)
+            self.requests.start()
             await self._schedule()
             if self._stopping:
                 status, reason = "interrupted", "stopped by a human"
@@ -342,10 +347,10 @@ class Session:
         points: dict[int, ResumePoint] = {}
         for n in sorted(past.prs):
             st = past.prs[n]
-            pr = self._rebuild(past, st)
+            pr = self._rebuild(st)
             self.prs.append(pr)
             self._by_branch[pr.branch] = pr
-            if pr.closed:
+            if st.closed and st.outcome != "interrupted":  # an interrupted PR goes on
                 self._remember(pr)
                 continue
             point = resume_point(st, by_pr.get(n, []))
@@ -398,72 +403,50 @@ class Session:
         )
         return [f"committed {len(dirty)} file(s) the interrupted writer left uncommitted in {pr.wt_path}"]
 
-    def _rebuild(self, past: SessionState, st: PRState) -> PrRun:
-        """The engine's run of one PR, from the fold of its events."""
+    def _rebuild(self, st: PRState) -> PrRun:
+        """The engine's handle on one PR of a resumed session (the PR itself is the fold)."""
         n = st.n
-        pr = PrRun(
+        return PrRun(
             n=n,
-            title=st.title,
-            task=st.task,
-            solo=st.solo,
-            branch=st.branch,
+            state=self.recorder.state,
             wt_name=worktree_name(self.id, n),
             wt_path=Path(st.worktree)
             if st.worktree
             else self.worktree_root / self.id / f"{n}-{slugify(st.title)}",
+            head=st.head,
         )
-        if st.closed and st.outcome != "interrupted":  # an interrupted PR goes on
-            pr.outcome = st.outcome  # type: ignore[assignment]
-        pr.round = st.round
-        pr.brief = st.rounds[st.round].brief if st.round in st.rounds else ""
-        pr.base_sha = st.base_sha
-        pr.head = st.head
-        pr.worktree_ready = bool(st.worktree) and not st.worktree_removed and Path(st.worktree).exists()
-        pr.thread_id, pr.writer_note = writer_thread(past, st)
-        pr.commits = [(c.sha, c.message) for c in st.commits]
-        current = st.rounds.get(st.round)
-        if current is not None:
-            pr.verdicts = list(current.verdicts.values())
-            pr.failed_reviewers = []
-        pr.writing_started = any(
-            past.dispatches[d].role == "writer" for d in st.dispatches if d in past.dispatches
-        )
-        pr.task_handle = None
-        return pr
 
     def _apply_point(self, pr: PrRun, st: PRState, point: ResumePoint) -> None:
         pr.step = point.step
         if point.step == "write":
-            pr.write_reason = point.reason
-            pr.brief = point.brief or pr.brief or st.task
-            pr.round = max(1, pr.round)
+            pr.next_round = NextRound(max(1, st.round), point.brief or st.brief or st.task, point.reason)
         if point.pending_brief is not None:
             pr.pending_brief = point.pending_brief
-        if point.decision is not None:
-            pr.pending_decision = point.decision
-            pr.decision = point.decision
         if point.merge is not None:
             pr.head = point.merge.sha
             pr.merge_message = point.merge.message
         elif point.step == "merge":
             decided = st.rounds[st.round].decision if st.round in st.rounds else None
-            pr.merge_message = (decided.commit_message if decided is not None else "") or pr.title
+            pr.merge_message = (decided.commit_message if decided is not None else "") or st.title
 
     async def _finish(self, status: SessionStatus, reason: str) -> None:
         self._finished = True
+        if self.requests is not None:
+            self.requests.stop()  # nothing is applied from here on
         if self.watchdog is not None:
             # Every dispatch has ended by now; the watchdog sweeps anything they left behind.
             await asyncio.to_thread(self.watchdog.close)
             self.watchdog = None
         for p in self.prs:
             if not p.closed:
-                p.outcome = "interrupted"
                 self.recorder.emit(PrClosed(pr=p.n, outcome="interrupted", reason=reason or "session ended"))
         self.recorder.emit(SessionFinished(status=status, reason=reason))
         self.result = SessionResult(self.id, status, {p.n: p.outcome or "" for p in self.prs})
         try:
             with contextlib.suppress(Exception):
                 await self.watcher.stop()
+            if self.requests is not None:
+                await self.requests.aclose()  # what is still pending is refused, with why
             await self.recorder.aclose()
         except asyncio.CancelledError:
             self.recorder.close_now()  # a forced quit: still put the session's end on disk
@@ -474,16 +457,13 @@ class Session:
         branch = branch_name(self.id, n, title)
         pr = PrRun(
             n=n,
-            title=title,
-            task=task,
-            solo=solo,
-            branch=branch,
+            state=self.recorder.state,
             wt_name=worktree_name(self.id, n),
             wt_path=self.worktree_root / self.id / f"{n}-{slugify(title)}",
         )
         self.prs.append(pr)
         self._by_branch[branch] = pr
-        self.recorder.emit(
+        self.recorder.emit(  # from here on, the PR is the fold's ``PRState``
             PrOpened(pr=n, title=title, task=task, branch=branch, solo=solo, added_by=added_by)
         )
         self._signal()
@@ -530,9 +510,18 @@ class Session:
                     await pipeline.close("skipped", "skipped by human")
                 return
             if not pr.closed:
-                pr.outcome = "interrupted"
                 self.untrack(pr)
-                self.recorder.emit(PrClosed(pr=pr.n, outcome="interrupted", reason="session stopped"))
+                # The writer is stopped by now: nothing runs in its worktree.
+                worktree_removed, branch_removed = pipeline.discard_if_unused()
+                self.recorder.emit(
+                    PrClosed(
+                        pr=pr.n,
+                        outcome="interrupted",
+                        reason="session stopped",
+                        worktree_removed=worktree_removed,
+                        branch_removed=branch_removed,
+                    )
+                )
             raise
         except Exception as exc:
             # A bug or a git failure: the PR fails visibly, the session goes on.
@@ -602,7 +591,7 @@ class Session:
     async def write(self, pr: PrRun, job: WriteJob) -> Dispatched[WriteResult]:
         w = self.backends.writer
         await self.dispatcher.wait_unpaused()
-        pr.writing_started = True
+        pr.writer_starting = True
         self._signal()
         await self.tamper.arm()  # issue 9: the shared git dir is held while the writer runs
         try:
@@ -653,7 +642,6 @@ class Session:
             return
         await self.tamper.check(pr.n, "at a commit")  # issue 9: restored before anyone's next git command
         for i, c in enumerate(commits):
-            pr.commits.append((c.sha, c.message))
             self.recorder.emit(
                 CommitSeen(
                     pr=pr.n,
@@ -728,7 +716,6 @@ class Session:
                 pass
         pr.skip_requested = True
         if pr.task_handle is None:
-            pr.outcome = "skipped"
             self.recorder.emit(
                 PrClosed(pr=pr.n, outcome="skipped", reason=f"skipped by {by} before it started")
             )

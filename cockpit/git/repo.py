@@ -108,6 +108,20 @@ class Repo:
             raise GitError(f"branch {branch} does not exist in {self.workdir}")
         return str(target)
 
+    def delete_branch(self, branch: str, expected: str | None = None) -> bool:
+        """Delete a local branch: False when it is already gone. Refused (GitError) while it is
+        checked out in any worktree, or when it no longer points at ``expected``."""
+        with self._lock:
+            ref = self._repo().branches.local.get(branch)
+            if ref is None:
+                return False
+            if expected is not None and str(ref.target) != expected:
+                raise GitError(f"branch {branch} moved to {str(ref.target)[:8]}; leaving it alone")
+            if ref.is_checked_out():
+                raise GitError(f"branch {branch} is checked out in a worktree; leaving it alone")
+            ref.delete()
+            return True
+
     # --- worktrees --------------------------------------------------------------------------
 
     def default_worktree_root(self, data_dir: Path) -> Path:

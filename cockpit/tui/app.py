@@ -74,6 +74,7 @@ class CockpitApp(App[int]):
         follow: bool = True,
         replay: ReplayControls | None = None,
         gate_settle_s: float = GATE_SETTLE_S,
+        attached: str = "",
     ) -> None:
         super().__init__()
         self.bus = bus
@@ -87,6 +88,8 @@ class CockpitApp(App[int]):
         self.follow = follow
         self.selected: int | None = None
         self.gate_settle_s = gate_settle_s
+        # "attached to pid N on host H": another process owns the session; leaving never stops it.
+        self.attached = attached
         self.session_done = runner is None
         self.exit_code = 0
         self._diff_source = diff_source
@@ -150,6 +153,9 @@ class CockpitApp(App[int]):
     def _stop_signal(self, sig: signal.Signals) -> None:
         if sig == signal.SIGHUP and not self._hung_up:
             self._hang_up()
+        if self.attached:
+            self._leave(0)
+            return
         if self._quitting or self.controls is None or self.session_done:
             self._leave(self.exit_code if self.session_done else 130)
         else:
@@ -184,6 +190,24 @@ class CockpitApp(App[int]):
                 loop.remove_signal_handler(sig)
         self._signals.clear()
 
+    def begin(
+        self,
+        runner: Callable[[], Awaitable[int]],
+        *,
+        controls: SessionControls | None = None,
+        replay: ReplayControls | None = None,
+        diff_source: DiffSource | None = None,
+        attached: str = "",
+    ) -> None:
+        """Start showing a session in an app made without one (the browser's session picker)."""
+        self.runner, self.controls, self.replay = runner, controls, replay
+        self._diff_source = diff_source
+        self.attached = attached
+        self.session_done = False
+        self.model.dirty.header = True
+        if self.is_running:  # else on_mount starts it
+            self.run_worker(self._run_session(), name="session", group="session", exit_on_error=False)
+
     async def _run_session(self) -> None:
         assert self.runner is not None
         try:
@@ -201,7 +225,7 @@ class CockpitApp(App[int]):
 
     def request_quit(self) -> None:
         """q: leave at once when nothing runs; otherwise ask, stop the session, then leave."""
-        if self._quitting or self.controls is None or self.session_done:
+        if self._quitting or self.controls is None or self.session_done or self.attached:
             self.exit(self.exit_code)
             return
         s = self.model.state
@@ -394,6 +418,8 @@ class CockpitApp(App[int]):
 
     def header_note(self) -> str:
         notes = []
+        if self.attached:
+            notes.append(self.attached)
         if self.replay is not None and not self.session_done:
             pace = "as fast as it goes" if self.replay.speed == float("inf") else f"×{self.replay.speed:g}"
             notes.append(f"replay {pace}" + (" · paused (p)" if self.replay.paused else " (p pauses)"))

@@ -75,9 +75,11 @@ def test_the_resumed_codex_round_continues_the_same_thread(tmp_path: Path) -> No
             stderr=subprocess.DEVNULL,
         )
         journal = tmp_path / "journal.sqlite3"
-        sid, thread = "", ""
+        sid, thread, ran = "", "", False
         deadline = time.monotonic() + 90
-        while not thread and time.monotonic() < deadline and proc.poll() is None:
+        # Killed once codex has run a command: by then it has written the thread to CODEX_HOME
+        # (killed right at thread.started, it may not have, and resume then starts a new thread).
+        while not (thread and ran) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
             if not journal.exists():
                 continue
@@ -86,7 +88,9 @@ def test_the_resumed_codex_round_continues_the_same_thread(tmp_path: Path) -> No
                 for ev in j.read_events(rows[0].id) if rows else ():
                     if isinstance(ev, DispatchOutput) and ev.meta.get("thread_id"):
                         sid, thread = rows[0].id, str(ev.meta["thread_id"])
-        assert thread, "codex never reported its thread"
+                    if thread and isinstance(ev, DispatchOutput) and ev.channel == "command_output":
+                        ran = True
+        assert thread and ran, "codex never reported its thread or ran a command"
         assert any("codex" in cmd for _, cmd in session_processes(sid))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
