@@ -50,6 +50,7 @@ from cockpit.events import (
     GateOpened,
     PrClosed,
     PrOpened,
+    Purpose,
     SessionFinished,
     SessionPaused,
     SessionReopened,
@@ -260,7 +261,7 @@ class Session:
             self.recorder, auto_approve=self.auto_approve, numbered_from=_highest(self._past, "g")
         )
         # Every process this run starts carries the session's mark; the watchdog kills them if
-        # this process dies without stopping them (DESIGN invariant 7: no process outlives it).
+        # this process dies without stopping them (docs/architecture.md, invariant 7: no process outlives it).
         session_mark.set(mark_for(self.id))
         self.watchdog = await asyncio.to_thread(Watchdog, mark_for(self.id))
         self.composer_lock = asyncio.Lock()
@@ -438,18 +439,10 @@ class Session:
                 await self.watcher.stop()
             if self.requests is not None:
                 await self.requests.aclose()  # what is still pending is refused, with why
-            await self.backends_close()
             await self.recorder.aclose()
         except asyncio.CancelledError:
             self.recorder.close_now()  # a forced quit: still put the session's end on disk
             raise
-
-    async def backends_close(self) -> None:
-        for closer in self.backends.closers:
-            with contextlib.suppress(Exception):
-                res = closer()
-                if asyncio.iscoroutine(res):
-                    await res
 
     def _open_pr(self, title: str, task: str, solo: bool, added_by: str) -> PrRun:
         n = len(self.prs) + 1
@@ -555,7 +548,7 @@ class Session:
 
     # --- dispatch helpers used by the pipeline ----------------------------------------------
 
-    async def compose(self, pr: PrRun, job: ComposeJob, purpose: str) -> Dispatched[ComposeResult]:
+    async def compose(self, pr: PrRun, job: ComposeJob, purpose: Purpose) -> Dispatched[ComposeResult]:
         c = self.backends.composer
         red = self.redactor.redact
         job = replace(job, context=tuple(map(red, job.context)), request=red(job.request))
