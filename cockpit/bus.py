@@ -1,7 +1,8 @@
 """Fan-out of journaled events to the views that watch a session.
 
 The live engine publishes a batch only after the journal committed it; the replay driver
-publishes events read back from the journal. Views cannot tell the two apart (DESIGN invariant 1).
+publishes events read back from the journal. Views cannot tell the two apart
+(docs/architecture.md, invariant 1).
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
         self.published = 0
-        # A view's bug must not starve the other views: count failures, log each subscriber once.
-        self.failures = 0
-        self.first_error: BaseException | None = None
+        # A view's bug must not starve the other views: log each failing subscriber once.
         self._logged: set[int] = set()
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
@@ -40,9 +39,7 @@ class EventBus:
             for fn in list(self._subscribers):
                 try:
                     fn(event)
-                except Exception as exc:
-                    self.failures += 1
-                    self.first_error = self.first_error or exc
+                except Exception:
                     if id(fn) not in self._logged:
                         self._logged.add(id(fn))
                         log.exception("event subscriber %r failed on %s", fn, type(event).__name__)

@@ -278,8 +278,7 @@ def _print_closing(journal: Journal, session_id: str, journal_path: Path | None,
 
 def _checked(session: Session, code: int) -> int:
     """Say so when the journal could not write everything (the exit code stays the session's)."""
-    recorder = getattr(session, "recorder", None)  # absent when the session never started
-    lost = recorder.lost if recorder is not None else 0
+    lost = session.recorder.lost if hasattr(session, "recorder") else 0  # none before run() starts
     if lost:
         click.echo(f"cockpit: warning: {lost} events could not be written to the journal", err=True)
     return code

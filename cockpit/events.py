@@ -16,6 +16,11 @@ Role = Literal["composer", "writer", "reviewer"]
 ROLES: tuple[Role, ...] = ("composer", "writer", "reviewer")
 
 DispatchStatus = Literal["ok", "failed", "timeout", "interrupted", "cancelled"]
+# What a dispatch streams: model prose, its reasoning, a command starting (meta.id) and its output
+# (meta.exit_code), a file change, a plan, the process's stderr, and status lines.
+Channel = Literal["text", "reasoning", "command", "command_output", "file_change", "plan", "stderr", "status"]
+# Why a dispatch ran: the composer writes a brief or decides; the writer writes; a reviewer reviews.
+Purpose = Literal["", "brief", "write", "review", "decide"]
 VerdictKind = Literal["approve", "changes", "block", "unparsed"]
 Action = Literal["merge", "fix", "abandon"]
 Outcome = Literal["merged", "abandoned", "failed", "skipped", "interrupted"]
@@ -185,7 +190,7 @@ class DispatchStarted(Event, tag="dispatch_started", kw_only=True, frozen=True):
     backend: str
     model: str
     round: int = 0
-    purpose: str = ""  # "brief" | "write" | "review" | "decide"
+    purpose: Purpose = ""
     name: str = ""  # reviewer name, or the role for singletons
     framing: str = ""
 
@@ -194,8 +199,7 @@ class DispatchOutput(Event, tag="dispatch_output", kw_only=True, frozen=True):
     """A piece of a dispatch's stream. Text may be coalesced (~50 ms per dispatch and channel)."""
 
     dispatch: str
-    # "text" | "reasoning" | "command" | "command_output" | "file_change" | "plan" | "stderr" | "status"
-    channel: str
+    channel: Channel
     text: str
     meta: dict[str, Any] = {}
 
@@ -228,7 +232,7 @@ class CommitSeen(Event, tag="commit_seen", kw_only=True, frozen=True):
 
 class Tamper(Event, tag="tamper", kw_only=True, frozen=True):
     """The writer changed what it may not (a ref outside its branch, a hook, the shared config);
-    cockpit put it back before anything else ran. DESIGN invariant 8."""
+    cockpit put it back before anything else ran. docs/architecture.md, invariant 8."""
 
     found: str  # "after the writer" | "at a commit" | "before the merge"
     changes: list[str]  # one line each: "refs/heads/main moved 1a2b… → 3c4d…", "hooks/post-commit planted"

@@ -3,7 +3,7 @@
 Appends go through a ``JournalWriter``: a thread with its own connection that commits whatever
 has queued up since its last commit (group commit), so a burst costs one fsync and a quiet
 event is durable within milliseconds. Only after a batch is committed are its events handed to
-``on_committed``: views never see an event the journal does not hold (DESIGN invariant 1).
+``on_committed``: views never see an event the journal does not hold (docs/architecture.md, invariant 1).
 
 Several cockpit processes may share one journal file: WAL lets readers run beside a writer, and
 writers serialize on ``BEGIN IMMEDIATE`` with a busy timeout. Each session is written by the one

@@ -2,7 +2,7 @@
 their timing, and lets a viewer pause, step, seek, jump between milestones and change speed.
 
 The views cannot tell a replay from the live session: the same events reach the same reducer
-and widgets (DESIGN invariant 1). A seek does not fold the session from its start: it asks the
+and widgets (docs/architecture.md, invariant 1). A seek does not fold the session from its start: it asks the
 journal for the nearest reduced-state checkpoint at or before the target, hands that state to
 the views (``on_reset``), and publishes only the events between the checkpoint and the target.
 

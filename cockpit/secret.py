@@ -1,6 +1,6 @@
 """What counts as a secret, how it is kept from writers, and how it is cut out of text.
 
-A secret is recognised three ways (DESIGN invariant 6): by the name of the variable holding it
+A secret is recognised three ways (docs/architecture.md, invariant 6): by the name of the variable holding it
 (KEY, TOKEN, SECRET, PASSWORD, CREDENTIAL anywhere in the name), by the shape of the value
 (the well-known API token prefixes below), and by being named in the config (``api_key_env``,
 or a writer ``env`` entry with such a name). Writers never inherit such variables; a ``Redactor``

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from cockpit.events import (
     ROLES,
@@ -21,6 +21,7 @@ from cockpit.events import (
     DispatchFinished,
     DispatchOutput,
     DispatchStarted,
+    DispatchStatus,
     Error,
     Event,
     GateOpened,
@@ -30,6 +31,7 @@ from cockpit.events import (
     MergeIntent,
     PrClosed,
     PrOpened,
+    Purpose,
     RoundStarted,
     SessionFinished,
     SessionPaused,
@@ -55,7 +57,6 @@ ABANDONED = "abandoned"
 FAILED = "failed"
 INTERRUPTED = "interrupted"
 SKIPPED = "skipped"
-FINAL_STATUSES = frozenset({MERGED, ABANDONED, FAILED, SKIPPED, INTERRUPTED})
 
 _DISPATCH_STATUS = {
     "composer:brief": COMPOSING,
@@ -71,10 +72,6 @@ def split_verdict(verdicts: Iterable[str]) -> bool:
     return "approve" in kinds and bool(kinds & {"changes", "block"})
 
 
-def _total(usages: Iterable[Usage]) -> Usage:
-    return sum(usages, Usage())
-
-
 def _usage_by_role() -> dict[str, Usage]:
     return {role: Usage() for role in ROLES}
 
@@ -87,17 +84,16 @@ class DispatchState:
     model: str = ""
     pr: int | None = None
     round: int = 0
-    purpose: str = ""
+    purpose: Purpose = ""
     name: str = ""
     framing: str = ""
-    status: str = "running"
+    status: DispatchStatus | Literal["running"] = "running"
     usage: Usage = field(default_factory=Usage)
     error: str = ""
     final_text: str = ""
     thread_id: str = ""
     started_at: float = 0.0
     finished_at: float | None = None
-    output_chars: int = 0
     outputs: int = 0
 
     @property
@@ -148,9 +144,9 @@ class PRState:
     merge_message: str = ""
     digested: bool = False  # a digest_updated followed its close
     gate: GateOpened | None = None
+    last_gate: GateOpened | None = None  # the latest gate opened, answered or not (kept on reopen)
     usage: dict[str, Usage] = field(default_factory=_usage_by_role)
     dispatches: list[str] = field(default_factory=list)
-    opened_at: float = 0.0
     started_at: float = 0.0  # the first dispatch
     closed_at: float | None = None
     last_activity: float = 0.0
@@ -199,10 +195,6 @@ class PRState:
             return 0.0
         end = self.closed_at if self.closed_at is not None else now
         return max(0.0, end - self.started_at)
-
-    @property
-    def total_usage(self) -> Usage:
-        return _total(self.usage.values())
 
 
 @dataclass
@@ -280,10 +272,6 @@ class SessionState:
     def elapsed_s(self, now: float) -> float:
         end = self.finished_at if self.finished_at is not None else now
         return max(0.0, end - self.started_at) if self.started_at else 0.0
-
-    @property
-    def total_usage(self) -> Usage:
-        return _total(self.usage.values())
 
     def mark_owner_gone(self) -> None:
         """What a view shows for a session whose owner process died without finishing it.
@@ -385,7 +373,6 @@ def _pr_opened(s: SessionState, ev: PrOpened) -> None:
         return
     pr = s.pr(ev.pr)
     pr.title, pr.task, pr.branch, pr.solo, pr.added_by = ev.title, ev.task, ev.branch, ev.solo, ev.added_by
-    pr.opened_at = ev.t
     pr.last_activity = ev.t
     pr.status = QUEUED
 
@@ -475,7 +462,6 @@ def _dispatch_output(s: SessionState, ev: DispatchOutput) -> None:
     d = s.dispatches.get(ev.dispatch)
     if d is not None:
         d.outputs += 1
-        d.output_chars += len(ev.text)
         thread = ev.meta.get("thread_id") if ev.meta else None
         if isinstance(thread, str) and thread:  # a writer's thread, known before it finishes
             d.thread_id = thread
@@ -536,7 +522,7 @@ def _gate_opened(s: SessionState, ev: GateOpened) -> None:
     s.gates[ev.gate] = ev
     if ev.pr is not None:
         pr = s.pr(ev.pr)
-        pr.gate = ev
+        pr.gate = pr.last_gate = ev
         if ev.commit:
             pr.pinned = ev.commit
         if ev.gate_kind == "failure":

@@ -1,4 +1,4 @@
-"""DESIGN invariants that are about the shape of the code (the others are tested with the engine)."""
+"""The invariants (docs/architecture.md) that are about the shape of the code (the others are tested with the engine)."""
 
 from __future__ import annotations
 

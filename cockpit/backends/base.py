@@ -16,17 +16,16 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
-from cockpit.events import Usage
+from cockpit.events import Channel, Usage
 
 
 class Output(msgspec.Struct, frozen=True, omit_defaults=True):
     """One piece of a dispatch's stream.
 
-    channel: "text" (model prose), "reasoning", "command" (a command starting; meta has id),
-    "command_output" (its output and exit_code), "file_change", "plan", "stderr", "status".
+    channel: see ``cockpit.events.Channel``.
     """
 
-    channel: str
+    channel: Channel
     text: str
     meta: dict[str, Any] = {}
 
@@ -164,7 +163,6 @@ class Backends:
     composer: Composer
     writer: Writer
     reviewers: list[Reviewer]
-    closers: list[Callable[[], Any]] = field(default_factory=list)  # async or sync cleanups
 
     def describe(self) -> dict[str, str]:
         out = {

@@ -1,6 +1,6 @@
 """The Codex CLI as a writer: ``codex exec --json`` in the PR's worktree, streamed as it runs.
 
-Facts this adapter is built on (measured; see the project's codex-exec notes):
+Facts this adapter is built on (measured; see docs/architecture.md, Codex CLI):
 
 - stdin must be closed, or the CLI waits for it;
 - ``--sandbox workspace-write`` makes git metadata read-only: the repository's git dirs go in as

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.backends.base import Output
-from cockpit.events import Usage
+from cockpit.events import Channel, Usage
 
 SHELLS = frozenset({"bash", "sh", "zsh", "dash"})
 RECONNECTING = "Reconnecting..."
@@ -73,6 +73,10 @@ def usage_from_codex(raw: Any) -> Usage:
         cache_write_tokens=_int(raw.get("cache_write_input_tokens")),
         reasoning_tokens=_int(raw.get("reasoning_output_tokens")),
     )
+
+
+# Codex items that carry text, and the channel each streams on.
+_TEXT_CHANNELS: dict[str, Channel] = {"agent_message": "text", "reasoning": "reasoning", "plan": "plan"}
 
 
 class CodexEventParser:
@@ -215,8 +219,7 @@ class CodexEventParser:
             return []
         self._shown[item_id] = text
         new = text[len(shown) :] if shown and text.startswith(shown) else text
-        channel = {"agent_message": "text", "reasoning": "reasoning", "plan": "plan"}[kind]
-        return [Output(channel, new, {"id": item_id})]
+        return [Output(_TEXT_CHANNELS[kind], new, {"id": item_id})]
 
     def _command(self, phase: str, item_id: str, item: dict[str, Any]) -> list[Output]:
         command = unwrap_command(_str(item.get("command")))

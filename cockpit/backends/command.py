@@ -4,7 +4,7 @@ The tool runs in the PR's worktree as its own process group and gets the brief o
 argument, or in a file (``brief_via``); ``{brief}`` and ``{brief_file}`` in the command or its
 args are replaced, otherwise the brief (or the file's path) goes last.
 
-The brief is model output, so it never reaches a shell (DESIGN invariant 8): a string command
+The brief is model output, so it never reaches a shell (docs/architecture.md, invariant 8): a string command
 is split into words with shlex and placeholders are replaced inside single argv elements. Only
 ``shell = True`` runs the string through ``/bin/sh -c``, and then the brief must travel by stdin
 or by file: ``{brief}`` in a shell command line is refused (``ValueError``; a config error).

@@ -17,7 +17,15 @@ from typing import Any, Generic, TypeVar
 
 from cockpit.backends.base import ComposeResult, DispatchError, Output, OutputSink, ReviewResult, WriteResult
 from cockpit.engine.recorder import Recorder
-from cockpit.events import DispatchFinished, DispatchStarted, DispatchStatus, InterruptRequested, Role, Usage
+from cockpit.events import (
+    DispatchFinished,
+    DispatchStarted,
+    DispatchStatus,
+    InterruptRequested,
+    Purpose,
+    Role,
+    Usage,
+)
 
 T = TypeVar("T", WriteResult, ReviewResult, ComposeResult)
 
@@ -93,7 +101,7 @@ class Dispatcher:
         role: Role,
         backend: str,
         model: str,
-        purpose: str,
+        purpose: Purpose,
         timeout_s: float,
         call: Callable[[OutputSink], Awaitable[T]],
         name: str = "",

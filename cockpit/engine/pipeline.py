@@ -2,8 +2,10 @@
 
 The pipeline is a small state machine (``PrRun.step`` names the next step) because human
 answers redirect it: a retry goes back one step, an edit replaces a text and goes on, an
-override picks another action. Every step's outcome is an event; the pipeline holds no state
-a view needs that is not also in the journal.
+override picks another action. Every step's outcome is an event, and what the pipeline knows
+of its PR (round, brief, the commit it acts on, commits, verdicts, the writer's thread,
+outcome) it reads back from the reducer's fold of those events (``PrRun.st``), the same state
+a resumed session starts from and every view shows.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from cockpit.events import (
     MergeIntent,
     Outcome,
     PrClosed,
+    Purpose,
     RoundStarted,
     Usage,
     VerdictParsed,
@@ -81,7 +84,7 @@ class PrContext(Protocol):
     def watcher_worktrees_changed(self) -> None: ...
     async def take_writer_slot(self, pr: PrRun) -> None: ...
     def release_writer_slot(self, pr: PrRun) -> None: ...
-    async def compose(self, pr: PrRun, job: ComposeJob, purpose: str) -> Dispatched[ComposeResult]: ...
+    async def compose(self, pr: PrRun, job: ComposeJob, purpose: Purpose) -> Dispatched[ComposeResult]: ...
     async def write(self, pr: PrRun, job: WriteJob) -> Dispatched[WriteResult]: ...
     async def review(self, pr: PrRun, rv: Reviewer, job: ReviewJob) -> Dispatched[ReviewResult]: ...
 
@@ -112,7 +115,6 @@ class PrRun:
     step: str = "compose"  # the pipeline's program counter; after a crash restore.resume_point derives it
     next_round: NextRound | None = None  # an answered gate's next round, until round_started journals it
     merge_message: str = ""  # an answered gate's message, until merge_intent journals it
-    pending_brief: str | None = None  # a resumed brief gate's text (the fold drops gates on reopen)
     task_handle: asyncio.Task[None] | None = None  # a live task
     writer_starting: bool = False  # the scheduler's cue, set just before the writer's dispatch starts
     skip_requested: bool = False  # tells a skip's cancellation of the task from a stop's
@@ -211,6 +213,7 @@ class Pipeline:
             "decide": self.decide,
             "merge": self.merge,
             # entry points of a resumed PR (engine/restore.py)
+            "brief_gate": self._ask_brief_again,
             "decision_gate": self._ask_decision_again,
             "solo_gate": self.solo_gate,
             "close_merged": self._close_merged,
@@ -360,6 +363,14 @@ class Pipeline:
 
     # --- compose ---------------------------------------------------------------------------
 
+    async def _ask_brief_again(self) -> None:
+        """A resumed PR that waited at its brief gate: the same brief again, from the fold."""
+        g = self.pr.st.last_gate
+        if g is None or g.gate_kind != "brief":
+            self.pr.step = "compose"
+            return
+        await self._brief_gate(g.text)
+
     async def _ask_decision_again(self) -> None:
         """A resumed PR whose composer had decided: its decision gate again, from the fold."""
         r = self.pr.st.rounds.get(self.pr.round)
@@ -376,10 +387,6 @@ class Pipeline:
 
     async def compose(self) -> None:
         pr = self.pr
-        if pr.pending_brief is not None:  # resumed at an open brief gate: ask it again
-            brief, pr.pending_brief = pr.pending_brief, None
-            await self._brief_gate(brief)
-            return
         job = ComposeJob(
             pr=pr.n,
             round=1,

@@ -3,14 +3,14 @@
 The composer's context is the scarce resource, so its prompts are built from short pieces:
 the task, the writer's final message, the reviewers' verdicts and a bounded memory of the
 session (the goal, a digest, the last few closed PRs). There is no parameter through which a
-diff could reach it (DESIGN invariant 3).
+diff could reach it (docs/architecture.md, invariant 3).
 
 The first lines of each request are ``PR <n>: <title>`` and ``Round <r>``: people reading a log
 see at once what a call was about, and the simulators key their scripts on them. A title is
 made one line with its control characters removed, so it cannot forge those lines. Everything
 a person or a model wrote (tasks, notes, briefs, verdicts, diffs, the digest) goes inside a
 code fence longer than any run of backticks in it, so the text cannot close its fence and
-pass for cockpit's own words (DESIGN invariant 8). The fence depends only on the text, so a
+pass for cockpit's own words (docs/architecture.md, invariant 8). The fence depends only on the text, so a
 repeated prefix stays byte-identical and cacheable.
 """
 

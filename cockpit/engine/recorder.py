@@ -22,7 +22,7 @@ import msgspec
 from cockpit import faults
 from cockpit.backends.base import Output
 from cockpit.bus import EventBus
-from cockpit.events import DispatchFinished, DispatchOutput, Error, Event, encode, kind_of
+from cockpit.events import Channel, DispatchFinished, DispatchOutput, Error, Event, encode, kind_of
 from cockpit.journal import Journal, JournalWriter
 from cockpit.secret import Redactor
 from cockpit.state import SessionState
@@ -38,7 +38,7 @@ MAX_DISPATCH_OUTPUT_CHARS = 8 * 1024 * 1024
 @dataclass
 class _Buffer:
     pr: int | None
-    channel: str
+    channel: Channel
     parts: list[str] = field(default_factory=list)
     size: int = 0
     handle: asyncio.TimerHandle | None = None

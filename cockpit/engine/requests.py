@@ -1,6 +1,6 @@
 """Requests through the journal: how a process that does not own a session answers it.
 
-``cockpit attach`` and ``cockpit serve`` never write events (DESIGN invariant 1: the owner is
+``cockpit attach`` and ``cockpit serve`` never write events (docs/architecture.md, invariant 1: the owner is
 the only writer of its session's events). They write a row into the journal's ``requests``
 table instead: a gate answer, pause, resume, interrupt or skip, with ``by`` naming where it came
 from (``attach:PID@HOST``, ``browser:ADDRESS``). The owner polls that table a few times a second

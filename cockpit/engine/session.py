@@ -50,6 +50,7 @@ from cockpit.events import (
     GateOpened,
     PrClosed,
     PrOpened,
+    Purpose,
     SessionFinished,
     SessionPaused,
     SessionReopened,
@@ -260,7 +261,7 @@ class Session:
             self.recorder, auto_approve=self.auto_approve, numbered_from=_highest(self._past, "g")
         )
         # Every process this run starts carries the session's mark; the watchdog kills them if
-        # this process dies without stopping them (DESIGN invariant 7: no process outlives it).
+        # this process dies without stopping them (docs/architecture.md, invariant 7: no process outlives it).
         session_mark.set(mark_for(self.id))
         self.watchdog = await asyncio.to_thread(Watchdog, mark_for(self.id))
         self.composer_lock = asyncio.Lock()
@@ -343,7 +344,6 @@ class Session:
         for ev in self._past:
             if ev.pr is not None:
                 by_pr.setdefault(ev.pr, []).append(ev)
-        points: dict[int, ResumePoint] = {}
         for n in sorted(past.prs):
             st = past.prs[n]
             pr = self._rebuild(st)
@@ -355,7 +355,6 @@ class Session:
             point = resume_point(st, by_pr.get(n, []))
             if point is None:  # pragma: no cover - an open PR always has a point
                 continue
-            points[n] = point
             self._apply_point(pr, st, point)
             if point.merge is not None:
                 notes = await asyncio.to_thread(
@@ -414,8 +413,8 @@ class Session:
         pr.step = point.step
         if point.step == "write":
             pr.next_round = NextRound(max(1, st.round), point.brief or st.brief or st.task, point.reason)
-        if point.pending_brief is not None:
-            pr.pending_brief = point.pending_brief
+        if point.pending_brief is not None:  # the brief gate again, with the fold's last gate
+            pr.step = "brief_gate"
         if point.merge is not None:  # its merge_intent made the intent's commit the head
             pr.merge_message = point.merge.message
         elif point.step == "merge":
@@ -440,18 +439,10 @@ class Session:
                 await self.watcher.stop()
             if self.requests is not None:
                 await self.requests.aclose()  # what is still pending is refused, with why
-            await self.backends_close()
             await self.recorder.aclose()
         except asyncio.CancelledError:
             self.recorder.close_now()  # a forced quit: still put the session's end on disk
             raise
-
-    async def backends_close(self) -> None:
-        for closer in self.backends.closers:
-            with contextlib.suppress(Exception):
-                res = closer()
-                if asyncio.iscoroutine(res):
-                    await res
 
     def _open_pr(self, title: str, task: str, solo: bool, added_by: str) -> PrRun:
         n = len(self.prs) + 1
@@ -557,7 +548,7 @@ class Session:
 
     # --- dispatch helpers used by the pipeline ----------------------------------------------
 
-    async def compose(self, pr: PrRun, job: ComposeJob, purpose: str) -> Dispatched[ComposeResult]:
+    async def compose(self, pr: PrRun, job: ComposeJob, purpose: Purpose) -> Dispatched[ComposeResult]:
         c = self.backends.composer
         red = self.redactor.redact
         job = replace(job, context=tuple(map(red, job.context)), request=red(job.request))

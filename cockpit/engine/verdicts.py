@@ -107,8 +107,8 @@ class ParsedVerdict:
 def review_missing(verdicts: Iterable[VerdictKind], failed: Iterable[str] = ()) -> str:
     """Why there is no review to decide on ("" when at least one verdict parsed).
 
-    DESIGN invariant 8: a PR whose reviewers all failed or all answered something that is not a
-    verdict has not been reviewed, whatever the composer would make of it.
+    Invariant 8 (docs/architecture.md): a PR whose reviewers all failed or all answered
+    something that is not a verdict has not been reviewed, whatever the composer would make of it.
     """
     kinds = list(verdicts)
     if any(k != "unparsed" for k in kinds):

@@ -20,20 +20,11 @@ import pygit2
 from pygit2.enums import FileStatus, SortMode
 
 from cockpit.git import merge as _merge
-from cockpit.git.model import CommitInfo, Diff, GitError, MergeRefused, MergeResult
-from cockpit.git.names import branch_name, check_worktree_name, worktree_name
+from cockpit.git.model import CommitInfo, Diff, GitError, MergeResult
+from cockpit.git.names import check_worktree_name
 from cockpit.git.objects import branch_tip, commit_diff, file_stats, resolve_commit, signature
 
-__all__ = [
-    "CommitInfo",
-    "Diff",
-    "GitError",
-    "MergeRefused",
-    "MergeResult",
-    "Repo",
-    "branch_name",
-    "worktree_name",
-]
+__all__ = ["Repo"]  # the package (cockpit.git) exports the rest
 
 
 def _open(path: Path | str) -> pygit2.Repository:

@@ -5,10 +5,11 @@ Events only wake the watcher up; what it reports comes from comparing each track
 gives one callback listing them all, ``git gc`` / ``pack-refs`` give none, and a missed event is
 made good by the next one, by a periodic rescan, or by ``rescan()``.
 
-Watched (see shared/protocols/git-worktrees.md): ``refs/heads`` (a commit renames ``B.lock`` to
-``B``), ``logs/refs/heads`` and ``worktrees/*/logs/HEAD`` (reflogs, which survive ``pack-refs``, so
-a slash branch whose loose folder was just re-created is still seen). A watch root that is
-deleted goes deaf, so the watch restarts whenever a root appears, disappears or is replaced.
+Watched (see docs/architecture.md, git worktrees and watchfiles): ``refs/heads`` (a commit
+renames ``B.lock`` to ``B``), ``logs/refs/heads`` and ``worktrees/*/logs/HEAD`` (reflogs, which
+survive ``pack-refs``, so a slash branch whose loose folder was just re-created is still seen).
+A watch root that is deleted goes deaf, so the watch restarts whenever a root appears,
+disappears or is replaced.
 """
 
 from __future__ import annotations

@@ -399,7 +399,7 @@ class ViewModel:
                         t.line((f"{box} ", ".stream--plan"), (str(it.get("text", "")), ".stream--plan"))
             else:
                 t.write(ev.text, ".stream--plan")
-        elif ch == "status":
+        else:  # status (the channel is a Literal: nothing else decodes)
             level = meta.get("level")
             style = (
                 ".stream--error"
@@ -407,8 +407,6 @@ class ViewModel:
                 else (".stream--warning" if level == "warning" else ".stream--meta")
             )
             t.line(("· ", style), (ev.text.strip(), style))
-        else:
-            t.write(ev.text, ".stream--meta")
 
     def _dispatch_finished(self, ev: DispatchFinished) -> None:
         self.dirty.header = self.dirty.prs = True

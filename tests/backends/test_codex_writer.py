@@ -485,7 +485,7 @@ async def test_real_codex_commits_with_the_narrow_git_dirs_and_cannot_touch_hook
     tmp_path: Path, checkout: GitCheckout
 ) -> None:
     from cockpit.demo.scenario import parse_scenario
-    from cockpit.git.repo import Repo, branch_name
+    from cockpit.git import Repo, branch_name
 
     binary = codex_bin()
     repo = Repo.open(checkout.repo)

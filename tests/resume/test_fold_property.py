@@ -1,6 +1,6 @@
 """Property: the state the engine holds at the end of a session is the fold of its journal.
 
-The engine keeps no model of a session beside the reducer's (DESIGN invariant 7), so folding
+The engine keeps no model of a session beside the reducer's (docs/architecture.md, invariant 7), so folding
 what it journaled must give exactly what it held, whatever the PRs and the answers at the gates.
 """
 

@@ -1,7 +1,7 @@
 """Run the real Codex CLI (npm ``@openai/codex``) offline, against ``tests.support.responses_sim``.
 
 For tests of anything that drives ``codex exec``. Everything here is measured in
-``/work/shared/protocols/codex-exec.md``; the short version:
+``docs/architecture.md`` (Codex CLI); the short version:
 
 ``codex_bin() -> Path``
     The binary: ``$COCKPIT_CODEX_BIN``, else ``$COCKPIT_NPM_CACHE`` (default

@@ -34,6 +34,8 @@ def config_toml(cfg: Config) -> str:
         f"command = {_s(w.command)}",
         f"model = {_s(w.model)}",
         "env = { " + ", ".join(f"{k} = {_s(v)}" for k, v in w.env.items()) + " }",
+        f"brief_via = {_s(w.brief_via)}",
+        f"timeout_s = {w.timeout_s}",
     ]
     for r in cfg.reviewers:
         lines += [

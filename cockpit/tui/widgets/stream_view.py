@@ -1,7 +1,7 @@
 """A line-API view of a Transcript: wrapped, styled, capped, and cheap under a flood.
 
 ``Log`` cannot style or wrap and ``RichLog`` cannot continue a partial line and costs ~2.7 KB a
-line (guides/textual.md), so this widget renders a shared ``Transcript`` itself. It keeps only
+line (docs/architecture.md, Textual), so this widget renders a shared ``Transcript`` itself. It keeps only
 a row count per logical line (word-wrapped: ``Content.get_height``, the renderer's own measure)
 and their running sum; strips are made only for lines on screen, and kept in a small LRU
 cache. Appending costs one line measurement, showing another PR's transcript measures the last
