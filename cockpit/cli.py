@@ -6,13 +6,11 @@ usage, config or repository problem (one line naming it); 130 interrupted.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import json
 import shlex
 import shutil
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,15 +18,18 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from cockpit.backends.base import Backends
 from cockpit.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, ConfigError, Pricing, load_config
-from cockpit.git.model import GitError
-from cockpit.git.repo import Repo
 from cockpit.journal import Journal, JournalError, default_journal_path
-from cockpit.plan import PlanError, PlanItem, from_tasks, load_plan
 
-if TYPE_CHECKING:  # imported where used: the engine loads only for the commands that run one
+# Everything heavy (asyncio, pygit2, the engine, the backends' clients, Textual) is imported inside
+# the command that needs it, so `cockpit --version` and `cockpit sessions` start fast (issue 15).
+if TYPE_CHECKING:
+    import asyncio
+
+    from cockpit.backends.base import Backends
     from cockpit.engine.session import Session
+    from cockpit.git.repo import Repo
+    from cockpit.plan import PlanItem
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -118,6 +119,10 @@ def run(
     journal: Path | None,
 ) -> None:
     """Run a session over a repository."""
+    from cockpit.git.model import GitError
+    from cockpit.git.repo import Repo
+    from cockpit.plan import PlanError, from_tasks, load_plan
+
     if bool(tasks) == bool(plan_file):
         die("give either --task (one or more) or --plan")
     try:
@@ -180,6 +185,7 @@ def start_session(
     prompt: bool = True,
 ) -> int:
     from cockpit.engine.session import Session, SessionError
+    from cockpit.git.model import GitError
     from cockpit.secret import hide_own_environment
 
     hide_own_environment([cfg.composer.api_key_env])  # issue 9: writers cannot read our keys
@@ -247,6 +253,8 @@ def start_session(
             err=True,
         )
     try:
+        import asyncio
+
         code = _checked(session, asyncio.run(_run_headless(session, verbose, prompt)))
     except JournalError as exc:
         die(str(exc))
@@ -285,6 +293,8 @@ def _checked(session: Session, code: int) -> int:
 
 
 async def _run_headless(session: Session, verbose: bool, prompt: bool = True) -> int:
+    import asyncio
+
     from cockpit.headless import HeadlessPrinter, answer_gates_on_terminal
 
     printer = HeadlessPrinter(verbose=verbose, pricing=session.config.pricing)
@@ -312,6 +322,9 @@ async def _run_headless(session: Session, verbose: bool, prompt: bool = True) ->
 
 def _install_stop_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:
     """First Ctrl-C stops the session gracefully (writers are killed, the journal says why)."""
+    import asyncio
+    import signal
+
     calls = {"n": 0}
 
     def handler() -> None:
@@ -379,6 +392,8 @@ def demo(
     from cockpit.backends.factory import build_backends
     from cockpit.demo import DemoError, setup_demo
     from cockpit.demo.stack import start_sims
+    from cockpit.git.model import GitError
+    from cockpit.git.repo import Repo
 
     stack = start_sims("builtin:demo", speed)
     try:
@@ -485,6 +500,8 @@ def resume(
     """Carry on a session whose process died, or that was quit with work in flight (SESSION: an
     id, a unique prefix, or "last": the newest such one). Demo sessions restart their simulators."""
     from cockpit.events import SessionStarted
+    from cockpit.git.model import GitError
+    from cockpit.git.repo import Repo
 
     j = open_journal(journal)
     try:
@@ -558,6 +575,8 @@ def _resume_demo(
     """A demo session resumes with the same scenario's simulators, in its scratch repository."""
     from cockpit.backends.factory import build_backends
     from cockpit.demo.stack import start_sims
+    from cockpit.git.model import GitError
+    from cockpit.git.repo import Repo
 
     pace = _argv_speed(first.argv) if speed is None else speed
     worktrees = Path(first.worktree_root)
@@ -689,6 +708,8 @@ def replay(
     journal: Path | None,
 ) -> None:
     """Watch a past session again (SESSION: an id, a unique prefix, or "last")."""
+    import asyncio
+
     from cockpit.bus import EventBus
     from cockpit.headless import HeadlessPrinter
     from cockpit.replay import ReplayDriver
@@ -732,6 +753,8 @@ def _replay_diff(repo_path: str) -> Callable[[str, str], Any]:
     """Diffs for a replay come from the repository, as long as it (and its commits) still exist."""
 
     def diff(base: str, head: str) -> Any:
+        from cockpit.git.repo import Repo
+
         return Repo.open(repo_path).diff(base, head)
 
     return diff
@@ -906,6 +929,8 @@ def clean(
     """
     from cockpit.clean import CleanError, apply_clean, default_sweeper, describe, plan_clean
     from cockpit.engine.session import default_data_dir
+    from cockpit.git.model import GitError
+    from cockpit.git.repo import Repo
 
     try:
         repo = Repo.open(repo_dir)
@@ -967,6 +992,9 @@ def doctor(repo_dir: Path, config_file: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing cockpit.toml.")
 def init(repo_dir: Path, force: bool) -> None:
     """Write a commented cockpit.toml into the repository."""
+    from cockpit.git.model import GitError
+    from cockpit.git.repo import Repo
+
     target = repo_dir / CONFIG_NAME
     if not repo_dir.is_dir():
         die(f"{repo_dir} is not a directory")
