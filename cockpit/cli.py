@@ -159,11 +159,23 @@ def check_before_start(cfg: Config, repo_dir: Path) -> None:
     """Exit 2 with one line per problem when a backend or the repository would fail (doctor's checks)."""
     from cockpit.doctor import preflight
 
-    problems = preflight(cfg, repo_dir)
+    _refuse_on(preflight(cfg, repo_dir))
+
+
+def _refuse_on(problems: Sequence[Any]) -> None:
+    """Preflight's problems, one line each, then exit 2: nothing was started."""
     for problem in problems:
         click.echo(f"cockpit: {problem.line()}", err=True)
     if problems:
         die("nothing was started (fix the above, check with `cockpit doctor`, or pass --no-preflight)")
+
+
+class _PreflightFailed(Exception):
+    """Preflight found problems while the cockpit was already on screen; reported once it closes."""
+
+    def __init__(self, problems: Sequence[Any]) -> None:
+        super().__init__(f"{len(problems)} preflight problem(s)")
+        self.problems = list(problems)
 
 
 def start_session(
@@ -389,6 +401,8 @@ def demo(
     to local simulators, the writer is driven like `codex exec --json` and really edits and
     commits in git worktrees, and the merges land on the scratch repository's main branch.
     """
+    if not headless:
+        sys.exit(_demo_in_cockpit(prs, speed, workdir, keep, gate_timeout, no_prompt, journal))
     from cockpit.backends.factory import build_backends
     from cockpit.demo import DemoError, setup_demo
     from cockpit.demo.stack import start_sims
@@ -439,6 +453,93 @@ def demo(
         else:
             shutil.rmtree(setup.root, ignore_errors=True)
     sys.exit(code)
+
+
+def _demo_in_cockpit(
+    prs: int,
+    speed: float,
+    workdir: Path | None,
+    keep: bool,
+    gate_timeout: float,
+    no_prompt: bool,
+    journal_path: Path | None,
+) -> int:
+    """The demo with a screen: the cockpit shows first and names each setup step (simulators,
+    scratch repository, preflight) while a thread does it; the session starts when they are done.
+    Preflight still runs before anything is spent, and its problems are printed once the screen
+    is gone, with the same exit code as ``run``."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        die("the cockpit needs a terminal; pass --headless to print a line per step instead")
+    from cockpit.demo import DemoError, DemoSetup
+    from cockpit.demo.stack import DEMO_PRICING, SimStack
+    from cockpit.engine.session import Session, SessionError
+    from cockpit.git.model import GitError
+    from cockpit.tui.app import run_app_after_setup
+
+    journal = open_journal(journal_path)
+    made: dict[str, Any] = {}  # what the setup made, for tidying up afterwards
+
+    def prepare(step: Callable[[str], None]) -> Session:
+        from cockpit.backends.factory import build_backends
+        from cockpit.demo import setup_demo
+        from cockpit.demo.stack import start_sims
+        from cockpit.doctor import preflight
+        from cockpit.git.repo import Repo
+        from cockpit.secret import hide_own_environment
+
+        step("starting the simulators")
+        stack = made["stack"] = start_sims("builtin:demo", speed)
+        step("making the scratch repository")
+        setup = made["setup"] = setup_demo(workdir=workdir, prs=prs, config=stack.config())
+        step("checking the backends")
+        problems = preflight(stack.config(), setup.repo)  # as run does; the simulators answer at once
+        if problems:
+            raise _PreflightFailed(problems)
+        # The writer CLI keeps its threads inside the scratch folder, so cleaning up removes them.
+        setup = made["setup"] = dataclasses.replace(
+            setup, config=stack.config(codex_home=setup.root / "codex-home")
+        )
+        step("starting the session")
+        backends = build_backends(setup.config)
+        hide_own_environment([setup.config.composer.api_key_env])  # issue 9: writers cannot read our keys
+        return Session(
+            repo=Repo.open(setup.repo),
+            config=setup.config,
+            backends=backends,
+            journal=journal,
+            plan=setup.plan,
+            auto_approve=False,  # the cockpit's gate countdown approves; --no-prompt: attach / serve
+            mode="demo",
+            argv=sys.argv[1:],
+            worktree_root=setup.worktrees,
+        )
+
+    code = EXIT_FAILED
+    session: Session | None = None
+    try:
+        try:
+            code, live = run_app_after_setup(prepare, gate_timeout=gate_timeout, pricing=DEMO_PRICING)
+        except _PreflightFailed as exc:
+            _refuse_on(exc.problems)
+        except (DemoError, ConfigError, GitError, OSError, SessionError, JournalError) as exc:
+            die(str(exc))
+        if isinstance(live, Session):
+            session = live
+            code = _checked(session, code)
+            _print_closing(journal, session.id, journal_path, per_pr=True)  # the screen is restored
+        return code
+    finally:
+        journal.close()
+        stack: SimStack | None = made.get("stack")
+        setup: DemoSetup | None = made.get("setup")
+        if stack is not None:
+            stack.close()
+        if setup is not None:
+            if session is not None and (keep or not setup.temporary):
+                kept = setup.repo
+                click.echo(f"\nscratch repository kept at {kept}  (try: git -C {kept} log --graph --oneline)")
+            elif setup.temporary and not keep:
+                shutil.rmtree(setup.root, ignore_errors=True)
 
 
 def _pricing_lookup(config_file: Path | None) -> Callable[[str], dict[str, Pricing]]:
