@@ -165,8 +165,10 @@ class CockpitApp(App[int]):
         self.set_interval(1.0, self._second)
         if self.runner is not None:
             self.run_worker(self._run_session(), name="session", group="session", exit_on_error=False)
-        if self._prepare is not None:
-            self.run_worker(self._set_up, name="setup", group="session", thread=True, exit_on_error=False)
+        if self._prepare is not None:  # after the first frame: the setup's imports hold the GIL
+            self.call_after_refresh(
+                self.run_worker, self._set_up, name="setup", group="session", thread=True, exit_on_error=False
+            )
 
     def set_up_first(
         self, prepare: Callable[[Callable[[str], None]], LiveSession], *, gate_timeout: float = 0.0
