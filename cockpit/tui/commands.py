@@ -396,7 +396,11 @@ class Commands:
         self._say("Following the latest activity." if self.app.follow else "Not following: j / k select.")
 
     def help(self) -> None:
-        self.app.push_screen(HelpScreen(self.app.key_of))
+        """One help screen, installed: closing an uninstalled screen removes it, and Textual then
+        lays out and repaints the whole screen behind it a second time (issue 15)."""
+        if not self.app.is_screen_installed("help"):
+            self.app.install_screen(HelpScreen(self.app.key_of), "help")
+        self.app.push_screen("help")
 
     def timeline(self) -> None:
         self.app.show_timeline()
