@@ -129,6 +129,7 @@ class CockpitApp(App[int]):
         if self.replay is not None:
             self.main = ReplayScreenType(id="main")
             self.replay.on_reset = self.reset_model
+            self.replay.on_owner_gone = self.owner_gone
         else:
             self.main = MainScreen(id="main")
         return self.main
@@ -144,6 +145,14 @@ class CockpitApp(App[int]):
         self.gates.answered.clear()
         self._shown = -1  # every pane redraws, as after a change of selection
         self._ask_frame()
+
+    def owner_gone(self) -> None:
+        """The replayed session's process died mid-session: it is unfinished, its open PRs
+        interrupted, as ``sessions`` and ``export`` say."""
+        self.model.state.mark_owner_gone()
+        self._shown = -1
+        self._ask_frame()
+        self.refresh_header()
 
     def show_timeline(self) -> None:
         """t: the session as a picture, one lane per PR (live and in a replay)."""

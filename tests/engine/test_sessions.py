@@ -194,9 +194,12 @@ async def test_edit_commit_message_reaches_the_merge_commit(tmp_path: Path) -> N
     scenario = one_pr(title="A", path="a.txt") + one_pr(title="B", path="b.txt")
     h = SessionHarness.build(tmp_path, scenario, session={"concurrent_writers": 2})
 
+    # Which PR merges second (the non-fast-forward one) depends on which writer finishes first,
+    # so both decisions are edited, each with its own words; the second merge must carry its own.
     def policy(g: GateOpened) -> GateAnswer:
-        if g.gate_kind == "decision" and g.pr == 2:
-            return GateAnswer("edit", text="Add b.txt\n\nEdited by a human at the gate.")
+        if g.gate_kind == "decision":
+            path = "a.txt" if g.pr == 1 else "b.txt"
+            return GateAnswer("edit", text=f"Add {path}\n\nEdited by a human at PR {g.pr}'s gate.")
         return GateAnswer("approve")
 
     GateDriver(h.session, policy)
@@ -206,8 +209,7 @@ async def test_edit_commit_message_reaches_the_merge_commit(tmp_path: Path) -> N
     non_ff = [m for m in merges.values() if not m.fast_forward]
     assert len(non_ff) == 1
     body = h.git("log", "-1", "--format=%B", non_ff[0].merge_sha)
-    expected = "Edited by a human" if non_ff[0].pr == 2 else "Add a.txt"
-    assert expected in body
+    assert f"Edited by a human at PR {non_ff[0].pr}'s gate." in body
     assert h.git("show", "main:a.txt") == "notes\n" and h.git("show", "main:b.txt") == "notes\n"
 
 
