@@ -119,6 +119,7 @@ class CockpitApp(App[int]):
         self._prepared_gate_timeout = 0.0
         self.prepared: LiveSession | None = None
         self.setup_error: BaseException | None = None
+        self.setup_started = threading.Event()
         self.setup_finished = threading.Event()
         # `[keys]` from cockpit.toml as a Textual keymap; names were checked by the caller.
         self.keymap, _ = keymap_from_config(keys or {})
@@ -193,6 +194,10 @@ class CockpitApp(App[int]):
 
     def _set_up(self) -> None:
         assert self._prepare is not None
+        self.setup_started.set()
+        if self._quitting or not self.is_running:  # gone before the setup began: nothing to undo
+            self.setup_finished.set()
+            return
         try:
             session = self._prepare(partial(self._from_thread, self._setup_step))
         except BaseException as exc:  # handed to the caller, which reports it after the screen closes
@@ -629,7 +634,8 @@ def run_app_after_setup(
     app = CockpitApp(bus=EventBus(), keys=keys, pricing=pricing)
     app.set_up_first(prepare, gate_timeout=gate_timeout)
     code = app.run()
-    app.setup_finished.wait()  # a quit during setup: let it finish so the caller can tidy up
+    if app.setup_started.is_set():  # a quit during setup: let it finish so the caller can tidy up
+        app.setup_finished.wait()
     if app.setup_error is not None:
         raise app.setup_error
     if code is None:
