@@ -109,6 +109,8 @@ task = "The writer commits nothing."
 outcome = "no_commit"
 """
 
+# Both writers run at once, so either PR may merge first; the other one conflicts and takes the
+# merged greeting in its second round (the PR that merged first never uses its second round).
 CONFLICT = """
 [[pr]]
 title = "Greeting A"
@@ -118,6 +120,13 @@ task = "Write hello.txt."
 commit_message = "hello A"
 [pr.round.writer.files]
 "hello.txt" = "hello from A\\n"
+[pr.round.decision]
+action = "merge"
+[[pr.round]]
+[pr.round.writer]
+commit_message = "take B's greeting"
+[pr.round.writer.files]
+"hello.txt" = "hello from B\\n"
 [pr.round.decision]
 action = "merge"
 
