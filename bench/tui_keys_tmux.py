@@ -331,6 +331,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="160x45,80x24")
     ap.add_argument("--rates", default="0,2000", help="writer lines per second, comma separated")
     ap.add_argument("--n", type=int, default=30, help="presses of each key")
+    ap.add_argument("--first-frame-only", action="store_true", help="only the first-frame figures")
+    ap.add_argument("--tries", type=int, default=5, help="starts of each command for the first frame")
     ap.add_argument("--serve", choices=["floor", "cockpit"], help=argparse.SUPPRESS)
     ap.add_argument("--rate", type=float, default=0.0, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -345,7 +347,7 @@ def main() -> None:
     me = [PY, str(Path(__file__).resolve())]
     load = os.getloadavg()
     print(f"load average at start {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (2 cores shared with others)")
-    for size_s in args.sizes.split(","):
+    for size_s in [] if args.first_frame_only else args.sizes.split(","):
         size = tuple(int(x) for x in size_s.split("x"))
         print(f"\n{size[0]}x{size[1]}")
         floor = run_keys([*me, "--serve", "floor"], lambda s: "STATE START" in s, FLOOR_KEYS, size, args.n)
@@ -376,7 +378,7 @@ def main() -> None:
             ("floor (bare Textual)", lambda i: [*me, "--serve", "floor"], lambda s: "STATE START" in s),
             ("cockpit demo", demo, lambda s: "PRs" in s and "Writer" in s),  # the layout is drawn
         ):
-            wall, cpu = first_frame(cmd, ready, size, 5)
+            wall, cpu = first_frame(cmd, ready, size, args.tries)
             print(
                 f"  {label:<21} median {statistics.median(wall):6.0f} ms  max {max(wall):6.0f} ms"
                 f"   CPU by then {statistics.median(cpu):5.0f} ms"

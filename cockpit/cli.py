@@ -6,13 +6,11 @@ usage, config or repository problem (one line naming it); 130 interrupted.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import json
 import shlex
 import shutil
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,15 +18,18 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from cockpit.backends.base import Backends
 from cockpit.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, ConfigError, Pricing, load_config
-from cockpit.git.model import GitError
-from cockpit.git.repo import Repo
 from cockpit.journal import Journal, JournalError, default_journal_path
-from cockpit.plan import PlanError, PlanItem, from_tasks, load_plan
 
-if TYPE_CHECKING:  # imported where used: the engine loads only for the commands that run one
+# Everything heavy (asyncio, pygit2, the engine, the backends' clients, Textual) is imported inside
+# the command that needs it, so `cockpit --version` and `cockpit sessions` start fast (issue 15).
+if TYPE_CHECKING:
+    import asyncio
+
+    from cockpit.backends.base import Backends
     from cockpit.engine.session import Session
+    from cockpit.git.repo import Repo
+    from cockpit.plan import PlanItem
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -118,6 +119,10 @@ def run(
     journal: Path | None,
 ) -> None:
     """Run a session over a repository."""
+    from cockpit.git.model import GitError
+    from cockpit.git.repo import Repo
+    from cockpit.plan import PlanError, from_tasks, load_plan
+
     if bool(tasks) == bool(plan_file):
         die("give either --task (one or more) or --plan")
     try:
@@ -154,11 +159,23 @@ def check_before_start(cfg: Config, repo_dir: Path) -> None:
     """Exit 2 with one line per problem when a backend or the repository would fail (doctor's checks)."""
     from cockpit.doctor import preflight
 
-    problems = preflight(cfg, repo_dir)
+    _refuse_on(preflight(cfg, repo_dir))
+
+
+def _refuse_on(problems: Sequence[Any]) -> None:
+    """Preflight's problems, one line each, then exit 2: nothing was started."""
     for problem in problems:
         click.echo(f"cockpit: {problem.line()}", err=True)
     if problems:
         die("nothing was started (fix the above, check with `cockpit doctor`, or pass --no-preflight)")
+
+
+class _PreflightFailed(Exception):
+    """Preflight found problems while the cockpit was already on screen; reported once it closes."""
+
+    def __init__(self, problems: Sequence[Any]) -> None:
+        super().__init__(f"{len(problems)} preflight problem(s)")
+        self.problems = list(problems)
 
 
 def start_session(
@@ -180,6 +197,7 @@ def start_session(
     prompt: bool = True,
 ) -> int:
     from cockpit.engine.session import Session, SessionError
+    from cockpit.git.model import GitError
     from cockpit.secret import hide_own_environment
 
     hide_own_environment([cfg.composer.api_key_env])  # issue 9: writers cannot read our keys
@@ -247,6 +265,8 @@ def start_session(
             err=True,
         )
     try:
+        import asyncio
+
         code = _checked(session, asyncio.run(_run_headless(session, verbose, prompt)))
     except JournalError as exc:
         die(str(exc))
@@ -285,6 +305,8 @@ def _checked(session: Session, code: int) -> int:
 
 
 async def _run_headless(session: Session, verbose: bool, prompt: bool = True) -> int:
+    import asyncio
+
     from cockpit.headless import HeadlessPrinter, answer_gates_on_terminal
 
     printer = HeadlessPrinter(verbose=verbose, pricing=session.config.pricing)
@@ -312,6 +334,9 @@ async def _run_headless(session: Session, verbose: bool, prompt: bool = True) ->
 
 def _install_stop_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:
     """First Ctrl-C stops the session gracefully (writers are killed, the journal says why)."""
+    import asyncio
+    import signal
+
     calls = {"n": 0}
 
     def handler() -> None:
@@ -376,9 +401,13 @@ def demo(
     to local simulators, the writer is driven like `codex exec --json` and really edits and
     commits in git worktrees, and the merges land on the scratch repository's main branch.
     """
+    if not headless:
+        sys.exit(_demo_in_cockpit(prs, speed, workdir, keep, gate_timeout, no_prompt, journal))
     from cockpit.backends.factory import build_backends
     from cockpit.demo import DemoError, setup_demo
     from cockpit.demo.stack import start_sims
+    from cockpit.git.model import GitError
+    from cockpit.git.repo import Repo
 
     stack = start_sims("builtin:demo", speed)
     try:
@@ -424,6 +453,93 @@ def demo(
         else:
             shutil.rmtree(setup.root, ignore_errors=True)
     sys.exit(code)
+
+
+def _demo_in_cockpit(
+    prs: int,
+    speed: float,
+    workdir: Path | None,
+    keep: bool,
+    gate_timeout: float,
+    no_prompt: bool,
+    journal_path: Path | None,
+) -> int:
+    """The demo with a screen: the cockpit shows first and names each setup step (simulators,
+    scratch repository, preflight) while a thread does it; the session starts when they are done.
+    Preflight still runs before anything is spent, and its problems are printed once the screen
+    is gone, with the same exit code as ``run``."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        die("the cockpit needs a terminal; pass --headless to print a line per step instead")
+    from cockpit.demo import DemoError, DemoSetup
+    from cockpit.demo.stack import DEMO_PRICING, SimStack
+    from cockpit.engine.session import Session, SessionError
+    from cockpit.git.model import GitError
+    from cockpit.tui.app import run_app_after_setup
+
+    journal = open_journal(journal_path)
+    made: dict[str, Any] = {}  # what the setup made, for tidying up afterwards
+
+    def prepare(step: Callable[[str], None]) -> Session:
+        from cockpit.backends.factory import build_backends
+        from cockpit.demo import setup_demo
+        from cockpit.demo.stack import start_sims
+        from cockpit.doctor import preflight
+        from cockpit.git.repo import Repo
+        from cockpit.secret import hide_own_environment
+
+        step("starting the simulators")
+        stack = made["stack"] = start_sims("builtin:demo", speed)
+        step("making the scratch repository")
+        setup = made["setup"] = setup_demo(workdir=workdir, prs=prs, config=stack.config())
+        step("checking the backends")
+        problems = preflight(stack.config(), setup.repo)  # as run does; the simulators answer at once
+        if problems:
+            raise _PreflightFailed(problems)
+        # The writer CLI keeps its threads inside the scratch folder, so cleaning up removes them.
+        setup = made["setup"] = dataclasses.replace(
+            setup, config=stack.config(codex_home=setup.root / "codex-home")
+        )
+        step("starting the session")
+        backends = build_backends(setup.config)
+        hide_own_environment([setup.config.composer.api_key_env])  # issue 9: writers cannot read our keys
+        return Session(
+            repo=Repo.open(setup.repo),
+            config=setup.config,
+            backends=backends,
+            journal=journal,
+            plan=setup.plan,
+            auto_approve=False,  # the cockpit's gate countdown approves; --no-prompt: attach / serve
+            mode="demo",
+            argv=sys.argv[1:],
+            worktree_root=setup.worktrees,
+        )
+
+    code = EXIT_FAILED
+    session: Session | None = None
+    try:
+        try:
+            code, live = run_app_after_setup(prepare, gate_timeout=gate_timeout, pricing=DEMO_PRICING)
+        except _PreflightFailed as exc:
+            _refuse_on(exc.problems)
+        except (DemoError, ConfigError, GitError, OSError, SessionError, JournalError) as exc:
+            die(str(exc))
+        if isinstance(live, Session):
+            session = live
+            code = _checked(session, code)
+            _print_closing(journal, session.id, journal_path, per_pr=True)  # the screen is restored
+        return code
+    finally:
+        journal.close()
+        stack: SimStack | None = made.get("stack")
+        setup: DemoSetup | None = made.get("setup")
+        if stack is not None:
+            stack.close()
+        if setup is not None:
+            if session is not None and (keep or not setup.temporary):
+                kept = setup.repo
+                click.echo(f"\nscratch repository kept at {kept}  (try: git -C {kept} log --graph --oneline)")
+            elif setup.temporary and not keep:
+                shutil.rmtree(setup.root, ignore_errors=True)
 
 
 def _pricing_lookup(config_file: Path | None) -> Callable[[str], dict[str, Pricing]]:
@@ -485,6 +601,8 @@ def resume(
     """Carry on a session whose process died, or that was quit with work in flight (SESSION: an
     id, a unique prefix, or "last": the newest such one). Demo sessions restart their simulators."""
     from cockpit.events import SessionStarted
+    from cockpit.git.model import GitError
+    from cockpit.git.repo import Repo
 
     j = open_journal(journal)
     try:
@@ -558,6 +676,8 @@ def _resume_demo(
     """A demo session resumes with the same scenario's simulators, in its scratch repository."""
     from cockpit.backends.factory import build_backends
     from cockpit.demo.stack import start_sims
+    from cockpit.git.model import GitError
+    from cockpit.git.repo import Repo
 
     pace = _argv_speed(first.argv) if speed is None else speed
     worktrees = Path(first.worktree_root)
@@ -689,6 +809,8 @@ def replay(
     journal: Path | None,
 ) -> None:
     """Watch a past session again (SESSION: an id, a unique prefix, or "last")."""
+    import asyncio
+
     from cockpit.bus import EventBus
     from cockpit.headless import HeadlessPrinter
     from cockpit.replay import ReplayDriver
@@ -732,6 +854,8 @@ def _replay_diff(repo_path: str) -> Callable[[str, str], Any]:
     """Diffs for a replay come from the repository, as long as it (and its commits) still exist."""
 
     def diff(base: str, head: str) -> Any:
+        from cockpit.git.repo import Repo
+
         return Repo.open(repo_path).diff(base, head)
 
     return diff
@@ -906,6 +1030,8 @@ def clean(
     """
     from cockpit.clean import CleanError, apply_clean, default_sweeper, describe, plan_clean
     from cockpit.engine.session import default_data_dir
+    from cockpit.git.model import GitError
+    from cockpit.git.repo import Repo
 
     try:
         repo = Repo.open(repo_dir)
@@ -967,6 +1093,9 @@ def doctor(repo_dir: Path, config_file: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing cockpit.toml.")
 def init(repo_dir: Path, force: bool) -> None:
     """Write a commented cockpit.toml into the repository."""
+    from cockpit.git.model import GitError
+    from cockpit.git.repo import Repo
+
     target = repo_dir / CONFIG_NAME
     if not repo_dir.is_dir():
         die(f"{repo_dir} is not a directory")

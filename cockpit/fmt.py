@@ -20,6 +20,11 @@ def fmt_tokens(n: int) -> str:
     return str(n)
 
 
+def fmt_count(n: int, noun: str) -> str:
+    """``1 file``, ``2 files``: a count with its noun in the right number (regular plurals only)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def fmt_usage(u: Usage) -> str:
     """Tokens in and out, and cached input when there was any."""
     s = f"{fmt_tokens(u.input_tokens)} in / {fmt_tokens(u.output_tokens)} out"

@@ -39,7 +39,7 @@ from cockpit.events import (
     Warn,
     WorktreeCreated,
 )
-from cockpit.fmt import fmt_duration, fmt_money, fmt_tokens, fmt_usage
+from cockpit.fmt import fmt_count, fmt_duration, fmt_money, fmt_tokens, fmt_usage
 from cockpit.pricing import session_costs
 from cockpit.state import SessionState
 from cockpit.text import cut_lines, sanitize
@@ -228,7 +228,7 @@ class HeadlessPrinter:
         rewritten = self.c("yellow", " (rewritten)") if e.rewritten else ""
         return (
             f"commit {self.c('bold', e.sha[:8])} {subject} "
-            f"({len(e.files)} files, +{e.insertions} −{e.deletions}){rewritten}"
+            f"({fmt_count(len(e.files), 'file')}, +{e.insertions} −{e.deletions}){rewritten}"
         )
 
     def _verdict(self, e: VerdictParsed) -> str:

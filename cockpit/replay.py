@@ -79,6 +79,9 @@ class ReplayDriver:
         self.finished = False  # session_finished has been published
         self.at_end = False
         self.on_reset: Reset | None = None  # a seek hands the views a new state here
+        # At the end of a session whose owner died without finishing it, the views are told so
+        # (the journal holds no end to fold: the dead process wrote none).
+        self.on_owner_gone: Callable[[], None] | None = None
         self.last_t = 0.0  # the time of the last event shown
         self._journal: Journal | None = None
         self._unpaused = asyncio.Event()
@@ -310,6 +313,8 @@ class ReplayDriver:
                 batch = self._read(self.position, BATCH)
                 if not batch:
                     self.at_end = True
+                    if not self.finished and self.on_owner_gone is not None and self._unfinished():
+                        self.on_owner_gone()
                     ended = self.finished or not self.follow or owner_gone
                     if ended and not self.hold:
                         return self.published
@@ -351,6 +356,10 @@ class ReplayDriver:
                     prev_t = ev.t
         finally:
             self.close()
+
+    def _unfinished(self) -> bool:
+        """The session's owner died without writing its end (``unfinished`` in every view)."""
+        return self.journal.get_session(self.session).status == "unfinished"
 
     def _owner_gone(self) -> bool:
         """A followed session whose process is gone (finished or died) will never write again."""

@@ -16,7 +16,7 @@ from importlib.metadata import distributions
 
 locked = {}
 for line in open("constraints.txt", encoding="utf-8"):
-    m = re.match(r"^([A-Za-z0-9_.-]+)==([^ ;]+)", line)
+    m = re.match(r"^([A-Za-z0-9_.-]+)==([^ ;]+)", line.strip())
     if m:
         locked[m[1].lower().replace("_", "-")] = m[2]
 differ = []

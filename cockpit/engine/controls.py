@@ -70,6 +70,7 @@ class ReplayControls(Protocol):
     A seek hands the views a new state through ``on_reset`` before it publishes what follows."""
 
     on_reset: Callable[[SessionState], None] | None
+    on_owner_gone: Callable[[], None] | None
 
     @property
     def paused(self) -> bool: ...

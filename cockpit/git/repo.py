@@ -34,6 +34,15 @@ def _open(path: Path | str) -> pygit2.Repository:
         raise GitError(f"{path} is not a git working tree: {exc}") from exc
 
 
+def _open_worktree(path: Path | str) -> pygit2.Repository:
+    """A PR worktree, exactly there: a directory that lost its ``.git`` must not resolve to a
+    repository above it (a commit of "leftovers" would land in someone else's checkout)."""
+    try:
+        return pygit2.Repository(str(path), pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
+    except (pygit2.GitError, KeyError, OSError) as exc:
+        raise GitError(f"{path} is not a git working tree: {exc}") from exc
+
+
 def _common_dir(repo: pygit2.Repository) -> Path:
     """The shared ``.git`` dir; a linked worktree's own git dir names it in its ``commondir`` file."""
     gitdir = Path(repo.path)
@@ -330,14 +339,14 @@ class Repo:
 
     def dirty_files(self, worktree_path: Path) -> list[str]:
         """Paths with uncommitted changes, untracked files included, ignored files excluded."""
-        status = _open(worktree_path).status(untracked_files="all", ignored=False)
+        status = _open_worktree(worktree_path).status(untracked_files="all", ignored=False)
         return sorted(
             p for p, flags in status.items() if flags not in (FileStatus.CURRENT, FileStatus.IGNORED)
         )
 
     def untracked_files(self, worktree_path: Path) -> list[str]:
         """Paths git does not track yet (ignored files excluded)."""
-        status = _open(worktree_path).status(untracked_files="all", ignored=False)
+        status = _open_worktree(worktree_path).status(untracked_files="all", ignored=False)
         return sorted(p for p, flags in status.items() if flags == FileStatus.WT_NEW)
 
     def commit_all(
@@ -349,7 +358,7 @@ class Repo:
     ) -> str:
         """Stage everything (ignored files excluded) and commit it on the worktree's branch."""
         with self._lock:
-            wrepo = _open(worktree_path)
+            wrepo = _open_worktree(worktree_path)
             if wrepo.head_is_detached:
                 raise GitError(f"{worktree_path} is on a detached HEAD; check out its PR branch first")
             parent = wrepo.head.peel(pygit2.Commit)

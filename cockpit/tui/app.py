@@ -11,7 +11,9 @@ replay driver can publish recorded events to the same bus and the same widgets s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -109,6 +111,14 @@ class CockpitApp(App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self.main: MainScreen | None = None
         self.frames = 0
+        # A session still being set up (`cockpit demo`): the step the header names, the setup
+        # to run in a thread once the screen shows, and what it raised.
+        self.setting_up = ""
+        self._prepare: Callable[[Callable[[str], None]], LiveSession] | None = None
+        self._prepared_gate_timeout = 0.0
+        self.prepared: LiveSession | None = None
+        self.setup_error: BaseException | None = None
+        self.setup_finished = threading.Event()
         # `[keys]` from cockpit.toml as a Textual keymap; names were checked by the caller.
         self.keymap, _ = keymap_from_config(keys or {})
 
@@ -118,6 +128,7 @@ class CockpitApp(App[int]):
         if self.replay is not None:
             self.main = ReplayScreenType(id="main")
             self.replay.on_reset = self.reset_model
+            self.replay.on_owner_gone = self.owner_gone
         else:
             self.main = MainScreen(id="main")
         return self.main
@@ -133,6 +144,14 @@ class CockpitApp(App[int]):
         self.gates.answered.clear()
         self._shown = -1  # every pane redraws, as after a change of selection
         self._ask_frame()
+
+    def owner_gone(self) -> None:
+        """The replayed session's process died mid-session: it is unfinished, its open PRs
+        interrupted, as ``sessions`` and ``export`` say."""
+        self.model.state.mark_owner_gone()
+        self._shown = -1
+        self._ask_frame()
+        self.refresh_header()
 
     def show_timeline(self) -> None:
         """t: the session as a picture, one lane per PR (live and in a replay)."""
@@ -154,6 +173,63 @@ class CockpitApp(App[int]):
         self.set_interval(1.0, self._second)
         if self.runner is not None:
             self.run_worker(self._run_session(), name="session", group="session", exit_on_error=False)
+        if self._prepare is not None:  # after the first frame: the setup's imports hold the GIL
+            self.call_after_refresh(
+                self.run_worker, self._set_up, name="setup", group="session", thread=True, exit_on_error=False
+            )
+
+    def set_up_first(
+        self, prepare: Callable[[Callable[[str], None]], LiveSession], *, gate_timeout: float = 0.0
+    ) -> None:
+        """Draw the cockpit at once and make the session in a thread meanwhile (its repository,
+        simulators, preflight): ``prepare`` names each step through the callback it gets. A
+        failure ends the app and is kept in ``setup_error`` for the caller to report."""
+        self._prepare = prepare
+        self._prepared_gate_timeout = gate_timeout
+        self.setting_up = "starting"
+        self.session_done = False
+        self.exit_code = 130  # quitting before the session starts interrupts it
+
+    def _set_up(self) -> None:
+        assert self._prepare is not None
+        try:
+            session = self._prepare(partial(self._from_thread, self._setup_step))
+        except BaseException as exc:  # handed to the caller, which reports it after the screen closes
+            self.setup_error = exc
+            self.setup_finished.set()
+            self._from_thread(self.exit, None)
+            return
+        self.prepared = session
+        self.setup_finished.set()
+        self._from_thread(self._setup_done, session)
+
+    def _from_thread(self, callback: Callable[..., object], *args: object) -> None:
+        """Run ``callback`` on the app's loop; nothing once the app has gone (quit during setup)."""
+        if self.is_running and not self._quitting:
+            with contextlib.suppress(RuntimeError):
+                self.call_from_thread(callback, *args)
+
+    def _setup_step(self, step: str) -> None:
+        self.setting_up = step
+        self.model.dirty.header = True
+        self._ask_frame()
+
+    def _setup_done(self, session: LiveSession) -> None:
+        if self._quitting:
+            return
+
+        async def runner() -> int:
+            result = await session.run()
+            code: int = result.exit_code
+            return code
+
+        self.setting_up = ""
+        self.countdown.timeout_s = self._prepared_gate_timeout
+        self.bus = session.bus
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self._unsubscribe = self.bus.subscribe(self._on_event)
+        self.begin(runner, controls=session, diff_source=session.repo.diff)
 
     def _pick_theme(self, name: str) -> str:
         """A theme name from the user (COCKPIT_THEME, --theme) that does not exist is a warning."""
@@ -231,6 +307,10 @@ class CockpitApp(App[int]):
 
     def request_quit(self) -> None:
         """q: leave at once when nothing runs; otherwise ask, stop the session, then leave."""
+        if self.setting_up:  # nothing started yet: leave, the caller tidies up
+            self._quitting = True
+            self.exit(130)
+            return
         if self._quitting or self.controls is None or self.session_done or self.attached:
             self.exit(self.exit_code)
             return
@@ -383,6 +463,8 @@ class CockpitApp(App[int]):
 
     def header_note(self) -> str:
         notes = []
+        if self.setting_up:
+            notes.append(f"setting up the demo: {self.setting_up}…")
         if self.attached:
             notes.append(self.attached)
         if self.replay is not None and not self.session_done:
@@ -540,3 +622,25 @@ def run_app(
     if app.return_code:  # the app itself failed (Textual printed the traceback)
         return app.return_code
     return app.exit_code if app.session_done else 130
+
+
+def run_app_after_setup(
+    prepare: Callable[[Callable[[str], None]], LiveSession],
+    *,
+    gate_timeout: float = 0.0,
+    keys: Mapping[str, str] | None = None,
+    pricing: Mapping[str, Pricing] | None = None,
+) -> tuple[int, LiveSession | None]:
+    """The cockpit first, the session after: ``prepare`` runs in a thread while the screen says
+    which step it is on, then the session runs as in ``run_app``. Returns the exit code and the
+    session (None when setup did not finish); re-raises what ``prepare`` raised, once the
+    terminal is restored."""
+    app = CockpitApp(bus=EventBus(), keys=keys, pricing=pricing)
+    app.set_up_first(prepare, gate_timeout=gate_timeout)
+    code = app.run()
+    app.setup_finished.wait()  # a quit during setup: let it finish so the caller can tidy up
+    if app.setup_error is not None:
+        raise app.setup_error
+    if code is None:
+        code = app.return_code or (app.exit_code if app.session_done else 130)
+    return code, (app.prepared if app.runner is not None else None)  # None: it never started

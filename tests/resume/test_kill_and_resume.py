@@ -236,7 +236,9 @@ def check(tmp: Path, spec: dict[str, Any], fault: str, outcomes: dict[int, str])
         assert j.get_session(sid).status in ("completed", "failed")
     assert after[: len(before)] == before, "resume rewrote the journal"
     assert [e.seq for e in after] == list(range(len(after)))
-    assert sum(isinstance(e, SessionReopened) for e in after) == 1, [e for e in after[len(before):] if type(e).__name__ in ("Error", "Warn", "SessionFinished")]
+    assert sum(isinstance(e, SessionReopened) for e in after) == 1, [
+        e for e in after[len(before) :] if type(e).__name__ in ("Error", "Warn", "SessionFinished")
+    ]
     assert isinstance(after[-1], SessionFinished)
     state = fold(after)
     assert {n: p.outcome for n, p in state.prs.items()} == outcomes, [

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from cockpit.bus import EventBus
+from cockpit.events import CommitSeen
 from cockpit.replay import ReplayDriver
 from cockpit.state import fold
 from cockpit.tui.app import CockpitApp
@@ -176,3 +177,36 @@ async def test_player_keys_are_in_the_palette(tmp_path: Path) -> None:
             if app.replay.position:
                 break
         assert app.replay.position == app.replay.total
+
+
+async def test_a_replay_of_a_session_whose_owner_died_ends_unfinished(tmp_path: Path) -> None:
+    """A session cut off mid-way (its owner died: here, half of its export imported) replays to
+    its last event and then says what ``sessions`` says: unfinished, its open PRs interrupted."""
+    h = SessionHarness.build(tmp_path, auto_approve=True)
+    await h.run()
+    events = h.events()
+    whole = b"".join(h.journal.export_chunks(h.session.id)).splitlines(keepends=True)
+    cut = next(e.seq for e in events if isinstance(e, CommitSeen) and e.pr == 2)  # PR 2 mid-round
+    part = tmp_path / "part.jsonl"
+    part.write_bytes(b"".join(whole[: cut + 1]))
+    from cockpit.journal import Journal
+
+    with Journal(tmp_path / "cut.sqlite3") as j:
+        sid, _ = j.import_jsonl(part)
+        assert j.get_session(sid).status == "unfinished"
+    bus = EventBus()
+    driver = ReplayDriver(tmp_path / "cut.sqlite3", sid, bus, speed=math.inf, hold=True)
+
+    async def runner() -> int:
+        return await driver.run()
+
+    app = CockpitApp(bus=bus, controls=None, runner=runner, replay=driver, clock=lambda: events[cut].t)
+    async with app.run_test(size=(160, 45)) as pilot:
+        for _ in range(200):
+            await pilot.pause()
+            if driver.at_end and app.model.state.status == "unfinished":
+                break
+        assert driver.position == cut + 1
+        assert app.model.state.status == "unfinished"
+        assert app.model.state.prs[2].status == "interrupted"
+        assert app.model.state.prs[1].status == "merged"

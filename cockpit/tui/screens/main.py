@@ -79,7 +79,14 @@ class MainScreen(Screen[None]):
         if d.header or moved or tick:
             note = app.header_note()
             self.header.show(
-                header_variants(s, now, selected, replay=app.controls is None, note=note, pricing=app.pricing)
+                header_variants(
+                    s,
+                    now,
+                    selected,
+                    replay=app.controls is None and not app.setting_up,
+                    note=note,
+                    pricing=app.pricing,
+                )
             )
             self.composer.show_memory(s)
         if d.prs or tick:
