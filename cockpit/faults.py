@@ -6,7 +6,8 @@ A process whose environment has ``COCKPIT_FAULT_KILL=<point>`` sends itself SIGK
 reaches that point, exactly as ``kill -9`` would. Points:
 
 - ``event:<kind>[:<n>]``: once the n-th (default first) event of that kind is committed to
-  the journal;
+  the journal; ``gate_opened.<gate kind>`` counts only the gates of that kind (which gate comes
+  n-th overall depends on how concurrent PRs interleave);
 - ``checkout:<n>``: after a merge's checkout has written n files into a working tree;
 - ``point:<name>``: where the code calls ``at("<name>")`` (``merge_done``: the merge is in git,
   its ``merged`` event not yet journaled).
@@ -43,13 +44,13 @@ def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def at_event(kind: str) -> None:
-    """Called for each committed event; dies at the configured one."""
+def at_event(kind: str, detail: str = "") -> None:
+    """Called for each committed event (``detail``: a gate's kind); dies at the configured one."""
     target = _target()
-    if target is None or target[0] != "event" or target[1] != kind:
+    if target is None or target[0] != "event" or target[1] not in (kind, f"{kind}.{detail}"):
         return
-    _counts[kind] = _counts.get(kind, 0) + 1
-    if _counts[kind] == target[2]:
+    _counts[target[1]] = _counts.get(target[1], 0) + 1
+    if _counts[target[1]] == target[2]:
         die()
 
 

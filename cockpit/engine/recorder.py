@@ -22,7 +22,16 @@ import msgspec
 from cockpit import faults
 from cockpit.backends.base import Output
 from cockpit.bus import EventBus
-from cockpit.events import Channel, DispatchFinished, DispatchOutput, Error, Event, encode, kind_of
+from cockpit.events import (
+    Channel,
+    DispatchFinished,
+    DispatchOutput,
+    Error,
+    Event,
+    GateOpened,
+    encode,
+    kind_of,
+)
 from cockpit.journal import Journal, JournalWriter
 from cockpit.secret import Redactor
 from cockpit.state import SessionState
@@ -210,7 +219,7 @@ class Recorder:
         # Runs on the journal writer's thread: hand the batch to the loop that owns the views.
         if faults.FAULT_ENV in os.environ:  # crash tests only: die once this event is on disk
             for ev in batch:
-                faults.at_event(kind_of(ev))
+                faults.at_event(kind_of(ev), ev.gate_kind if isinstance(ev, GateOpened) else "")
         if self._loop.is_closed():
             return
         with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call

@@ -96,7 +96,6 @@ class CockpitApp(App[int]):
         self.signals = StopSignals(self._stop_signal, self.exit)
         self.follow = follow
         self.selected: int | None = None
-        self.gate_settle_s = gate_settle_s
         # "attached to pid N on host H": another process owns the session; leaving never stops it.
         self.attached = attached
         self.session_done = runner is None
@@ -267,6 +266,16 @@ class CockpitApp(App[int]):
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.signals.uninstall()
+
+    @property
+    def gate_settle_s(self) -> float:
+        """How long a gate must have been on the banner before `a` answers it (the double-tap
+        guard); the gate targets own the value, so setting it here takes effect."""
+        return self.gates.settle_s
+
+    @gate_settle_s.setter
+    def gate_settle_s(self, seconds: float) -> None:
+        self.gates.settle_s = seconds
 
     def begin(
         self,

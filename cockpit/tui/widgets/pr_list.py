@@ -49,12 +49,17 @@ class PrList(OptionList):
         self._order: list[int] = []
         self._prompts: dict[int, Content] = {}
         self._programmatic: int | None = None  # the index the app moved to, not a human
+        # The last update, kept to draw it again at a new width: a prompt is truncated to the
+        # width it was drawn at, and an update before the first layout sees no width at all.
+        self._last: tuple[list[PRState], float, bool, frozenset[int]] | None = None
+        self._width = 0
 
     def update_prs(
         self, prs: list[PRState], now: float, *, paused: bool = False, running: frozenset[int] = frozenset()
     ) -> None:
         """``running``: the PRs with a dispatch running (a paused PR without one shows as waiting)."""
-        width = max(8, self.scrollable_content_region.width - 1)
+        self._last = (prs, now, paused, running)
+        width = self._width = self._prompt_width()
         for pr in prs:
             prompt = pr_prompt(pr, now, width, paused=paused, running=pr.n in running)
             if pr.n not in self._prompts:
@@ -64,6 +69,15 @@ class PrList(OptionList):
             elif not prompt.is_same(self._prompts[pr.n]):
                 self._prompts[pr.n] = prompt
                 self.replace_option_prompt(f"pr-{pr.n}", prompt)
+
+    def _prompt_width(self) -> int:
+        return max(8, self.scrollable_content_region.width - 1)
+
+    def on_resize(self) -> None:
+        """Redraw the prompts at the new width (a merged PR's prompt never changes by itself)."""
+        if self._last is not None and self._prompt_width() != self._width:
+            prs, now, paused, running = self._last
+            self.update_prs(prs, now, paused=paused, running=running)
 
     def select_pr(self, n: int | None) -> None:
         """Move the highlight without telling anyone (follow mode, startup)."""
