@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from cockpit.fmt import fmt_count
 from cockpit.git.cleanup import PrBranch, pr_branches, unique_commits
 from cockpit.git.model import GitError
 from cockpit.git.repo import Repo
@@ -165,7 +166,7 @@ def _branch_items(
     except (GitError, KeyError, ValueError) as exc:
         return [*items, Item("branch", b.name, False, f"{label}; cannot read it: {exc}")]
     if unique and not named:
-        on = f"{unique} commit{'s' if unique != 1 else ''} on no other branch"
+        on = f"{fmt_count(unique, 'commit')} on no other branch"
         return [*items, Item("branch", b.name, False, f"{label}; {on}{_name_it(b)}")]
     why = label + (f"; drops {unique} commit(s) on no other branch" if unique else "")
     return [*items, Item("branch", b.name, True, why, expected=b.tip)]
@@ -173,7 +174,7 @@ def _branch_items(
 
 def _files(paths: Sequence[str]) -> str:
     shown = ", ".join(paths[:5]) + (" …" if len(paths) > 5 else "")
-    return f"{len(paths)} file{'s' if len(paths) != 1 else ''} ({shown})"
+    return f"{fmt_count(len(paths), 'file')} ({shown})"
 
 
 def _empty_folders(

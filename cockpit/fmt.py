@@ -20,9 +20,10 @@ def fmt_tokens(n: int) -> str:
     return str(n)
 
 
-def fmt_count(n: int, noun: str) -> str:
-    """``1 file``, ``2 files``: a count with its noun in the right number (regular plurals only)."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def fmt_count(n: int, noun: str, plural: str = "") -> str:
+    """``1 file``, ``2 files``: a count with its noun in the right number (``plural`` when not
+    the noun plus s)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def fmt_usage(u: Usage) -> str:

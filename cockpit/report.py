@@ -33,7 +33,7 @@ from cockpit.events import (
     Warn,
     encode,
 )
-from cockpit.fmt import fmt_money
+from cockpit.fmt import fmt_count, fmt_money
 from cockpit.pricing import session_costs
 from cockpit.state import SessionState
 from cockpit.timeline import mermaid_gantt
@@ -128,7 +128,7 @@ class _Walk:
             rewritten = " (rewritten: not a descendant of the previous tip)" if ev.rewritten else ""
             log.add(
                 log.current,
-                f"- commit `{ev.sha[:10]}` {subject} ({n} file{'s' if n != 1 else ''}, "
+                f"- commit `{ev.sha[:10]}` {subject} ({fmt_count(n, 'file')}, "
                 f"+{ev.insertions} −{ev.deletions}){rewritten}",
             )
         elif isinstance(ev, VerdictParsed):

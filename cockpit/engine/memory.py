@@ -25,6 +25,7 @@ from cockpit.engine.prompts import (
     word_count,
 )
 from cockpit.events import DecisionProposed, DigestUpdated
+from cockpit.fmt import fmt_count
 from cockpit.state import PRState, SessionState
 
 _AGREES = {"merge": "merged", "abandon": "abandoned"}  # a decision and the outcome it leads to
@@ -56,7 +57,7 @@ def counts(state: SessionState) -> str:
     total = sum(by.values())
     parts = [f"{by[o]} {o}" for o in _ORDER if by[o]]
     parts += [f"{c} {o}" for o, c in sorted(by.items()) if o not in _ORDER]
-    return f"{total} PR{'s' if total != 1 else ''} closed" + (f": {', '.join(parts)}" if parts else "")
+    return f"{fmt_count(total, 'PR')} closed" + (f": {', '.join(parts)}" if parts else "")
 
 
 def composer_context(state: SessionState, recent: int = RECENT_PRS) -> tuple[str, ...]:
@@ -126,7 +127,7 @@ def ledger(state: SessionState) -> str:
     for p in others:
         add(f"PR {p.n} {p.outcome}: {one_line(p.title, 80)}")
     if left_out:
-        lines.append(f"({left_out} older PR{'s' if left_out != 1 else ''} left out.)")
+        lines.append(f"({fmt_count(left_out, 'older PR')} left out.)")
     return "\n".join(lines)
 
 

@@ -48,6 +48,7 @@ from cockpit.events import (
     WorktreeCreated,
     WorktreeIntent,
 )
+from cockpit.fmt import fmt_count
 from cockpit.git.model import Diff, GitError, MergeRefused, MergeResult
 from cockpit.state import PRState, SessionState, split_verdict
 
@@ -474,7 +475,7 @@ class Pipeline:
             dirty = await asyncio.to_thread(self.s.repo.dirty_files, pr.wt_path)
             what = "the writer exited without committing"
             if dirty:
-                what += f" and left {len(dirty)} changed file{'s' if len(dirty) != 1 else ''} uncommitted"
+                what += f" and left {fmt_count(len(dirty), 'changed file')} uncommitted"
                 text = "Uncommitted: " + ", ".join(dirty[:20])
             else:
                 text = ""

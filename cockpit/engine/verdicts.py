@@ -15,6 +15,7 @@ from typing import Any
 
 from cockpit.engine.jsontext import balanced_objects, fenced_blocks, loads_or_none, repair_json
 from cockpit.events import Finding, VerdictKind
+from cockpit.fmt import fmt_count
 
 VERDICT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -116,7 +117,7 @@ def review_missing(verdicts: Iterable[VerdictKind], failed: Iterable[str] = ()) 
     failed = list(failed)
     parts = []
     if kinds:
-        parts.append(f"{len(kinds)} answer{'s' if len(kinds) != 1 else ''} with no verdict")
+        parts.append(f"{fmt_count(len(kinds), 'answer')} with no verdict")
     if failed:
         parts.append(f"failed: {', '.join(failed)}")
     return "no reviewer's verdict could be read" + (f" ({'; '.join(parts)})" if parts else "")

@@ -31,6 +31,7 @@ from cockpit.bus import EventBus
 from cockpit.config import Pricing
 from cockpit.engine.controls import LiveSession, ReplayControls, ReplaySource, SessionControls
 from cockpit.events import CommitSeen, Event, FileStat, GateOpened, HumanDecision, PrClosed, SessionFinished
+from cockpit.fmt import fmt_count
 from cockpit.git.model import Diff
 from cockpit.state import PRState, SessionState
 from cockpit.tui.actions import ACTIONS, Action, effective_key, key_display, keymap_from_config
@@ -326,8 +327,8 @@ class CockpitApp(App[int]):
             self._stop_and_exit()
             return
         body = (
-            f"{len(running)} dispatch{'es' if len(running) != 1 else ''} running, "
-            f"{len(open_prs)} PR{'s' if len(open_prs) != 1 else ''} open.\n\n"
+            f"{fmt_count(len(running), 'dispatch', 'dispatches')} running, "
+            f"{fmt_count(len(open_prs), 'PR')} open.\n\n"
             "Running writers and reviewers are stopped, open PRs close as interrupted, and the journal "
             "records the session as interrupted."
         )

@@ -37,7 +37,7 @@ from cockpit.events import (
     Warn,
     WorktreeCreated,
 )
-from cockpit.fmt import fmt_duration, fmt_usage
+from cockpit.fmt import fmt_count, fmt_duration, fmt_usage
 from cockpit.state import SessionState
 from cockpit.text import sanitize
 from cockpit.tui.transcript import Transcript
@@ -455,7 +455,7 @@ class ViewModel:
             (subject, ".stream--commit"),
             (f"  +{ev.insertions}", ".stream--ok"),
             (f" −{ev.deletions}", ".stream--error"),
-            (f" · {n} file{'s' if n != 1 else ''}", ".stream--meta"),
+            (f" · {fmt_count(n, 'file')}", ".stream--meta"),
             (" (rewritten)" if ev.rewritten else "", ".stream--warning"),
         )
         self.dirty.writer.add(ev.pr)

@@ -16,6 +16,7 @@ from collections import deque
 
 from textual.content import Content
 
+from cockpit.fmt import fmt_count
 from cockpit.text import sanitize
 
 MAX_LINES = 4000
@@ -131,7 +132,7 @@ class Transcript:
         out: list[Content] = []
         if len(lines) > max_lines:
             hidden = len(lines) - max_lines
-            out.append(Content.styled(f"{indent}… {hidden} earlier line{'s' if hidden != 1 else ''}", style))
+            out.append(Content.styled(f"{indent}… {fmt_count(hidden, 'earlier line')}", style))
             lines = lines[-max_lines:]
         out += [Content.styled(indent + ln, style) for ln in lines]
         self._complete(out)

@@ -19,6 +19,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from cockpit.fmt import fmt_count
 from cockpit.git.model import Diff
 from cockpit.text import sanitize
 from cockpit.tui.diff_render import render_file, stat_line
@@ -85,7 +86,7 @@ class DiffScreen(Screen[None]):
         n = len(diff.files)
         summary = Content.assemble(
             (self._title, "bold"),
-            (f"   {n} file{'s' if n != 1 else ''}", "$foreground-muted"),
+            (f"   {fmt_count(n, 'file')}", "$foreground-muted"),
             (f"  +{diff.insertions}", "$text-success"),
             (f" −{diff.deletions}", "$text-error"),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
+from cockpit.fmt import fmt_count
 from cockpit.state import PRState, SessionState
 from cockpit.tui.format import status_of
 from cockpit.tui.transcript import Transcript
@@ -21,7 +22,7 @@ def writer_subtitle(s: SessionState, pr: PRState | None) -> str:
     writer = s.running_writer(pr.n)
     parts.append(f"{writer.id} running" if writer is not None else label)
     if pr.commits:
-        parts.append(f"{len(pr.commits)} commit{'s' if len(pr.commits) != 1 else ''}")
+        parts.append(fmt_count(len(pr.commits), "commit"))
     return " · ".join(parts)
 
 
