@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from textual import events
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
@@ -35,8 +36,10 @@ from cockpit.fmt import fmt_count
 from cockpit.git.model import Diff
 from cockpit.state import PRState, SessionState
 from cockpit.tui.actions import ACTIONS, Action, effective_key, key_display, keymap_from_config
+from cockpit.tui.collector import IdleCollector
 from cockpit.tui.commands import Commands
 from cockpit.tui.countdown import Countdown
+from cockpit.tui.driver import driver_class
 from cockpit.tui.gate_target import GateTargets
 from cockpit.tui.model import ViewModel
 from cockpit.tui.screens.confirm import ConfirmScreen
@@ -95,6 +98,7 @@ class CockpitApp(App[int]):
         self.countdown = Countdown(gate_timeout if controls is not None else 0.0, clock)
         self.gates = GateTargets(self.countdown, lambda: self.clock(), gate_settle_s)
         self.signals = StopSignals(self._stop_signal, self.exit)
+        self.collector = IdleCollector()
         self.follow = follow
         self.selected: int | None = None
         # "attached to pid N on host H": another process owns the session; leaving never stops it.
@@ -125,6 +129,9 @@ class CockpitApp(App[int]):
         self.keymap, _ = keymap_from_config(keys or {})
 
     # --- start and stop ------------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        return driver_class(super().get_driver_class())
 
     def get_default_screen(self) -> Screen[Any]:
         if self.replay is not None:
@@ -160,7 +167,9 @@ class CockpitApp(App[int]):
         from cockpit.tui.screens.timeline import TimelineScreen
 
         if not isinstance(self.screen, TimelineScreen):
-            self.push_screen(TimelineScreen())
+            if not self.is_screen_installed("timeline"):
+                self.install_screen(TimelineScreen(), "timeline")
+            self.push_screen("timeline")
 
     def on_mount(self) -> None:
         for theme in THEMES:
@@ -173,6 +182,7 @@ class CockpitApp(App[int]):
         self._unsubscribe = self.bus.subscribe(self._on_event)
         self.set_interval(FRAME_S, self._frame)
         self.set_interval(1.0, self._second)
+        self.call_after_refresh(self.collector.start)  # after the first frame: it collects first
         if self.runner is not None:
             self.run_worker(self._run_session(), name="session", group="session", exit_on_error=False)
         if self._prepare is not None:  # after the first frame: the setup's imports hold the GIL
@@ -230,6 +240,7 @@ class CockpitApp(App[int]):
             return code
 
         self.setting_up = ""
+        self.collector.start()  # the setup's imports and objects are long-lived too
         self.countdown.timeout_s = self._prepared_gate_timeout
         self.bus = session.bus
         if self._unsubscribe is not None:
@@ -267,6 +278,7 @@ class CockpitApp(App[int]):
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.signals.uninstall()
+        self.collector.stop()
 
     @property
     def gate_settle_s(self) -> float:
@@ -376,8 +388,10 @@ class CockpitApp(App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         # Any key or click means a human is here: from then on they decide, not the clock.
-        if isinstance(event, (events.Key, events.MouseDown)) and self.countdown.stop():
-            self.model.dirty.gates = True
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.collector.touched()
+            if self.countdown.stop():
+                self.model.dirty.gates = True
         await super().on_event(event)
 
     # --- frames --------------------------------------------------------------------------
@@ -432,6 +446,7 @@ class CockpitApp(App[int]):
 
     def _second(self) -> None:
         self._frame(tick=True)
+        self.collector.tick()
 
     def _resolve_selection(self) -> int | None:
         prs = self.model.state.prs

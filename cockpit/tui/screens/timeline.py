@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.geometry import Size
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
+from textual.widgets import Static
 
 from cockpit.fmt import fmt_duration
 from cockpit.state import SessionState
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from cockpit.tui.app import CockpitApp
 
 LABEL_W = 22
+HINT = "esc / t / q back"
 ROLE_CELL = {"composer": "▆", "writer": "█", "reviewer": "▄"}
 MARK_CELL = {
     "gate": ("◆", "bold $text-warning"),
@@ -110,21 +111,41 @@ class TimelineView(Widget):
 
 
 class TimelineScreen(Screen[None]):
+    """Installed once and shown again (``CockpitApp.show_timeline``): closing a screen that is not
+    installed removes it, and Textual then lays out the screen behind it a second time."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,t,q", "close", "back", id="timeline.close"),
     ]
+    DEFAULT_CSS = """
+    #timeline-keys { dock: bottom; height: 1; padding: 0 1; background: $panel; color: $foreground-muted; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lanes = -1
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="timeline-scroll") as box:
             box.border_title = "Timeline · one lane per PR"
             yield TimelineView(id="timeline")
-        yield Footer()
+        # A line of text, not Textual's Footer: that recomposes its keys each time the screen opens.
+        yield Static(HINT, id="timeline-keys", markup=False)
 
     def on_mount(self) -> None:
         self.set_interval(1 / 4, self.redraw)
 
     def redraw(self) -> None:
-        self.query_one(TimelineView).refresh(layout=True)
+        """The bars grow with the clock; the height changes only with the number of PRs."""
+        if not self.is_current:
+            return
+        lanes = len(cast("CockpitApp", self.app).model.state.prs)
+        self.query_one(TimelineView).refresh(layout=lanes != self._lanes)
+        self._lanes = lanes
+
+    def on_screen_resume(self) -> None:
+        self._lanes = -1
+        self.redraw()
 
     def action_close(self) -> None:
         self.dismiss(None)
