@@ -413,7 +413,9 @@ class Commands:
 
     def step(self, delta: str) -> None:
         if self.app.main is not None:
-            self.app.main.pr_list.step(int(delta))
+            n = self.app.main.pr_list.step(int(delta))
+            if n is not None:
+                self.app.pick(n)
 
     def zoom(self, pane: str) -> None:
         if self.app.main is not None:

@@ -14,6 +14,8 @@ from cockpit.bus import EventBus
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.help import HelpScreen
 from cockpit.tui.screens.main import MainScreen
+from cockpit.tui.screens.timeline import TimelineScreen
+from cockpit.tui.widgets.reviewers import ReviewerCard
 from tests.tui.scenes import diff_source, index_of, recorded_events
 
 
@@ -109,3 +111,53 @@ async def test_each_key_shows_its_change_in_the_next_write() -> None:
         await pilot.pause()
         screen, _, _ = writes.first
         assert screen is main
+
+        writes.clear()
+        await pilot.press("t")
+        await pilot.pause()
+        screen, _, _ = writes.first
+        assert isinstance(screen, TimelineScreen)
+
+        writes.clear()
+        timeline = app.screen
+        assert isinstance(timeline, TimelineScreen)
+        original_back = timeline.action_close
+
+        def back() -> None:
+            original_back()
+            writes.handled = True
+
+        timeline.action_close = back  # type: ignore[method-assign]
+        await pilot.press("escape")
+        await pilot.pause()
+        screen, _, _ = writes.first
+        assert screen is main
+        await pilot.press("t")  # installed once: the same screen comes back
+        await pilot.pause()
+        assert app.screen is timeline
+
+
+async def test_switching_prs_reuses_the_reviewer_cards() -> None:
+    """Cards are filled again, not removed and mounted: mounting made a PR switch lay the screen
+    out two or three times after its first frame."""
+    app, bus, upto = _mid_session_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        bus.publish(recorded_events()[:upto])
+        await app.settled()
+        app.pick(2)
+        await app.settled()
+        main = app.main
+        assert isinstance(main, MainScreen)
+        cards = list(main.reviewers.query(ReviewerCard))
+        assert len(cards) == 2
+        names = [c._head.content.plain for c in cards]
+        await pilot.press("j")  # PR 3: no review yet
+        await app.settled()
+        assert app.selected == 3
+        assert list(main.reviewers.query(ReviewerCard)) == cards
+        assert not any(c.display for c in cards)
+        await pilot.press("k")
+        await app.settled()
+        assert list(main.reviewers.query(ReviewerCard)) == cards
+        assert all(c.display for c in cards)
+        assert [c._head.content.plain for c in cards] == names

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -23,6 +22,7 @@ from cockpit.tui.widgets.composer import ComposerPane
 from cockpit.tui.widgets.gate_banner import GateBanner
 from cockpit.tui.widgets.header import SessionHeader, header_variants
 from cockpit.tui.widgets.keys_footer import KeysFooter
+from cockpit.tui.widgets.onepass import Column, Row
 from cockpit.tui.widgets.pr_list import PrList
 from cockpit.tui.widgets.reviewers import ReviewersPane
 from cockpit.tui.widgets.writer import WriterPane, writer_subtitle
@@ -44,15 +44,15 @@ class MainScreen(Screen[None]):
         self.reviewers = ReviewersPane(id="reviewers", classes="pane")
         self.composer = ComposerPane(id="composer", classes="pane")
         self.footer = KeysFooter(id="footer")
-        self.lower = Horizontal(id="lower")
+        self.lower = Row(id="lower")
 
     def compose(self) -> ComposeResult:
         yield self.header
         yield self.banner
-        with Horizontal(id="body"):
+        with Row(id="body"):
             self.pr_list.border_title = "PRs"
             yield self.pr_list
-            with Vertical(id="panes"):
+            with Column(id="panes"):
                 yield self.writer
                 with self.lower:
                     yield self.reviewers

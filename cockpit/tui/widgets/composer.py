@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 
 from cockpit.engine.memory import counts
@@ -20,6 +19,7 @@ from cockpit.state import SessionState
 from cockpit.text import sanitize
 from cockpit.tui.markdown_text import markdown_content
 from cockpit.tui.model import ComposerDoc
+from cockpit.tui.widgets.onepass import Column, Scroll
 from cockpit.tui.widgets.textbox import TextBox
 
 EMPTY = "*Nothing from the composer for this PR yet.*"
@@ -28,11 +28,11 @@ WAITING = "*Waiting for the composer's first words…*"
 SILENT = "*The composer wrote nothing.*"
 
 
-class ComposerPane(Vertical):
+class ComposerPane(Column):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.border_title = "Composer"
-        self.scroll = VerticalScroll(id="composer-scroll", can_focus=True)
+        self.scroll = Scroll(id="composer-scroll", can_focus=True)
         self.text = TextBox(id="composer-md")
         self.source = EMPTY  # the Markdown shown (tests read it)
         self._key = ""

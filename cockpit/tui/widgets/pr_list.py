@@ -94,11 +94,15 @@ class PrList(OptionList):
             return None
         return self._order[min(self.highlighted, len(self._order) - 1)]
 
-    def step(self, delta: int) -> None:
+    def step(self, delta: int) -> int | None:
+        """The PR ``delta`` entries away, highlighted without a message: the caller shows it in
+        the same frame (a message would show the highlight one screen update before the PR)."""
         if not self._order:
-            return
+            return None
         current = self.highlighted if self.highlighted is not None else 0
-        self.highlighted = max(0, min(len(self._order) - 1, current + delta))
+        n = self._order[max(0, min(len(self._order) - 1, current + delta))]
+        self.select_pr(n)
+        return n
 
     @on(OptionList.OptionHighlighted)
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:

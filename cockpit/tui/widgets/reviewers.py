@@ -7,7 +7,6 @@ as a badge with the findings. When reviewers disagree the pane says so above the
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 
 from cockpit.events import VerdictParsed
@@ -17,6 +16,7 @@ from cockpit.text import sanitize
 from cockpit.tui.format import finding_line as _finding
 from cockpit.tui.format import verdict_badge
 from cockpit.tui.model import StreamText
+from cockpit.tui.widgets.onepass import Column, Scroll
 from cockpit.tui.widgets.textbox import TextBox
 
 STREAM_TAIL_LINES = 6
@@ -102,7 +102,7 @@ def history_content(pr: PRState, current: int) -> Content | None:
     return Content.assemble(*parts) if parts else None
 
 
-class ReviewerCard(Vertical):
+class ReviewerCard(Column):
     DEFAULT_CSS = """
     ReviewerCard {
         height: auto;
@@ -139,15 +139,17 @@ class ReviewerCard(Vertical):
         self._body.display = bool(body)
 
 
-class ReviewersPane(Vertical):
+class ReviewersPane(Column):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.border_title = "Reviewers"
-        self._cards: dict[str, ReviewerCard] = {}  # by dispatch id, in the order shown
+        # Cards are kept and reused across PRs (a switch of PR fills them again): mounting and
+        # removing widgets on every `j`/`k` cost extra layout passes after the first frame.
+        self._cards: list[ReviewerCard] = []
 
     def compose(self) -> ComposeResult:
         yield TextBox(id="split-warning")
-        with VerticalScroll(id="reviewer-cards", can_focus=True):
+        with Scroll(id="reviewer-cards", can_focus=True):
             yield TextBox(id="reviewers-empty")
             yield TextBox(id="reviewer-history")
 
@@ -155,23 +157,20 @@ class ReviewersPane(Vertical):
         split = self.query_one("#split-warning", TextBox)
         empty = self.query_one("#reviewers-empty", TextBox)
         history = self.query_one("#reviewer-history", TextBox)
-        box = self.query_one("#reviewer-cards", VerticalScroll)
+        box = self.query_one("#reviewer-cards", Scroll)
         rnd = shown_round(pr) if pr is not None else None
         ids = list(rnd.reviewers) if rnd is not None else []
-        if ids != list(self._cards):
-            for did in [k for k in self._cards if k not in ids]:
-                self._cards.pop(did).remove()
-            new = [did for did in ids if did not in self._cards]
-            for did in new:
-                self._cards[did] = ReviewerCard()
-            if new:
-                box.mount_all([self._cards[did] for did in new], before=history)
-        for did in ids:
-            d = s.dispatches.get(did)
-            if d is None:
-                continue
-            verdict = rnd.verdicts.get(d.name) if rnd is not None else None
-            self._cards[did].show(d, verdict, streams.get(did))
+        shown = [d for d in (s.dispatches.get(did) for did in ids) if d is not None]
+        if len(shown) > len(self._cards):
+            new = [ReviewerCard() for _ in range(len(shown) - len(self._cards))]
+            self._cards += new
+            box.mount_all(new, before=history)
+        for i, card in enumerate(self._cards):
+            if i < len(shown):
+                d = shown[i]
+                verdict = rnd.verdicts.get(d.name) if rnd is not None else None
+                card.show(d, verdict, streams.get(d.id))
+            card.display = i < len(shown)
         if pr is None:
             empty.set(Content.styled("No PR selected.", "$foreground-muted"))
         elif rnd is None:

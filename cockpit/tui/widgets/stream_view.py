@@ -58,7 +58,7 @@ class StreamView(ScrollView, can_focus=True):
         background: $surface;
         color: $foreground;
         overflow-x: hidden;
-        overflow-y: auto;
+        overflow-y: scroll;  /* a scrollbar that comes and goes costs a second layout pass */
         scrollbar-size-vertical: 1;
         padding: 0 1;
         & > .stream--text { color: $foreground; }
@@ -168,7 +168,7 @@ class StreamView(ScrollView, can_focus=True):
         if (
             not self.is_mounted
             or (old.width != size.width and not resized)
-            or (old.height > viewport) != (size.height > viewport)
+            or (self.styles.overflow_y == "auto" and (old.height > viewport) != (size.height > viewport))
         ):
             self.virtual_size = size
             return

@@ -8,10 +8,11 @@ down, so they use this instead.
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widget import Widget
+
+from cockpit.tui.widgets.onepass import OnePass
 
 
-class TextBox(Widget):
+class TextBox(OnePass):
     DEFAULT_CSS = """
     TextBox {
         height: auto;

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
 
 from cockpit.fmt import fmt_count
 from cockpit.state import PRState, SessionState
 from cockpit.tui.format import status_of
 from cockpit.tui.transcript import Transcript
+from cockpit.tui.widgets.onepass import Column
 from cockpit.tui.widgets.stream_view import StreamView
 
 
@@ -26,7 +26,7 @@ def writer_subtitle(s: SessionState, pr: PRState | None) -> str:
     return " · ".join(parts)
 
 
-class WriterPane(Vertical):
+class WriterPane(Column):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.border_title = "Writer"
