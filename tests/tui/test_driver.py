@@ -23,7 +23,7 @@ from cockpit.tui.driver import QuickEscapeDriver, driver_class
 
 ROOT = Path(__file__).resolve().parents[2]
 
-APP = '''
+APP = """
 import sys
 from pathlib import Path
 from textual.app import App
@@ -47,7 +47,7 @@ class Echo(App[None]):
             self.exit()
 
 Echo().run()
-'''
+"""
 
 
 def test_it_replaces_only_the_linux_driver() -> None:
@@ -65,7 +65,9 @@ def test_keys_arrive_whole_through_it_in_a_real_terminal(tmp_path: Path) -> None
     socket = f"cockpit-driver-{os.getpid()}"
 
     def tmux(*args: str) -> str:
-        return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, check=False).stdout
+        return subprocess.run(
+            ["tmux", "-L", socket, *args], capture_output=True, text=True, check=False
+        ).stdout
 
     def wait_for(text: str) -> str:
         screen = ""
@@ -76,12 +78,19 @@ def test_keys_arrive_whole_through_it_in_a_real_terminal(tmp_path: Path) -> None
             time.sleep(0.05)
         raise AssertionError(f"{text!r} never showed; the screen was:\n{screen}")
 
-    env = f"env TERM=xterm-256color ESCDELAY=20 PYTHONPATH={shlex.quote(str(ROOT))}"
+    # COLUMNS / LINES leak in from pytest's environment; the pane's own size must win.
+    env = f"env -u COLUMNS -u LINES TERM=xterm-256color ESCDELAY=20 PYTHONPATH={shlex.quote(str(ROOT))}"
     cmd = f"{env} {shlex.quote(sys.executable)} {shlex.quote(str(script))} {shlex.quote(str(out))}"
     tmux("new-session", "-d", "-s", "t", "-x", "80", "-y", "10", cmd)
     try:
         wait_for("READY")
-        for key, shown in (("Escape", "escape"), ("Up", "up"), ("x", "x"), ("Escape", "escape"), ("Down", "down")):
+        for key, shown in (
+            ("Escape", "escape"),
+            ("Up", "up"),
+            ("x", "x"),
+            ("Escape", "escape"),
+            ("Down", "down"),
+        ):
             tmux("send-keys", "-t", "t", key)
             wait_for(f"GOT {shown}")
             tmux("send-keys", "-t", "t", "z")  # a marker between keys: the next wait cannot match early
