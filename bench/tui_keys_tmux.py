@@ -6,8 +6,10 @@ writer streams --rate lines per second through the real path (recorder → SQLit
 → app). The bench presses each key that changes the screen with ``tmux send-keys`` and polls
 ``tmux capture-pane`` until the change shows; one poll costs a few milliseconds, which the
 floor pays too. The floor is a bare Textual app (a Static and a Footer) answering the same keys
-in the same tmux, measured in the same run. Last, the time from starting ``cockpit demo`` to
-its first frame, against the bare app's first frame.
+in the same tmux, measured in the same run; a second floor is the same app with cockpit's input
+driver (cockpit/tui/driver.py), which delivers a lone escape after ESCDELAY where stock Textual
+waits up to 100 ms, so that closing a dialog can be compared like with like. Last, the time
+from starting ``cockpit demo`` to its first frame, against the bare app's first frame.
 
 Run: python bench/tui_keys_tmux.py [--sizes 160x45,80x24] [--rates 0,2000] [--n 30]
 Targets (issue 15): every key p95 within 20 ms of the floor; closing a dialog median within
@@ -54,6 +56,8 @@ COCKPIT_KEYS: list[tuple[str, str, Check]] = [
     ("k previous PR", "k", lambda s: _header_pr(s) == "2"),
     ("d diff", "d", lambda s: "Files" in s),
     ("escape closes diff", "Escape", lambda s: "Files" not in s),
+    ("t timeline", "t", lambda s: "one lane per PR" in s),
+    ("escape closes timeline", "Escape", lambda s: "one lane per PR" not in s),
 ]
 FLOOR_KEYS: list[tuple[str, str, Check]] = [
     ("1 change text", "1", lambda s: "STATE ONE" in s),
@@ -146,7 +150,8 @@ def report(title: str, results: dict[str, list[float]]) -> None:
 # --- the apps (run inside tmux) ------------------------------------------------------------
 
 
-def serve_floor() -> None:
+def serve_floor(quick_escape: bool = False) -> None:
+    """``quick_escape``: with cockpit's input driver (escape on time, cockpit/tui/driver.py)."""
     from textual.app import App, ComposeResult
     from textual.binding import Binding, BindingType
     from textual.screen import ModalScreen
@@ -174,6 +179,15 @@ def serve_floor() -> None:
 
         def action_dialog(self) -> None:
             self.push_screen(Dialog())
+
+        def get_driver_class(self) -> Any:
+            base = super().get_driver_class()
+            if not quick_escape:
+                return base
+            sys.path.insert(0, str(ROOT))
+            from cockpit.tui.driver import driver_class
+
+            return driver_class(base)
 
     Floor().run()
 
@@ -333,11 +347,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=30, help="presses of each key")
     ap.add_argument("--first-frame-only", action="store_true", help="only the first-frame figures")
     ap.add_argument("--tries", type=int, default=5, help="starts of each command for the first frame")
-    ap.add_argument("--serve", choices=["floor", "cockpit"], help=argparse.SUPPRESS)
+    ap.add_argument("--serve", choices=["floor", "floor-quick-escape", "cockpit"], help=argparse.SUPPRESS)
     ap.add_argument("--rate", type=float, default=0.0, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.serve == "floor":
-        serve_floor()
+    if args.serve in ("floor", "floor-quick-escape"):
+        serve_floor(quick_escape=args.serve == "floor-quick-escape")
         return
     if args.serve == "cockpit":
         serve_cockpit(args.rate)
@@ -353,6 +367,11 @@ def main() -> None:
         floor = run_keys([*me, "--serve", "floor"], lambda s: "STATE START" in s, FLOOR_KEYS, size, args.n)
         if floor:
             report("floor: bare Textual (Static + Footer)", floor)
+        quick = run_keys(
+            [*me, "--serve", "floor-quick-escape"], lambda s: "STATE START" in s, FLOOR_KEYS[2:], size, args.n
+        )
+        if quick:
+            report("floor with cockpit's input driver (escape on time)", quick)
         for rate in (float(r) for r in args.rates.split(",")):
             got = run_keys(
                 [*me, "--serve", "cockpit", "--rate", str(rate)],
