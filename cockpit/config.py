@@ -47,6 +47,9 @@ class ComposerConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     max_tokens: int = 4096
     timeout_s: float = 300.0
     max_retries: int = 2
+    # "text": the decision in sections the prompt names (fewer tokens a call); "tool": the decide
+    # tool, forced (a schema the API checks, at the price of the tool on every call)
+    decide_with: Literal["text", "tool"] = "text"
 
 
 class WriterConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -320,6 +323,8 @@ model = "claude-sonnet-4-6"
 api_key_env = "ANTHROPIC_API_KEY"
 max_tokens = 4096
 timeout_s = 300
+decide_with = "text"            # "text": the decision in named sections; "tool": a forced decide tool
+                                # (its schema, and the API's tool prompt, go with every decide call)
 
 [writer]
 backend = "codex"               # or "command": any CLI that takes the brief

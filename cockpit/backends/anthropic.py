@@ -6,17 +6,19 @@ Why the adapter retries on its own: the SDK retries 408/409/429/5xx/529 and conn
 ``compose`` retries the whole request up to ``stream_retries`` times, with backoff, and says so.
 
 What streams into the ``OutputSink``:
-  - ``text``: the model's prose, delta by delta (the brief, or prose around a tool call);
+  - ``text``: the model's prose, delta by delta (the brief, a decision in sections, or prose
+    around a tool call);
   - ``status`` with ``meta={"tool": name}``: the model started calling a tool;
   - ``text`` with ``meta={"tool": name}``: the tool's input JSON as it streams (the decision
     being written); it is not part of ``ComposeResult.text``;
   - ``status`` with ``meta={"retry": n}``: the stream broke and the request is being retried;
   - ``status`` with ``meta={"stop_reason": "max_tokens"}``: the answer was cut.
 
-The stable prefix (the tool, the system prompt, then the blocks of ``job.context``, least
-changing first) carries a ``cache_control`` breakpoint after the system prompt and after each
-context block, so repeated calls in a session read it from Anthropic's prompt cache, and a
-block that changed (the digest after a PR closed) costs only itself and what follows.
+The stable prefix (the tool when the job has one, the system prompt, then the blocks of
+``job.context``, least changing first) carries a ``cache_control`` breakpoint after the system
+prompt and after each context block, so repeated calls in a session read it from Anthropic's
+prompt cache, and a block that changed (the digest after a PR closed) costs only itself and what
+follows.
 ``Usage.input_tokens`` is the whole prompt (the API's ``input_tokens`` excludes cached tokens,
 so the cache counts are added back). The API key never appears in an error or output.
 """
@@ -194,11 +196,7 @@ class AnthropicComposer:
         if job.system.strip():
             system = {"type": "text", "text": job.system, "cache_control": dict(self.cache_control)}
             params["system"] = [system]
-        if job.purpose == "decide":
-            if job.tool is None:
-                raise DispatchError(
-                    "composer: a decide call came without its tool", hint="this is a cockpit bug"
-                )
+        if job.tool is not None:  # a decide call with decide_with = "tool"; else it answers in text
             tool = job.tool
             params["tools"] = [
                 {"name": tool.name, "description": tool.description, "input_schema": tool.input_schema}

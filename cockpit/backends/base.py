@@ -135,7 +135,7 @@ class ComposeJob:
     system: str
     context: tuple[str, ...]
     request: str
-    tool: Tool | None = None  # for "decide": the decide tool the model should call
+    tool: Tool | None = None  # a decide call with decide_with = "tool": the tool, forced; else text
     max_tokens: int = 4096
 
 

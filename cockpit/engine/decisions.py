@@ -1,8 +1,10 @@
-"""The composer's decision: read from the ``decide`` tool's input, or failing that from prose.
+"""The composer's decision: read from its answer's sections, or from the ``decide`` tool's input.
 
-A model asked to call a tool sometimes answers in text. The text is searched for a JSON
-object with an ``action``, then for ``DECISION: MERGE``-style lines with ``Commit message:`` /
-``Brief:`` sections. When neither works the caller opens a gate and says so; nothing is guessed.
+By default (``decide_with = "text"``) the composer answers in the sections ``prompts.DECIDE_SYSTEM``
+names: ``DECISION:``, ``RATIONALE:``, ``COMMIT MESSAGE:``, ``BRIEF:``, ``DIGEST:``. With
+``decide_with = "tool"`` it calls the decide tool, and a model that answers in text anyway is
+read the same way. Text is searched for a JSON object with an ``action``, then for a decision
+line and the sections. When neither works the caller opens a gate and says so; nothing is guessed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from cockpit.backends.base import ComposeResult, Tool
 from cockpit.engine.jsontext import balanced_objects, fenced_blocks, loads_or_none
 from cockpit.events import Action
 
-# Every rule is said once, here (a brief call's rules are in prompts.BRIEF_SYSTEM). The fields
+# decide_with = "tool": the rules prompts.DECIDE_SYSTEM says as text, said here instead (a test
+# keeps the two the same; a brief call's rules are in prompts.BRIEF_SYSTEM). The fields
 # carry no descriptions and ``action`` is its enum alone: the simulator's estimate (and a real
 # tokenizer, less so) charges each quote and brace of a schema, and the tool goes with every call.
 DECIDE_TOOL = Tool(
@@ -67,6 +70,8 @@ _SECTION = re.compile(
     rf"|^[\s>*#_-]*(?P<name2>{_NAMES})\s*[:=]\s*(?P<inline>.+)$",
     re.IGNORECASE | re.MULTILINE,
 )
+
+_ALIASES = {"reason": "rationale", "fix_brief": "brief"}
 
 
 class DecisionParseError(ValueError):
@@ -160,31 +165,43 @@ def from_text(text: str) -> ParsedDecision:
     sections = _sections(text)
     return ParsedDecision(
         actions[0],
-        sections.get("rationale", sections.get("reason", "")),
+        sections.get("rationale", ""),
         sections.get("commit_message", ""),
-        sections.get("brief", sections.get("fix_brief", "")),
+        sections.get("brief", ""),
         "text",
         sections.get("digest", ""),
     )
 
 
 def _sections(text: str) -> dict[str, str]:
-    """``Name:`` headings (or ``Name: inline text``) and the text under them."""
-    out: dict[str, str] = {}
-    matches = list(_SECTION.finditer(text))
-    for i, m in enumerate(matches):
+    """``Name:`` headings (or ``Name: inline text``) and the text under them, up to the next heading.
+
+    A heading counts the first time its name appears; a later ``Brief:`` line inside a commit
+    message, say, is part of that text. A section's text runs to the next heading (blank lines
+    included: a commit message is a subject, a blank line and a paragraph); the decision line
+    ends a section too.
+    """
+    marks: list[tuple[int, int, str]] = []  # (heading's start, its text's start, name)
+    seen: set[str] = set()
+    for m in _SECTION.finditer(text):
         name = (m.group("name") or m.group("name2") or "").lower().replace(" ", "_")
-        if m.group("inline"):
-            body = m.group("inline")
-            end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-            rest = text[m.end() : end]
-            stop = re.search(r"^\s*$", rest, re.MULTILINE)
-            body += rest[: stop.start()] if stop else rest
-        else:
-            end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-            body = text[m.end() : end]
-        body = body.strip().strip("`").strip()
-        if body and name not in out:
+        name = _ALIASES.get(name, name)
+        if name not in seen:
+            seen.add(name)
+            start = m.start("inline") if m.group("inline") else m.end()
+            opened = text[m.start() : m.start("name2")] if m.group("inline") else ""
+            if "*" in opened or "_" in opened:  # "**Rationale:** text": the closing ** is not text
+                start += len(m.group("inline")) - len(m.group("inline").lstrip("*_ "))
+            marks.append((m.start(), start, name))
+    marks += [(m.start(), m.end(), "") for m in _DECISION_LINE.finditer(text) if normalize_action(m.group(1))]
+    marks.sort()
+    out: dict[str, str] = {}
+    for i, (_, body_start, name) in enumerate(marks):
+        if not name:
+            continue
+        end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
+        body = text[body_start:end].strip().strip("`").strip()
+        if body:
             out[name] = body
     return out
 

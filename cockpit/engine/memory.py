@@ -2,11 +2,12 @@
 
 A long session must not grow the composer's prompt: every call carries the session goal, a
 digest of the session so far (at most ``MAX_DIGEST_WORDS``) and the last ``RECENT_PRS`` closed
-PRs, nothing more. The composer keeps the digest current through the ``decide`` tool's
-``digest`` field; when it gives none (or the PR closed another way than it proposed) cockpit
-writes one itself, deterministically, from the closed PRs. Each new digest is journaled as a
-``digest_updated`` event, and everything here reads only the fold of the journal
-(``SessionState``), so a replay, a resumed session or an export sees the memory the composer saw.
+PRs, nothing more. The composer keeps the digest current in its decision (the ``DIGEST:``
+section, or the decide tool's ``digest`` field); when it gives none (or the PR closed another
+way than it proposed) cockpit writes one itself, deterministically, from the closed PRs. Each
+new digest is journaled as a ``digest_updated`` event, and everything here reads only the fold
+of the journal (``SessionState``), so a replay, a resumed session or an export sees the memory
+the composer saw.
 """
 
 from __future__ import annotations

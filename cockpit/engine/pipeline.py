@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 from cockpit import faults
 from cockpit.backends.base import ComposeJob, ComposeResult, ReviewJob, ReviewResult, WriteJob, WriteResult
@@ -77,6 +77,7 @@ class PrContext(Protocol):
     max_rounds: int
     max_diff_bytes: int
     composer_max_tokens: int
+    decide_with: Literal["text", "tool"]
     commit_uncommitted: bool
 
     def thread(self) -> tuple[str, ...]: ...
@@ -573,6 +574,7 @@ class Pipeline:
             title=pr.title,
             round_no=pr.round,
             task=pr.task,
+            brief=pr.brief,
             writer_note=pr.writer_note,
             diff=diff.text,
             files_changed=n_files,
@@ -676,7 +678,6 @@ class Pipeline:
             round_no=pr.round,
             max_rounds=self.s.max_rounds,
             task=pr.task,
-            brief=pr.brief,
             writer_note=pr.writer_note,
             commits=pr.commits,
             files_changed=files,
@@ -690,10 +691,10 @@ class Pipeline:
             round=pr.round,
             purpose="decide",
             title=pr.title,
-            system=prompts.COMPOSER_SYSTEM,
+            system=prompts.DECIDE_SYSTEM if self.s.decide_with == "text" else prompts.COMPOSER_SYSTEM,
             context=self.s.thread(),
             request=request,
-            tool=DECIDE_TOOL,
+            tool=DECIDE_TOOL if self.s.decide_with == "tool" else None,
             max_tokens=self.s.composer_max_tokens,
         )
         d: Dispatched[ComposeResult] = await self.s.compose(pr, job, "decide")

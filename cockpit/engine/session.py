@@ -143,6 +143,7 @@ class Session:
         self.max_diff_bytes = s.max_diff_bytes
         self.commit_uncommitted = config.writer.commit_uncommitted
         self.composer_max_tokens = config.composer.max_tokens
+        self.decide_with = config.composer.decide_with
         if self._restored is not None:
             self.base_branch = self._restored.base_branch
             self.mode = self._restored.mode

@@ -20,6 +20,7 @@ from cockpit.demo.sim.anthropic import (
     count_input_tokens,
 )
 from cockpit.demo.sim.http import HttpServer, Response
+from cockpit.engine.decisions import from_result
 
 KEY = "sk-ant-composer-secret-4242"
 ENV = "COCKPIT_TEST_ANTHROPIC_KEY"
@@ -358,9 +359,21 @@ async def test_bad_jobs_are_refused(sim: AnthropicSimulator) -> None:
     c = composer(sim)
     with pytest.raises(DispatchError, match="empty request"):
         await c.compose(ComposeJob(1, 1, "brief", "t", "s", (), "  "), Sink())
-    with pytest.raises(DispatchError, match="without its tool"):
-        await c.compose(ComposeJob(1, 1, "decide", "t", "s", (), "PR 1: t"), Sink())
     assert sim.log == []
+
+
+async def test_decide_in_text_sends_no_tool_and_returns_the_text(sim: AnthropicSimulator) -> None:
+    """decide_with = "text" (the default): no tools, no tool_choice; the answer is the decision's sections."""
+    answer = "DECISION: fix\nRATIONALE: No test for an empty name.\nBRIEF: Test the empty name.\n"
+    sim.responder = lambda body: Reply.text(answer, chunk_chars=9)
+    out = Sink()
+    result = await composer(sim).compose(ComposeJob(1, 1, "decide", "t", "s", (), "PR 1: t"), out)
+    (body,) = sim.message_bodies()
+    assert "tools" not in body and "tool_choice" not in body
+    assert (result.text, result.tool_input, result.stop_reason) == (answer, None, "end_turn")
+    assert "".join(o.text for o in out.on("text")) == answer
+    decision = from_result(result)
+    assert (decision.action, decision.brief, decision.parsed_from) == ("fix", "Test the empty name.", "text")
 
 
 # --- the scenario responder, end to end --------------------------------------------------------

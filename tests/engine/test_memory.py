@@ -91,7 +91,6 @@ def decide_prompt(s: Session, n: int) -> str:
         round_no=1,
         max_rounds=3,
         task=LONG,
-        brief="",
         writer_note=LONG,
         commits=[("c" * 40, LONG)],
         files_changed=1,
@@ -99,7 +98,7 @@ def decide_prompt(s: Session, n: int) -> str:
         deletions=0,
         verdicts=[verdict, verdict],
     )
-    return "\n\n".join([prompts.COMPOSER_SYSTEM, *composer_context(s.state), request])
+    return "\n\n".join([prompts.DECIDE_SYSTEM, *composer_context(s.state), request])
 
 
 def test_a_long_session_keeps_the_composer_prompt_under_a_fixed_size() -> None:

@@ -1,7 +1,7 @@
 """The composer's memory is the journal's: replay, a rebuilt session and the export see what it saw.
 
 The demo session runs through the real ``anthropic`` client against the Anthropic simulator (whose
-composer fills the decide tool's digest). Then, from the journal alone: the memory each composer
+composer writes the digest in its decision). Then, from the journal alone: the memory each composer
 call carried is rebuilt from the events before it, byte for byte; the replayed fold ends with the
 same digest; the Markdown export ends with it.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from cockpit.bus import EventBus
@@ -18,7 +19,7 @@ from cockpit.demo import demo_plan
 from cockpit.demo.scenario import builtin_scenario, project_files
 from cockpit.demo.stack import start_sims
 from cockpit.engine.memory import composer_context
-from cockpit.events import DigestUpdated, DispatchStarted, Event
+from cockpit.events import DecisionProposed, DigestUpdated, DispatchFinished, DispatchStarted, Event
 from cockpit.replay import ReplayDriver
 from cockpit.report import markdown
 from cockpit.state import SessionState, fold
@@ -86,3 +87,49 @@ async def test_the_digest_is_rebuilt_from_the_journal_and_reaches_replay_and_exp
     assert "Grow textkit." in memory and "4 PRs closed: 3 merged, 1 abandoned" in memory
     for line in digests[-1].text.splitlines():
         assert f"> {line}" in memory
+
+
+async def demo_run(tmp: Path, decide_with: str) -> tuple[list[Event], list[dict[str, Any]]]:
+    stack = start_sims("builtin:demo", speed=0)
+    try:
+        cfg = stack.config()
+        cfg = msgspec.structs.replace(
+            cfg, composer=msgspec.structs.replace(cfg.composer, decide_with=decide_with)
+        )
+        scenario = builtin_scenario("demo")
+        session, journal = config_session(tmp, cfg, demo_plan(scenario, 4), files=project_files("textkit"))
+        await session.run()
+        return list(journal.read_events(session.id)), stack.anthropic.message_bodies()
+    finally:
+        stack.close()
+
+
+async def test_deciding_in_text_or_with_the_tool_reaches_the_same_decisions_and_text_costs_less(
+    tmp_path: Path,
+) -> None:
+    """``decide_with = "text"`` (the default) and ``"tool"``: the same demo, the same decisions and
+    digests, parsed from text or from the tool's input; text sends no tool and fewer tokens."""
+    runs = {how: await demo_run(tmp_path / how, how) for how in ("text", "tool")}
+
+    def decisions(events: list[Event]) -> list[tuple[Any, ...]]:
+        return [
+            (e.pr, e.round, e.action, e.rationale, e.commit_message, e.brief, e.digest)
+            for e in events
+            if isinstance(e, DecisionProposed)
+        ]
+
+    (text_events, text_bodies), (tool_events, tool_bodies) = runs["text"], runs["tool"]
+    assert decisions(text_events) == decisions(tool_events) and len(decisions(text_events)) == 4
+    assert {e.parsed_from for e in text_events if isinstance(e, DecisionProposed)} == {"text"}
+    assert {e.parsed_from for e in tool_events if isinstance(e, DecisionProposed)} == {"tool"}
+    assert not any("tools" in b for b in text_bodies)
+    assert sum("tools" in b for b in tool_bodies) == 4  # each decide call, and only those
+
+    def composer_tokens(events: list[Event]) -> int:
+        return sum(
+            e.usage.input_tokens + e.usage.output_tokens
+            for e in events
+            if isinstance(e, DispatchFinished) and e.role == "composer"
+        )
+
+    assert composer_tokens(text_events) < composer_tokens(tool_events)

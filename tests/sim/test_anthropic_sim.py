@@ -558,7 +558,7 @@ async def test_scenario_responder_over_the_wire() -> None:
         assert input_of(merge, 1)["commit_message"] == "Add greet()"
         prose = await call(composer_call(2, "Rename the module", 1, decide=True))
         assert prose.stop_reason == "end_turn" and [b.type for b in prose.content] == ["text"]
-        assert "Decision: abandon" in text_of(prose)
+        assert text_of(prose).startswith("DECISION: abandon\n")
         made = await call(composer_call(2, "Rename the module", 1, decide=False))
         assert "Rename util.py to helpers.py." in text_of(made)
         with pytest.raises(anthropic.APIStatusError):  # midstream_once: the first call breaks ...

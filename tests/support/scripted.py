@@ -95,6 +95,15 @@ class ScriptedComposer:
         else:
             action, rationale = script.action, script.rationale
             message, brief = script.commit_message, script.brief
+        if job.tool is None and not (script is not None and script.as_text):  # decide_with = "text"
+            answer = f"DECISION: {action}\nRATIONALE: {rationale}\n"
+            if message:
+                answer += f"COMMIT MESSAGE:\n{message}\n"
+            if brief:
+                answer += f"BRIEF:\n{brief}\n"
+            await self.pacer.stream(out, "text", answer)
+            usage = _usage(script.usage if script else Usage(), prompt, answer)
+            return ComposeResult(answer, usage, stop_reason="end_turn")
         rendered = f"**Decision: {action}**\n\n{rationale}\n"
         if action == "merge" and message:
             rendered += f"\nCommit message:\n\n    {message.replace(chr(10), chr(10) + '    ')}\n"

@@ -1,8 +1,9 @@
 """Who answers the Anthropic simulator: an echo for tests, and the scenario's composer.
 
 ``ScenarioResponder`` answers composer calls from a ``cockpit.demo.scenario.Scenario``: the PR and
-round come from the prompt's markers (``cockpit.demo.scenario.locate``), a call offering the
-``decide`` tool gets the round's decision, any other call gets the PR's brief.
+round come from the prompt's markers (``cockpit.demo.scenario.locate``). A call offering the
+``decide`` tool gets the round's decision as the tool's input; a call whose system prompt asks
+for a ``DECISION:`` section gets it as text in those sections; any other call gets the PR's brief.
 """
 
 from __future__ import annotations
@@ -165,16 +166,27 @@ def markdown_brief(title: str, task: str) -> str:
 
 
 def decision_prose(d: DecisionScript, decision_input: dict[str, Any]) -> str:
-    """A decision written as prose, as a model that ignored the decide tool would.
+    """A decision in the sections the composer's decide prompt asks for (``DECISION:`` first).
 
-    A section of several lines goes under its own heading so it reads (and parses) whole.
+    Also the answer of a model that ignored the decide tool. A section of several lines starts
+    on the line after its heading, so it reads (and parses) whole.
     """
-    parts = [f"Decision: {d.action}"]
-    for key, label in (("rationale", "Rationale"), ("commit_message", "Commit message"), ("brief", "Brief")):
+    parts = [f"DECISION: {d.action}"]
+    for key in ("rationale", "commit_message", "brief", "digest"):
         value = str(decision_input.get(key) or "").strip()
+        label = key.replace("_", " ").upper()
         if value:
-            parts.append(f"{label}:\n\n{value}" if "\n" in value else f"{label}: {value}")
-    return "\n\n".join(parts) + "\n"
+            parts.append(f"{label}:\n{value}" if "\n" in value else f"{label}: {value}")
+    return "\n".join(parts) + "\n"
+
+
+def asks_for_decision(body: dict[str, Any]) -> bool:
+    """A decide call without the tool: its system prompt names the ``DECISION:`` section."""
+    system = body.get("system")
+    blocks = (
+        [system] if isinstance(system, str) else [b.get("text") for b in system or [] if isinstance(b, dict)]
+    )
+    return any(isinstance(t, str) and "\nDECISION: " in t for t in blocks)
 
 
 def _sample_input(schema: Any) -> Any:
@@ -195,7 +207,8 @@ class ScenarioResponder:
 
     The PR is found from the ``PR <n>: <title>`` line of the last user message (by exact title,
     else by number), the round from ``Round <r>``. With the ``decide`` tool offered the round's
-    ``DecisionScript`` answers; without it the PR's brief does. Unknown PRs get a generic brief
+    ``DecisionScript`` answers (as text when the system prompt asks for sections, or when the
+    script says ``as_text``); otherwise the PR's brief does. Unknown PRs get a generic brief
     or a merge. Pacing comes from the scenario, divided by ``speed`` (0 = no pauses).
     """
 
@@ -225,7 +238,8 @@ class ScenarioResponder:
         if decide is None and choice.get("type") in ("tool", "any") and tools:
             forced = next((t for t in tools if t.get("name") == choice.get("name")), tools[0])
             return Reply.tool(str(forced["name"]), _sample_input(forced.get("input_schema")) or {}, **pace)
-        if decide is None:
+        in_text = decide is None and asks_for_decision(body)
+        if decide is None and not in_text:
             return Reply.text(self._brief(pr, title or "The task", prompt, round_no), **pace)
         d = (
             pr.round_script(round_no).decision
@@ -244,7 +258,7 @@ class ScenarioResponder:
             decision_input["digest"] = simulated_digest(
                 memory, number, d.action, str(decision_input["rationale"])
             )
-        if d.as_text:
+        if d.as_text or in_text:
             return Reply.text(decision_prose(d, decision_input), fault=fault, **pace)
         preface = ""
         if choice.get("type", "auto") == "auto":
