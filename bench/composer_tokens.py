@@ -3,10 +3,11 @@
 Runs real sessions through the production adapters and the simulators (the composer's tokens are
 counted by the Anthropic simulator from the requests actually sent). Invariant 3 says the
 composer never reads a diff, so its tokens must stay flat as the diff grows.
-``--parts`` also prints, for each composer call of the demo, its prompt's parts (the tool, the
-system prompt, each memory block, the request) with the simulator's token count of each, and
-the call's output tokens: where the tokens go.
-Run: python bench/composer_tokens.py [--parts]
+``--decide-with tool`` runs the decide calls with the forced decide tool instead of the default
+text sections, for comparison. ``--parts`` also prints, for each composer call of the demo, its
+prompt's parts (the tool, the system prompt, each memory block, the request) with the
+simulator's token count of each, and the call's output tokens: where the tokens go.
+Run: python bench/composer_tokens.py [--parts] [--decide-with text|tool]
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import json
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from cockpit.backends.factory import build_backends
 from cockpit.demo import demo_plan, make_repo
@@ -37,12 +40,16 @@ async def run(
     plan: list[PlanItem],
     files: dict[str, str],
     calls: list[tuple[dict[str, Any], int]] | None = None,
+    decide_with: str = "text",
 ) -> dict[int, tuple[int, int, int]]:
     """Per PR: (composer input tokens, composer output tokens, composer calls). ``calls``, when
     given, receives each composer request body the simulator got with the call's output tokens."""
     stack = start_sims(scenario_ref, speed=0)
     try:
         cfg = stack.config()
+        cfg = msgspec.structs.replace(
+            cfg, composer=msgspec.structs.replace(cfg.composer, decide_with=decide_with)
+        )
         repo = make_repo(tmp / "repo", files)
         journal = Journal(tmp / "j.sqlite3")
         session = Session(
@@ -111,17 +118,27 @@ def print_parts(calls: list[tuple[dict[str, Any], int]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--parts", action="store_true", help="print each demo call's prompt parts")
+    parser.add_argument(
+        "--decide-with",
+        choices=("text", "tool"),
+        default="text",
+        help="how decide calls answer (default text)",
+    )
     args = parser.parse_args()
     demo = builtin_scenario("demo")
     calls: list[tuple[dict[str, Any], int]] = []
     with tempfile.TemporaryDirectory() as d:
         per_pr = asyncio.run(
-            run(Path(d), "builtin:demo", demo_plan(demo, 4), project_files("textkit"), calls)
+            run(
+                Path(d), "builtin:demo", demo_plan(demo, 4), project_files("textkit"), calls, args.decide_with
+            )
         )
     if args.parts:
-        print("demo scenario, each composer call's prompt parts (simulator's token counts):")
+        print(f"demo scenario, decide_with = {args.decide_with!r}: each composer call's prompt parts:")
         print_parts(calls)
-    print("demo scenario, composer tokens per PR (whole prompts, cached part included):")
+    print(
+        f"demo scenario, decide_with = {args.decide_with!r}: composer tokens per PR (cached part included):"
+    )
     for n, (tokens, output, calls) in sorted(per_pr.items()):
         title = demo.pr[n - 1].title
         both = tokens + output
@@ -142,6 +159,7 @@ def main() -> None:
                     str(scen),
                     [PlanItem("Add the data table", "Add data.py.")],
                     {"README.md": "# data\n"},
+                    decide_with=args.decide_with,
                 )
             )
         tokens, _, calls = got[1]
