@@ -200,10 +200,20 @@ def _sections(text: str) -> dict[str, str]:
         if not name:
             continue
         end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
-        body = text[body_start:end].strip().strip("`").strip()
+        body = _unfence(text[body_start:end].strip())
         if body:
             out[name] = body
     return out
+
+
+_FENCED = re.compile(r"^(`{3,})[\w+-]*\n(?P<body>.*)\n\1$", re.DOTALL)
+
+
+def _unfence(body: str) -> str:
+    """A section written as a fenced block (a commit message, say) is its inside; stray backticks
+    around one line are dropped."""
+    m = _FENCED.match(body)
+    return m.group("body").strip() if m else body.strip("`").strip()
 
 
 def _str(value: Any) -> str:

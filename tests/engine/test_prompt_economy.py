@@ -75,6 +75,13 @@ def test_an_answer_in_the_sections_the_prompt_names_parses_whole() -> None:
     assert d.digest == "Merged 2 PRs; keep the API."
     fix = from_text("DECISION: fix\nRATIONALE: r\nBRIEF:\n1. Split long words.\n- Action: add a test\n")
     assert fix.brief == "1. Split long words.\n- Action: add a test"
+    # as a chat model likes to write it: bold headings, blank lines, a fenced commit message
+    styled = from_text(
+        "**DECISION:** merge\n\n**RATIONALE:** Both approve.\n\n**COMMIT MESSAGE:**\n```text\n"
+        "Add wrap()\n\nGreedy wrapping.\n```\n\n**DIGEST:** Merged 2 PRs.\n"
+    )
+    assert (styled.action, styled.rationale, styled.digest) == ("merge", "Both approve.", "Merged 2 PRs.")
+    assert styled.commit_message == "Add wrap()\n\nGreedy wrapping."
 
 
 def test_a_recent_pr_names_its_title_once() -> None:
