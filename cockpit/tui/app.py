@@ -35,6 +35,7 @@ from cockpit.events import CommitSeen, Event, FileStat, GateOpened, HumanDecisio
 from cockpit.fmt import fmt_count
 from cockpit.git.model import Diff
 from cockpit.state import PRState, SessionState
+from cockpit.tui import strips
 from cockpit.tui.actions import ACTIONS, Action, effective_key, key_display, keymap_from_config
 from cockpit.tui.collector import IdleCollector
 from cockpit.tui.commands import Commands
@@ -99,6 +100,7 @@ class CockpitApp(App[int]):
         self.gates = GateTargets(self.countdown, lambda: self.clock(), gate_settle_s)
         self.signals = StopSignals(self._stop_signal, self.exit)
         self.collector = IdleCollector()
+        strips.install()  # no self-referencing strips: garbage a full collection must find
         self.follow = follow
         self.selected: int | None = None
         # "attached to pid N on host H": another process owns the session; leaving never stops it.

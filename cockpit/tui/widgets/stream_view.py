@@ -17,7 +17,6 @@ from itertools import islice
 from typing import ClassVar
 
 from rich.style import Style
-from textual.cache import LRUCache
 from textual.content import Content
 from textual.css.styles import RulesMap
 from textual.geometry import Region, Size
@@ -25,6 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.visual import Visual
 
+from cockpit.tui.lru import Lru
 from cockpit.tui.transcript import Transcript
 
 EXACT_TAIL = 300  # lines measured exactly at once when a transcript is shown
@@ -100,7 +100,7 @@ class StreamView(ScrollView, can_focus=True):
         self._exact_from = 0  # _counts[i] is measured for i >= _exact_from, estimated below
         self._width = 0
         self._version = -1
-        self._strips: LRUCache[int, list[Strip]] = LRUCache(STRIP_CACHE)
+        self._strips: Lru[int, list[Strip]] = Lru(STRIP_CACHE)  # no cycles when cleared (tui/lru.py)
         self._refining = False
         self._style: Style | None = None  # the widget's rich style, per render pass
         self._rules: RulesMap | None = None  # the style rules wrapping depends on, until they change
