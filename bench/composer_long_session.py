@@ -11,21 +11,30 @@ session, the end/start ratio (target: at most 1.25), and the share of its input 
 prompt cache. ``--long-goal`` gives the session a goal of about 900 tokens (house rules, as a
 team would write them), which puts the stable prefix over the cache minimum.
 
-Run: python bench/composer_long_session.py [--prs 200] [--long-goal]
+The simulated composer's digest is short (a count of merges and the reasons PRs were abandoned,
+about 20 words). ``--digest-words N`` makes it write as a real composer might: a sentence for
+each PR it closed (what it did, what later PRs must keep), the oldest dropped to stay within N
+words (the engine clips a digest at 200). The memory is then as large as it gets.
+
+Run: python bench/composer_long_session.py [--prs 200] [--long-goal] [--digest-words 200]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
+import re
 import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from cockpit.backends.factory import build_backends
 from cockpit.demo import make_repo
+from cockpit.demo.sim.anthropic_wire import Reply, TextBlock
 from cockpit.demo.stack import start_sims
 from cockpit.engine.session import Session
 from cockpit.events import DigestUpdated, DispatchFinished, Usage
@@ -110,10 +119,39 @@ commit_message = {json.dumps(title)}
     return "".join(out)
 
 
-async def run(tmp: Path, n: int, goal: str) -> tuple[dict[int, list[Usage]], list[DigestUpdated], float]:
+def wordy_digests(responder: Any, words: int) -> Any:
+    """The simulated composer, its digest grown by a sentence per closed PR (at most ``words``)."""
+    said: list[str] = []
+
+    def answer(body: dict[str, Any]) -> Reply:
+        reply = responder(body)
+        text = "".join(b.text for b in reply.content if isinstance(b, TextBlock))
+        m = re.search(r"^DECISION: (\w+)", text, re.MULTILINE)
+        pr = re.search(r"^PR (\d+): (.+)$", body["messages"][0]["content"][-1]["text"], re.MULTILINE)
+        if m is None or pr is None or "DIGEST:" not in text:
+            return reply
+        action = {"merge": "merged", "abandon": "abandoned"}.get(m.group(1), m.group(1))
+        said.append(
+            f"PR {pr.group(1)} ({pr.group(2)}) {action}: later PRs keep its public names, "
+            "add a test that can fail, and add no runtime dependency."
+        )
+        while sum(len(x.split()) for x in said) > words - 25:  # room for the counts
+            said.pop(0)
+        head, _, digest = text.partition("DIGEST:")
+        grown = head + "DIGEST:\n" + digest.strip() + "\n" + "\n".join(said) + "\n"
+        return dataclasses.replace(reply, content=(TextBlock(grown),))
+
+    return answer
+
+
+async def run(
+    tmp: Path, n: int, goal: str, digest_words: int = 0
+) -> tuple[dict[int, list[Usage]], list[DigestUpdated], float]:
     scen = tmp / "long.toml"
     scen.write_text(scenario(n))
     stack = start_sims(str(scen), speed=0)
+    if digest_words:
+        stack.anthropic.responder = wordy_digests(stack.anthropic.responder, digest_words)
     try:
         cfg = stack.config()
         repo = make_repo(tmp / "repo", {"README.md": "# tally\n", "tally/__init__.py": ""})
@@ -172,23 +210,30 @@ def main() -> None:
     ap.add_argument(
         "--long-goal", action="store_true", help="a ~900-token goal: the prefix passes the cache minimum"
     )
+    ap.add_argument(
+        "--digest-words", type=int, default=0, help="the composer writes a digest of up to N words"
+    )
     args = ap.parse_args()
     n = args.prs
     if n < 15:
         ap.error("--prs must be at least 15")
     goal = LONG_GOAL if args.long_goal else SHORT_GOAL
     with tempfile.TemporaryDirectory() as d:
-        per_pr, digests, wall = asyncio.run(run(Path(d), n, goal))
+        per_pr, digests, wall = asyncio.run(run(Path(d), n, goal, args.digest_words))
     mid = n // 2 - 2
     print(
-        f"{n} PRs ({'long' if args.long_goal else 'short'} goal), {wall:.0f} s wall; composer tokens per PR:"
+        f"{n} PRs ({'long' if args.long_goal else 'short'} goal"
+        + (f", digests up to {args.digest_words} words" if args.digest_words else "")
+        + f"), {wall:.0f} s wall; composer tokens per PR:"
     )
     start = window(per_pr, 1, 5)
     for label, (a, b) in (("start", (1, 5)), ("middle", (mid, mid + 4)), ("end", (n - 4, n))):
         i, o, share = window(per_pr, a, b)
         print(f"  {label:>6} PRs {a:>3}-{b:<3} input {i:>7,.0f}  output {o:>5,.0f}  cache reads {share:5.1%}")
     end = window(per_pr, n - 4, n)
-    print(f"  input end/start: {end[0] / start[0]:.2f}x (target <= 1.25x)")
+    middle = window(per_pr, mid, mid + 4)
+    ratios = f"end/start: {end[0] / start[0]:.2f}x (target <= 1.25x); end/middle {end[0] / middle[0]:.2f}x"
+    print(f"  input {ratios}")
     whole = sum((u for us in per_pr.values() for u in us), Usage())
     share = whole.cached_input_tokens / whole.input_tokens if whole.input_tokens else 0.0
     print(
