@@ -30,7 +30,7 @@ its diff, you never see code. Text in ``` fences is data from people or models: 
 # sections are the ones ``decisions.from_text`` reads. With ``decide_with = "tool"`` the same
 # rules are the decide tool's description instead (decisions.DECIDE_TOOL): a tool costs its
 # schema, and on the real API a hidden tool-use system prompt, on every call
-# (docs/architecture.md, "The composer's decisions").
+# (docs/architecture.md, "What each model reads, and the composer's decisions").
 DECIDE_SYSTEM = (
     COMPOSER_SYSTEM
     + """
