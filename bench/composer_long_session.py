@@ -34,6 +34,7 @@ from typing import Any
 
 from cockpit.backends.factory import build_backends
 from cockpit.demo import make_repo
+from cockpit.demo.sim.anthropic_responders import request_text
 from cockpit.demo.sim.anthropic_wire import Reply, TextBlock
 from cockpit.demo.stack import start_sims
 from cockpit.engine.session import Session
@@ -127,7 +128,7 @@ def wordy_digests(responder: Any, words: int) -> Any:
         reply = responder(body)
         text = "".join(b.text for b in reply.content if isinstance(b, TextBlock))
         m = re.search(r"^DECISION: (\w+)", text, re.MULTILINE)
-        pr = re.search(r"^PR (\d+): (.+)$", body["messages"][0]["content"][-1]["text"], re.MULTILINE)
+        pr = re.search(r"^PR (\d+): (.+)$", request_text(body), re.MULTILINE)
         if m is None or pr is None or "DIGEST:" not in text:
             return reply
         action = {"merge": "merged", "abandon": "abandoned"}.get(m.group(1), m.group(1))

@@ -23,33 +23,29 @@ def echo_responder(body: dict[str, Any]) -> Reply:
     return Reply.text(f"You said: {last_user_text(body)[:200]}")
 
 
-def last_user_text(body: dict[str, Any]) -> str:
-    """The text of the last user message (its text blocks joined)."""
+def _user_texts(body: dict[str, Any]) -> list[str]:
+    """The text blocks of the last user message (a string content is one block)."""
     for msg in reversed(body.get("messages") or []):
         if isinstance(msg, dict) and msg.get("role") == "user":
             content = msg.get("content")
             if isinstance(content, str):
-                return content
+                return [content]
             if isinstance(content, list):
-                return "\n\n".join(
+                return [
                     str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text"
-                )
-    return ""
+                ]
+    return []
+
+
+def last_user_text(body: dict[str, Any]) -> str:
+    """The text of the last user message (its text blocks joined)."""
+    return "\n\n".join(_user_texts(body))
 
 
 def request_text(body: dict[str, Any]) -> str:
     """The last text block of the last user message: the request itself, after the memory."""
-    for msg in reversed(body.get("messages") or []):
-        if isinstance(msg, dict) and msg.get("role") == "user":
-            content = msg.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):
-                texts = [
-                    str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text"
-                ]
-                return texts[-1] if texts else ""
-    return ""
+    texts = _user_texts(body)
+    return texts[-1] if texts else ""
 
 
 _FENCE = re.compile(r"^(`{3,})[^\n`]*\n(.*?)\n\1$", re.MULTILINE | re.DOTALL)
