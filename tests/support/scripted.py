@@ -30,6 +30,7 @@ from cockpit.backends.base import (
 )
 from cockpit.config import ComposerConfig, Config, ReviewerConfig, WriterConfig
 from cockpit.demo.scenario import PatchError, Scenario, WriterScript, apply_patches, edited_paths
+from cockpit.demo.sim.anthropic_responders import decision_prose
 from cockpit.events import Usage
 from cockpit.tokens import estimate_tokens
 
@@ -95,12 +96,13 @@ class ScriptedComposer:
         else:
             action, rationale = script.action, script.rationale
             message, brief = script.commit_message, script.brief
+        tool_input = {"action": action, "rationale": rationale}
+        if message:
+            tool_input["commit_message"] = message
+        if brief:
+            tool_input["brief"] = brief
         if job.tool is None and not (script is not None and script.as_text):  # decide_with = "text"
-            answer = f"DECISION: {action}\nRATIONALE: {rationale}\n"
-            if message:
-                answer += f"COMMIT MESSAGE:\n{message}\n"
-            if brief:
-                answer += f"BRIEF:\n{brief}\n"
+            answer = decision_prose(action, tool_input)  # the sections the prompt asks for
             await self.pacer.stream(out, "text", answer)
             usage = _usage(script.usage if script else Usage(), prompt, answer)
             return ComposeResult(answer, usage, stop_reason="end_turn")
@@ -110,11 +112,6 @@ class ScriptedComposer:
         if action == "fix" and brief:
             rendered += f"\nBrief:\n\n{brief}\n"
         await self.pacer.stream(out, "text", rendered)
-        tool_input = {"action": action, "rationale": rationale}
-        if message:
-            tool_input["commit_message"] = message
-        if brief:
-            tool_input["brief"] = brief
         usage = _usage(script.usage if script else Usage(), prompt, json.dumps(tool_input))
         if script is not None and script.as_text:
             return ComposeResult(

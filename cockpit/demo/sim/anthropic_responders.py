@@ -9,6 +9,7 @@ for a ``DECISION:`` section gets it as text in those sections; any other call ge
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from cockpit.demo.scenario import PR_LINE, ROUND_LINE, DecisionScript, Pacing, PrScript, Scenario, locate
@@ -161,15 +162,15 @@ def markdown_brief(title: str, task: str) -> str:
     )
 
 
-def decision_prose(d: DecisionScript, decision_input: dict[str, Any]) -> str:
+def decision_prose(action: str, fields: Mapping[str, Any]) -> str:
     """A decision in the sections the composer's decide prompt asks for (``DECISION:`` first).
 
     Also the answer of a model that ignored the decide tool. A section of several lines starts
     on the line after its heading, so it reads (and parses) whole.
     """
-    parts = [f"DECISION: {d.action}"]
+    parts = [f"DECISION: {action}"]
     for key in ("rationale", "commit_message", "brief", "digest"):
-        value = str(decision_input.get(key) or "").strip()
+        value = str(fields.get(key) or "").strip()
         label = key.replace("_", " ").upper()
         if value:
             parts.append(f"{label}:\n{value}" if "\n" in value else f"{label}: {value}")
@@ -255,7 +256,7 @@ class ScenarioResponder:
                 memory, number, d.action, str(decision_input["rationale"])
             )
         if d.as_text or in_text:
-            return Reply.text(decision_prose(d, decision_input), fault=fault, **pace)
+            return Reply.text(decision_prose(d.action, decision_input), fault=fault, **pace)
         preface = ""
         if choice.get("type", "auto") == "auto":
             preface = {
