@@ -17,9 +17,7 @@ import asyncio
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
-
-import msgspec
+from typing import Any, Literal
 
 from cockpit.backends.factory import build_backends
 from cockpit.demo import demo_plan, make_repo
@@ -40,16 +38,13 @@ async def run(
     plan: list[PlanItem],
     files: dict[str, str],
     calls: list[tuple[dict[str, Any], int]] | None = None,
-    decide_with: str = "text",
+    decide_with: Literal["text", "tool"] = "text",
 ) -> dict[int, tuple[int, int, int]]:
     """Per PR: (composer input tokens, composer output tokens, composer calls). ``calls``, when
     given, receives each composer request body the simulator got with the call's output tokens."""
     stack = start_sims(scenario_ref, speed=0)
     try:
-        cfg = stack.config()
-        cfg = msgspec.structs.replace(
-            cfg, composer=msgspec.structs.replace(cfg.composer, decide_with=decide_with)
-        )
+        cfg = stack.config(decide_with=decide_with)
         repo = make_repo(tmp / "repo", files)
         journal = Journal(tmp / "j.sqlite3")
         session = Session(

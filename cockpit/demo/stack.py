@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
@@ -67,13 +68,19 @@ class SimStack:
         *,
         timeouts_s: float | None = None,
         codex_home: Path | None = None,
+        decide_with: Literal["text", "tool"] = "text",
     ) -> Config:
         """A config whose composer, writer and reviewers are the real adapters, aimed at the sims.
 
         ``codex_home``: where the codex-compatible CLI keeps its threads (default: a temp dir).
+        ``decide_with``: how the composer answers a decide call (``[composer] decide_with``).
         """
         composer = ComposerConfig(
-            backend="anthropic", model=COMPOSER_MODEL, base_url=self.anthropic.url, api_key_env=SIM_KEY_ENV
+            backend="anthropic",
+            model=COMPOSER_MODEL,
+            base_url=self.anthropic.url,
+            api_key_env=SIM_KEY_ENV,
+            decide_with=decide_with,
         )
         writer = WriterConfig(
             backend="codex",

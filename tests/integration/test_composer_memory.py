@@ -9,9 +9,8 @@ same digest; the Markdown export ends with it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import msgspec
 import pytest
 
 from cockpit.bus import EventBus
@@ -19,7 +18,9 @@ from cockpit.demo import demo_plan
 from cockpit.demo.scenario import builtin_scenario, project_files
 from cockpit.demo.stack import start_sims
 from cockpit.engine.memory import composer_context
+from cockpit.engine.session import Session
 from cockpit.events import DecisionProposed, DigestUpdated, DispatchFinished, DispatchStarted, Event
+from cockpit.journal import Journal
 from cockpit.replay import ReplayDriver
 from cockpit.report import markdown
 from cockpit.state import SessionState, fold
@@ -34,21 +35,27 @@ def context_of(body: dict[str, Any]) -> tuple[str, ...]:
     return tuple(b["text"] for b in msg["content"][:-1])
 
 
-async def test_the_digest_is_rebuilt_from_the_journal_and_reaches_replay_and_export(tmp_path: Path) -> None:
-    scenario = builtin_scenario("demo")
+async def demo_run(
+    tmp: Path, decide_with: Literal["text", "tool"] = "text", goal: str = ""
+) -> tuple[Session, Journal, list[dict[str, Any]]]:
+    """The demo's 4 PRs through the real clients and the simulators; the composer's request bodies."""
     stack = start_sims("builtin:demo", speed=0)
     try:
         session, journal = config_session(
-            tmp_path,
-            stack.config(),
-            demo_plan(scenario, 4),
+            tmp,
+            stack.config(decide_with=decide_with),
+            demo_plan(builtin_scenario("demo"), 4),
             files=project_files("textkit"),
-            goal="Grow textkit.",
+            goal=goal,
         )
         await session.run()
-        bodies = stack.anthropic.message_bodies()
+        return session, journal, stack.anthropic.message_bodies()
     finally:
         stack.close()
+
+
+async def test_the_digest_is_rebuilt_from_the_journal_and_reaches_replay_and_export(tmp_path: Path) -> None:
+    session, journal, bodies = await demo_run(tmp_path, goal="Grow textkit.")
     events = list(journal.read_events(session.id))
     digests = [e for e in events if isinstance(e, DigestUpdated)]
     assert [d.pr for d in digests] == [1, 2, 3, 4]  # one after each close, solo PR 4 included
@@ -89,27 +96,15 @@ async def test_the_digest_is_rebuilt_from_the_journal_and_reaches_replay_and_exp
         assert f"> {line}" in memory
 
 
-async def demo_run(tmp: Path, decide_with: str) -> tuple[list[Event], list[dict[str, Any]]]:
-    stack = start_sims("builtin:demo", speed=0)
-    try:
-        cfg = stack.config()
-        cfg = msgspec.structs.replace(
-            cfg, composer=msgspec.structs.replace(cfg.composer, decide_with=decide_with)
-        )
-        scenario = builtin_scenario("demo")
-        session, journal = config_session(tmp, cfg, demo_plan(scenario, 4), files=project_files("textkit"))
-        await session.run()
-        return list(journal.read_events(session.id)), stack.anthropic.message_bodies()
-    finally:
-        stack.close()
-
-
 async def test_deciding_in_text_or_with_the_tool_reaches_the_same_decisions_and_text_costs_less(
     tmp_path: Path,
 ) -> None:
     """``decide_with = "text"`` (the default) and ``"tool"``: the same demo, the same decisions and
     digests, parsed from text or from the tool's input; text sends no tool and fewer tokens."""
-    runs = {how: await demo_run(tmp_path / how, how) for how in ("text", "tool")}
+    runs = {}
+    for how in ("text", "tool"):
+        session, journal, bodies = await demo_run(tmp_path / how, how)
+        runs[how] = (list(journal.read_events(session.id)), bodies)
 
     def decisions(events: list[Event]) -> list[tuple[Any, ...]]:
         return [
