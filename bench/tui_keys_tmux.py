@@ -197,18 +197,12 @@ def serve_cockpit(rate: float) -> None:
     from cockpit.backends.base import Output
     from cockpit.bus import EventBus
     from cockpit.engine.recorder import Recorder
-    from cockpit.events import DispatchStarted
     from cockpit.journal import Journal
     from cockpit.tui.app import CockpitApp
-    from tests.tui.scenes import diff_source, index_of, recorded_events
+    from tests.tui.scenes import diff_source, mid_session, mid_session_writer, recorded_events
 
-    upto = index_of("dispatch_started", pr=2, round=2, role="writer") + 12
-    events = recorded_events()[:upto]
-    writer = next(
-        e
-        for e in events
-        if isinstance(e, DispatchStarted) and e.pr == 2 and e.round == 2 and e.role == "writer"
-    )
+    events = recorded_events()[: mid_session()]
+    writer = mid_session_writer()
     last_t = events[-1].t
     t_start = time.time()
     tmp = tempfile.mkdtemp(prefix="cockpit-bench-")

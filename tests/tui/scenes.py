@@ -17,7 +17,7 @@ from pathlib import Path
 from cockpit.bus import EventBus
 from cockpit.demo.stack import DEMO_PRICING
 from cockpit.engine.controls import SessionControls
-from cockpit.events import AnyEvent, FileStat, decode
+from cockpit.events import AnyEvent, DispatchStarted, FileStat, decode
 from cockpit.git.model import Diff
 from cockpit.tui.app import CockpitApp
 
@@ -77,13 +77,28 @@ def _gate_split() -> int:
     return index_of("gate_opened", gate="g5") + 1
 
 
-def _mid_session() -> int:
-    start = index_of("dispatch_started", pr=2, round=2, role="writer")
-    return start + 12
+def mid_session_writer() -> DispatchStarted:
+    """PR 2's fix-round writer: the dispatch that streams at mid-session."""
+    ev = recorded_events()[index_of("dispatch_started", pr=2, round=2, role="writer")]
+    assert isinstance(ev, DispatchStarted)
+    return ev
+
+
+def mid_session() -> int:
+    """How many events make mid-session: the fix-round writer 12 events into its stream."""
+    return index_of("dispatch_started", pr=2, round=2, role="writer") + 12
+
+
+def mid_session_app() -> tuple[CockpitApp, EventBus, int]:
+    """An app for the mid-session events (not yet published), its clock at the last of them."""
+    upto = mid_session()
+    t = recorded_events()[upto - 1].t
+    bus = EventBus()
+    return CockpitApp(bus=bus, clock=lambda: t, diff_source=diff_source, follow=False), bus, upto
 
 
 def scenes() -> dict[str, Scene]:
-    gate, mid = _gate_split(), _mid_session()
+    gate, mid = _gate_split(), mid_session()
     out = [
         Scene(
             "mid-session", mid, description="PR 2's fix round streaming; round 1's split verdicts beside it"

@@ -12,23 +12,15 @@ from __future__ import annotations
 import gc
 from collections import Counter
 
-from cockpit.bus import EventBus
-from cockpit.events import DispatchOutput, DispatchStarted
-from cockpit.tui.app import CockpitApp
-from tests.tui.scenes import diff_source, index_of, recorded_events
+from cockpit.events import DispatchOutput
+from tests.tui.scenes import mid_session_app, mid_session_writer, recorded_events
 
 
 async def test_switching_prs_while_a_writer_streams_leaves_no_cyclic_strips() -> None:
-    upto = index_of("dispatch_started", pr=2, round=2, role="writer") + 12
+    app, bus, upto = mid_session_app()
     events = recorded_events()[:upto]
-    writer = next(
-        e
-        for e in events
-        if isinstance(e, DispatchStarted) and e.pr == 2 and e.round == 2 and e.role == "writer"
-    )
+    writer = mid_session_writer()
     t = events[-1].t
-    bus = EventBus()
-    app = CockpitApp(bus=bus, clock=lambda: t, diff_source=diff_source, follow=False)
     n = 0
 
     def stream(lines: int) -> None:

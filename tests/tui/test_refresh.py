@@ -10,20 +10,12 @@ from typing import Any
 
 from textual.screen import Screen
 
-from cockpit.bus import EventBus
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.help import HelpScreen
 from cockpit.tui.screens.main import MainScreen
 from cockpit.tui.screens.timeline import TimelineScreen
 from cockpit.tui.widgets.reviewers import ReviewerCard
-from tests.tui.scenes import diff_source, index_of, recorded_events
-
-
-def _mid_session_app() -> tuple[CockpitApp, EventBus, int]:
-    upto = index_of("dispatch_started", pr=2, round=2, role="writer") + 12
-    t = recorded_events()[upto - 1].t
-    bus = EventBus()
-    return CockpitApp(bus=bus, clock=lambda: t, diff_source=diff_source, follow=False), bus, upto
+from tests.tui.scenes import mid_session_app, recorded_events
 
 
 class Writes:
@@ -72,7 +64,7 @@ class Writes:
 
 
 async def test_each_key_shows_its_change_in_the_next_write() -> None:
-    app, bus, upto = _mid_session_app()
+    app, bus, upto = mid_session_app()
     async with app.run_test(size=(160, 45)) as pilot:
         bus.publish(recorded_events()[:upto])
         await app.settled()
@@ -101,35 +93,25 @@ async def test_each_key_shows_its_change_in_the_next_write() -> None:
         _, _, composer = writes.first
         assert app.selected == 3 and composer != composer_before  # PR 3's brief, in the same write
 
-        writes.clear()
-        await pilot.press("question_mark")
-        await pilot.pause()
-        screen, _, _ = writes.first
-        assert isinstance(screen, HelpScreen)
+        async def opens_and_escape_closes(key: str, kind: type[Screen[Any]]) -> Screen[Any]:
+            """``key`` shows a ``kind`` screen in the next write, escape shows main in the next."""
+            writes.clear()
+            await pilot.press(key)
+            await pilot.pause()
+            screen, _, _ = writes.first
+            assert isinstance(screen, kind)
+            writes.clear()
+            dialog = app.screen
+            assert isinstance(dialog, kind)
+            writes.count_close(dialog)
+            await pilot.press("escape")
+            await pilot.pause()
+            screen, _, _ = writes.first
+            assert screen is main
+            return dialog
 
-        writes.clear()
-        help_screen = app.screen
-        assert isinstance(help_screen, HelpScreen)
-        writes.count_close(help_screen)
-        await pilot.press("escape")
-        await pilot.pause()
-        screen, _, _ = writes.first
-        assert screen is main
-
-        writes.clear()
-        await pilot.press("t")
-        await pilot.pause()
-        screen, _, _ = writes.first
-        assert isinstance(screen, TimelineScreen)
-
-        writes.clear()
-        timeline = app.screen
-        assert isinstance(timeline, TimelineScreen)
-        writes.count_close(timeline)
-        await pilot.press("escape")
-        await pilot.pause()
-        screen, _, _ = writes.first
-        assert screen is main
+        await opens_and_escape_closes("question_mark", HelpScreen)
+        timeline = await opens_and_escape_closes("t", TimelineScreen)
         await pilot.press("t")  # installed once: the same screen comes back
         await pilot.pause()
         assert app.screen is timeline
@@ -138,7 +120,7 @@ async def test_each_key_shows_its_change_in_the_next_write() -> None:
 async def test_switching_prs_reuses_the_reviewer_cards() -> None:
     """Cards are filled again, not removed and mounted: mounting made a PR switch lay the screen
     out two or three times after its first frame."""
-    app, bus, upto = _mid_session_app()
+    app, bus, upto = mid_session_app()
     async with app.run_test(size=(160, 45)) as pilot:
         bus.publish(recorded_events()[:upto])
         await app.settled()
