@@ -686,15 +686,16 @@ class Pipeline:
             verdicts=verdicts,
             failed_reviewers=failed,
         )
+        tool = DECIDE_TOOL if self.s.decide_with == "tool" else None  # else the rules are the system's
         job = ComposeJob(
             pr=pr.n,
             round=pr.round,
             purpose="decide",
             title=pr.title,
-            system=prompts.DECIDE_SYSTEM if self.s.decide_with == "text" else prompts.COMPOSER_SYSTEM,
+            system=prompts.COMPOSER_SYSTEM if tool else prompts.DECIDE_SYSTEM,
             context=self.s.thread(),
             request=request,
-            tool=DECIDE_TOOL if self.s.decide_with == "tool" else None,
+            tool=tool,
             max_tokens=self.s.composer_max_tokens,
         )
         d: Dispatched[ComposeResult] = await self.s.compose(pr, job, "decide")

@@ -261,7 +261,7 @@ def _commits(title: str, commits: Sequence[tuple[str, str]], files: int, ins: in
     others = [s for s in subjects if s.casefold() != named]
     s = "" if files == 1 else "s"
     head = f"Commits: {len(subjects)}, {files} file{s}, +{ins} −{dels}"
-    return head + (f"\n{fence(chr(10).join(others))}" if others else "")
+    return head + "\n" + fence("\n".join(others)) if others else head
 
 
 def _subject(message: str) -> str:
