@@ -24,11 +24,11 @@ _crop_extend_original: Callable[[Strip, int, int, Style | None], Strip] = Strip.
 
 
 def _divide(self: Strip, cuts: Iterable[int]) -> Sequence[Strip]:
-    cuts = list(cuts)  # it may be an iterator: read once here, passed on as a list
     length = self.cell_length
-    if [cut for cut in cuts if cut <= length] == [length]:
+    kept = [cut for cut in cuts if cut <= length]  # Textual's own first step (cuts may be an iterator)
+    if kept == [length]:
         return [self]  # what Textual returns here, without keeping it in self's cache
-    return _divide_original(self, cuts)
+    return _divide_original(self, kept)  # filtering again keeps kept as it is
 
 
 def _crop_extend(self: Strip, start: int, end: int, style: Style | None) -> Strip:
